@@ -1,0 +1,97 @@
+//! Sign-up, sign-in, sign-out and "who am I".
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::UserView;
+
+/// The signed-in user, or `None`.
+#[server(prefix = "/api", endpoint = "me")]
+pub async fn current_user() -> Result<Option<UserView>, AppError> {
+    Ok(super::ctx::viewer().map(|u| u.view()))
+}
+
+/// Whether the sign-up form is open (shown on the login and register pages).
+#[server(prefix = "/api", endpoint = "registration_open")]
+pub async fn registration_open() -> Result<bool, AppError> {
+    use super::ctx::*;
+    let state = state()?;
+    Ok(crate::core::settings::load(&state.db).await.map_err(store_err)?.registration_open)
+}
+
+/// Creates an account (the first one is the administrator) and signs it in.
+#[server(prefix = "/api", endpoint = "register")]
+pub async fn register(
+    email: String,
+    password: String,
+    #[server(default)] username: Option<String>,
+) -> Result<(), AppError> {
+    use super::ctx::*;
+    use crate::core::{settings, users};
+    let state = state()?;
+    let first = users::count(&state.db).await.map_err(store_err)? == 0;
+    if !first && !settings::load(&state.db).await.map_err(store_err)?.registration_open {
+        return Err(reject(AppError::Invalid(
+            "Registration is closed on this Realms instance. Ask an administrator to create an account for you.".into(),
+        )));
+    }
+    let user = users::create(
+        &state.db,
+        users::NewUser { email: &email, username: username.as_deref(), password: &password, role: None },
+    )
+    .await
+    .map_err(store_err)?;
+    tracing::info!(user_id = user.id, role = user.role.as_str(), "account registered");
+    sign_in(user.id).await?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+/// Signs in with email and password, then goes to `next` (a local path) or the dashboard.
+#[server(prefix = "/api", endpoint = "login")]
+pub async fn login(email: String, password: String, #[server(default)] next: Option<String>) -> Result<(), AppError> {
+    use super::ctx::*;
+    use crate::core::{throttle, users};
+    use std::time::Instant;
+    let state = state()?;
+    let key = email.trim().to_lowercase();
+    if let Err(wait) = state.throttle.check(&key, Instant::now()) {
+        return Err(reject(AppError::Throttled(throttle::wait_message(wait))));
+    }
+    match users::check_credentials(&state.db, &email, &password).await.map_err(store_err)? {
+        Ok(user) => {
+            state.throttle.record_success(&key);
+            sign_in(user.id).await?;
+            leptos_axum::redirect(&safe_next(next.as_deref()));
+            Ok(())
+        }
+        Err(users::LoginRefusal::Disabled) => {
+            Err(reject(AppError::Invalid("This account is disabled. Ask an administrator to enable it.".into())))
+        }
+        Err(users::LoginRefusal::BadCredentials) => {
+            state.throttle.record_failure(&key, Instant::now());
+            Err(reject(AppError::Invalid("The email or password is incorrect.".into())))
+        }
+    }
+}
+
+/// Ends the session and goes to the sign-in page.
+#[server(prefix = "/api", endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    use super::ctx::*;
+    let session = session().await?;
+    session.flush().await.map_err(session_err)?;
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// Starts a signed-in session under a fresh session id (no fixation).
+#[cfg(feature = "ssr")]
+async fn sign_in(user_id: i64) -> Result<(), AppError> {
+    use super::ctx::*;
+    use crate::core::state::SESSION_USER_KEY;
+    let session = session().await?;
+    session.cycle_id().await.map_err(session_err)?;
+    session.insert(SESSION_USER_KEY, user_id).await.map_err(session_err)?;
+    Ok(())
+}

@@ -1,0 +1,89 @@
+//! Server-side helpers for server fns: the state, the viewer, the session, role checks. Every
+//! rejection also sets the HTTP status so callers of the URL see 401/403/400, not 200 or 500.
+
+use http::request::Parts;
+use http::StatusCode;
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+use tower_sessions::Session;
+
+use crate::core::state::{AppState, Viewer};
+use crate::core::users::User;
+use crate::error::AppError;
+
+/// Sets the response status for `e` and hands it back.
+pub fn reject(e: AppError) -> AppError {
+    if let Some(res) = use_context::<ResponseOptions>() {
+        res.set_status(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+    }
+    e
+}
+
+/// Converts a store error into a console error with its status set.
+pub fn store_err(e: crate::core::error::StoreError) -> AppError {
+    reject(AppError::from(e))
+}
+
+pub fn state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| reject(AppError::Server("Server state is missing.".into())))
+}
+
+/// The signed-in user of this request, if any (loaded once per request by the session middleware).
+pub fn viewer() -> Option<User> {
+    use_context::<Parts>().and_then(|p| p.extensions.get::<Viewer>().and_then(|v| v.0.clone()))
+}
+
+pub fn require_user() -> Result<User, AppError> {
+    viewer().ok_or_else(|| reject(AppError::Unauthenticated))
+}
+
+pub fn require_admin() -> Result<User, AppError> {
+    let user = require_user()?;
+    if user.is_admin_role() {
+        Ok(user)
+    } else {
+        Err(reject(AppError::Forbidden))
+    }
+}
+
+pub async fn session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>()
+        .await
+        .map_err(|_| reject(AppError::Server("The session layer is missing.".into())))
+}
+
+pub fn session_err(e: tower_sessions::session::Error) -> AppError {
+    tracing::error!(error = %e, "session store failed");
+    reject(AppError::Server("Your session could not be saved. Try again.".into()))
+}
+
+/// True when the request is a plain HTML form post (no script): the browser wants a page back.
+pub fn is_plain_form() -> bool {
+    use_context::<Parts>()
+        .and_then(|p| p.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")))
+        .unwrap_or(false)
+}
+
+/// Only same-site relative paths may be redirect targets after sign-in.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.starts_with("/api/") => {
+            n.to_string()
+        }
+        _ => "/".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_accepts_only_local_paths() {
+        assert_eq!(safe_next(Some("/tokens")), "/tokens");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}

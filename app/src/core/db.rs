@@ -1,0 +1,164 @@
+//! The database handle: one pool over SQLite or PostgreSQL through sqlx's `Any` driver, so every store
+//! function is written once and runs on both.
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use super::error::StoreError;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// Which database a URL selects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DbKind {
+    Sqlite,
+    Postgres,
+}
+
+impl DbKind {
+    /// Reads the kind from a database URL, or says what is accepted.
+    pub fn from_url(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(DbKind::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DbKind::Postgres)
+        } else {
+            Err(StoreError::Invalid(
+                "The database URL must start with sqlite:// or postgres://.".into(),
+            ))
+        }
+    }
+}
+
+/// A connected database.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    kind: DbKind,
+}
+
+impl Db {
+    /// Connects to `url`. For SQLite the file (and its directory) is created when missing, and every
+    /// connection runs in WAL mode with a busy timeout and foreign keys on.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let kind = DbKind::from_url(url)?;
+        let (url, max) = match kind {
+            DbKind::Sqlite => (prepare_sqlite_url(url)?, 8),
+            DbKind::Postgres => (url.to_string(), 16),
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if kind == DbKind::Sqlite {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        Ok(Db { pool, kind })
+    }
+
+    /// Applies the pending migrations of this database's kind.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = match self.kind {
+            DbKind::Sqlite => &SQLITE_MIGRATIONS,
+            DbKind::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await.map_err(|e| StoreError::Migrate(e.to_string()))
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn kind(&self) -> DbKind {
+        self.kind
+    }
+
+    /// Answers when the database does: used by `/healthz`.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let _: AnyRow = sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Makes sure the SQLite file can be created: adds `mode=rwc` and creates the parent directory.
+fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
+    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    if path.is_empty() || path == ":memory:" {
+        return Err(StoreError::Invalid(
+            "The SQLite database URL needs a file path, for example sqlite://data/realms.db.".into(),
+        ));
+    }
+    if let Some(parent) = Path::new(path).parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                StoreError::Invalid(format!(
+                    "Cannot create the database directory {}: {e}.",
+                    parent.display()
+                ))
+            })?;
+        }
+    }
+    let query = match query {
+        Some(q) if q.contains("mode=") => q.to_string(),
+        Some(q) => format!("{q}&mode=rwc"),
+        None => "mode=rwc".to_string(),
+    };
+    // Validate the result the way the driver will read it.
+    let full = format!("sqlite://{path}?{query}");
+    sqlx::sqlite::SqliteConnectOptions::from_str(&full)?;
+    Ok(full)
+}
+
+/// The current time in Unix milliseconds: the one clock every stored timestamp uses.
+pub fn now_ms() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_follows_the_url_scheme() {
+        assert_eq!(DbKind::from_url("sqlite://data/realms.db").ok(), Some(DbKind::Sqlite));
+        assert_eq!(DbKind::from_url("postgres://u@h/db").ok(), Some(DbKind::Postgres));
+        assert_eq!(DbKind::from_url("postgresql://u@h/db").ok(), Some(DbKind::Postgres));
+        assert!(DbKind::from_url("mysql://h/db").is_err());
+    }
+
+    #[test]
+    fn sqlite_url_gets_create_mode_and_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/deeper/realms.db");
+        let url = prepare_sqlite_url(&format!("sqlite://{}", path.display())).unwrap();
+        assert!(url.ends_with("?mode=rwc"), "{url}");
+        assert!(path.parent().unwrap().is_dir());
+        assert!(prepare_sqlite_url("sqlite::memory:").is_err());
+    }
+}

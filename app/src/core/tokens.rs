@@ -1,0 +1,218 @@
+//! Data-plane tokens: create (value returned once), list, revoke, and authenticate a presented value.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::db::{now_ms, Db};
+use super::error::StoreError;
+use super::token;
+use crate::model::{NewToken, TokenStatus, TokenView};
+
+pub const MAX_TOKEN_NAME_LEN: usize = 64;
+const DAY_MS: i64 = 86_400_000;
+
+/// A stored token row (no secret: only its hash).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Token {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: String,
+    pub hint: String,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+impl Token {
+    pub fn status(&self, now: i64) -> TokenStatus {
+        if self.revoked_at.is_some() {
+            TokenStatus::Revoked
+        } else if self.expires_at.is_some_and(|t| t <= now) {
+            TokenStatus::Expired
+        } else {
+            TokenStatus::Active
+        }
+    }
+
+    pub fn view(&self, now: i64) -> TokenView {
+        TokenView {
+            id: self.id,
+            name: self.name.clone(),
+            hint: self.hint.clone(),
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            last_used_at: self.last_used_at,
+            status: self.status(now),
+        }
+    }
+
+    fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
+        Ok(Token {
+            id: row.try_get("id")?,
+            user_id: row.try_get("user_id")?,
+            name: row.try_get("name")?,
+            hint: row.try_get("hint")?,
+            created_at: row.try_get("created_at")?,
+            expires_at: row.try_get("expires_at")?,
+            last_used_at: row.try_get("last_used_at")?,
+            revoked_at: row.try_get("revoked_at")?,
+        })
+    }
+}
+
+const COLUMNS: &str = "id, user_id, name, hint, created_at, expires_at, last_used_at, revoked_at";
+
+/// Trims a token name; empty becomes "default".
+pub fn normalize_name(raw: &str) -> Result<String, StoreError> {
+    let name = raw.trim();
+    if name.chars().count() > MAX_TOKEN_NAME_LEN {
+        return Err(StoreError::Invalid(format!(
+            "The token name must be at most {MAX_TOKEN_NAME_LEN} characters long."
+        )));
+    }
+    Ok(if name.is_empty() { "default".to_string() } else { name.to_string() })
+}
+
+/// Creates a token for `user_id`, expiring after `expires_in_days` (None or 0: never). The returned
+/// [`NewToken`] holds the only copy of the full value.
+pub async fn create(
+    db: &Db,
+    user_id: i64,
+    name: &str,
+    expires_in_days: Option<u32>,
+) -> Result<NewToken, StoreError> {
+    let name = normalize_name(name)?;
+    if expires_in_days.is_some_and(|d| d > 3650) {
+        return Err(StoreError::Invalid("A token can expire at most 3650 days from now.".into()));
+    }
+    let now = now_ms();
+    let expires_at = expires_in_days.filter(|d| *d > 0).map(|d| now + i64::from(d) * DAY_MS);
+    let generated = token::generate();
+    let row = sqlx::query(&format!(
+        "INSERT INTO tokens (user_id, name, token_hash, hint, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}"
+    ))
+    .bind(user_id)
+    .bind(&name)
+    .bind(&generated.hash)
+    .bind(&generated.hint)
+    .bind(now)
+    .bind(expires_at)
+    .fetch_one(db.pool())
+    .await?;
+    let stored = Token::from_row(&row)?;
+    Ok(NewToken { secret: generated.secret, token: stored.view(now) })
+}
+
+/// The user's tokens, newest first.
+pub async fn list_for_user(db: &Db, user_id: i64) -> Result<Vec<Token>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM tokens WHERE user_id = $1 ORDER BY created_at DESC, id DESC"
+    ))
+    .bind(user_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(Token::from_row).collect()
+}
+
+/// Revokes one of the user's tokens. Revoking twice is harmless; another user's token is "not found".
+pub async fn revoke(db: &Db, user_id: i64, token_id: i64) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 AND user_id = $3",
+    )
+    .bind(now_ms())
+    .bind(token_id)
+    .bind(user_id)
+    .execute(db.pool())
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound("No such token.".into()));
+    }
+    Ok(())
+}
+
+/// Who a valid token belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenOwner {
+    pub token_id: i64,
+    pub user_id: i64,
+}
+
+/// Why a presented token was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenRefusal {
+    Unknown,
+    Revoked,
+    Expired,
+    UserDisabled,
+}
+
+/// Looks a presented token up by its hash and checks it can be used now.
+pub async fn authenticate(db: &Db, presented: &str) -> Result<Result<TokenOwner, TokenRefusal>, StoreError> {
+    if !token::looks_like_token(presented) {
+        return Ok(Err(TokenRefusal::Unknown));
+    }
+    let row = sqlx::query(
+        "SELECT t.id, t.user_id, t.expires_at, t.revoked_at, u.disabled_at \
+         FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
+    )
+    .bind(token::hash(presented))
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(row) = row else {
+        return Ok(Err(TokenRefusal::Unknown));
+    };
+    let expires_at: Option<i64> = row.try_get("expires_at")?;
+    let revoked_at: Option<i64> = row.try_get("revoked_at")?;
+    let disabled_at: Option<i64> = row.try_get("disabled_at")?;
+    Ok(if revoked_at.is_some() {
+        Err(TokenRefusal::Revoked)
+    } else if expires_at.is_some_and(|t| t <= now_ms()) {
+        Err(TokenRefusal::Expired)
+    } else if disabled_at.is_some() {
+        Err(TokenRefusal::UserDisabled)
+    } else {
+        Ok(TokenOwner { token_id: row.try_get("id")?, user_id: row.try_get("user_id")? })
+    })
+}
+
+/// Records that a token was used (the data plane batches these).
+pub async fn touch(db: &Db, token_id: i64, at: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE tokens SET last_used_at = $1 WHERE id = $2")
+        .bind(at)
+        .bind(token_id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_prefers_revoked_over_expired() {
+        let mut t = Token {
+            id: 1,
+            user_id: 1,
+            name: "n".into(),
+            hint: "abcd".into(),
+            created_at: 0,
+            expires_at: Some(10),
+            last_used_at: None,
+            revoked_at: None,
+        };
+        assert_eq!(t.status(5), TokenStatus::Active);
+        assert_eq!(t.status(10), TokenStatus::Expired);
+        t.revoked_at = Some(3);
+        assert_eq!(t.status(5), TokenStatus::Revoked);
+    }
+
+    #[test]
+    fn names_default_and_are_bounded() {
+        assert_eq!(normalize_name("  ").unwrap(), "default");
+        assert_eq!(normalize_name(" laptop ").unwrap(), "laptop");
+        assert!(normalize_name(&"x".repeat(65)).is_err());
+    }
+}

@@ -1,0 +1,227 @@
+//! Console accounts: creation (the first account becomes the admin), lookup and sign-in checks.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::db::{now_ms, Db};
+use super::error::StoreError;
+use super::password;
+use crate::model::{Role, UserView};
+
+/// A stored account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub username: Option<String>,
+    pub password_hash: String,
+    pub role: Role,
+    pub disabled_at: Option<i64>,
+    pub created_at: i64,
+}
+
+impl User {
+    pub fn is_admin_role(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    pub fn is_disabled(&self) -> bool {
+        self.disabled_at.is_some()
+    }
+
+    pub fn view(&self) -> UserView {
+        UserView {
+            id: self.id,
+            email: self.email.clone(),
+            username: self.username.clone(),
+            role: self.role,
+        }
+    }
+
+    fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
+        let role: String = row.try_get("role")?;
+        Ok(User {
+            id: row.try_get("id")?,
+            email: row.try_get("email")?,
+            username: row.try_get("username")?,
+            password_hash: row.try_get("password_hash")?,
+            role: Role::parse(&role)
+                .ok_or_else(|| StoreError::Internal(format!("unknown role {role:?}")))?,
+            disabled_at: row.try_get("disabled_at")?,
+            created_at: row.try_get("created_at")?,
+        })
+    }
+}
+
+const COLUMNS: &str = "id, email, username, password_hash, role, disabled_at, created_at";
+
+/// Trims and lower-cases an email and checks it looks like one.
+pub fn normalize_email(raw: &str) -> Result<String, StoreError> {
+    let email = raw.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+        && match email.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty() && !domain.is_empty() && !domain.starts_with('.') && !domain.ends_with('.')
+                    && !domain.contains('@')
+            }
+            None => false,
+        };
+    if valid {
+        Ok(email)
+    } else {
+        Err(StoreError::Invalid("Enter a valid email address, like name@example.com.".into()))
+    }
+}
+
+/// Trims an optional username; empty means none.
+pub fn normalize_username(raw: Option<&str>) -> Result<Option<String>, StoreError> {
+    let Some(name) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    if name.chars().count() > 64 {
+        return Err(StoreError::Invalid("The username must be at most 64 characters long.".into()));
+    }
+    Ok(Some(name.to_string()))
+}
+
+/// What is needed to create an account.
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub username: Option<&'a str>,
+    pub password: &'a str,
+    /// `Some(role)` forces the role (CLI `--admin`); `None` applies the first-user-is-admin rule.
+    pub role: Option<Role>,
+}
+
+/// Creates an account. Without a forced role the first account becomes `admin` and later ones `user`;
+/// the count and the insert run in one transaction so two first registrations cannot both be admin.
+pub async fn create(db: &Db, new: NewUser<'_>) -> Result<User, StoreError> {
+    let email = normalize_email(new.email)?;
+    let username = normalize_username(new.username)?;
+    password::validate(new.password)?;
+    let hash = password::hash_async(new.password.to_string()).await?;
+
+    let mut tx = db.pool().begin().await?;
+    let role = match new.role {
+        Some(r) => r,
+        None => {
+            let row = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE role = 'admin'")
+                .fetch_one(&mut *tx)
+                .await?;
+            let admins: i64 = row.try_get("n")?;
+            if admins == 0 {
+                Role::Admin
+            } else {
+                Role::User
+            }
+        }
+    };
+    let inserted = sqlx::query(&format!(
+        "INSERT INTO users (email, username, password_hash, role, created_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}"
+    ))
+    .bind(&email)
+    .bind(&username)
+    .bind(&hash)
+    .bind(role.as_str())
+    .bind(now_ms())
+    .fetch_one(&mut *tx)
+    .await;
+    let row = match inserted {
+        Ok(row) => row,
+        Err(e) => {
+            let e = StoreError::from(e);
+            return Err(if e.is_unique_violation() {
+                StoreError::Conflict("An account with this email already exists.".into())
+            } else {
+                e
+            });
+        }
+    };
+    tx.commit().await?;
+    User::from_row(&row)
+}
+
+pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<User>, StoreError> {
+    let email = email.trim().to_lowercase();
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
+        .bind(email)
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(User::from_row).transpose()
+}
+
+pub async fn get(db: &Db, id: i64) -> Result<Option<User>, StoreError> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(User::from_row).transpose()
+}
+
+pub async fn count(db: &Db) -> Result<i64, StoreError> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(db.pool()).await?;
+    Ok(row.try_get("n")?)
+}
+
+/// Disables or re-enables an account. A disabled account cannot sign in and its tokens stop working.
+pub async fn set_disabled(db: &Db, id: i64, disabled: bool) -> Result<(), StoreError> {
+    let at = disabled.then(now_ms);
+    let done = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
+        .bind(at)
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound("No such user.".into()));
+    }
+    Ok(())
+}
+
+/// Why a sign-in was refused. The message never says whether the email exists.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LoginRefusal {
+    BadCredentials,
+    Disabled,
+}
+
+/// Checks an email and password. Unknown emails cost one argon2 verification too.
+pub async fn check_credentials(
+    db: &Db,
+    email: &str,
+    password: &str,
+) -> Result<Result<User, LoginRefusal>, StoreError> {
+    let user = find_by_email(db, email).await?;
+    let phc = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| password::dummy_hash().to_string());
+    let ok = password::verify_async(password.to_string(), phc).await;
+    Ok(match user {
+        Some(u) if ok && u.is_disabled() => Err(LoginRefusal::Disabled),
+        Some(u) if ok => Ok(u),
+        _ => Err(LoginRefusal::BadCredentials),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalized_and_checked() {
+        assert_eq!(normalize_email("  Ann@Example.COM ").unwrap(), "ann@example.com");
+        for bad in ["", "ann", "@x.com", "ann@", "a b@x.com", "ann@.com", "ann@x.com."] {
+            assert!(normalize_email(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn usernames_are_optional_and_trimmed() {
+        assert_eq!(normalize_username(None).unwrap(), None);
+        assert_eq!(normalize_username(Some("   ")).unwrap(), None);
+        assert_eq!(normalize_username(Some(" ann ")).unwrap(), Some("ann".into()));
+        assert!(normalize_username(Some(&"x".repeat(65))).is_err());
+    }
+}

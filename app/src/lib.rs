@@ -1,0 +1,21 @@
+//! Realms console (Leptos, server-rendered and hydrated) and, behind the `ssr` feature, the domain code
+//! the server shares with it.
+
+#![recursion_limit = "256"]
+
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod core;
+pub mod error;
+pub mod model;
+pub mod pages;
+
+pub use pages::{shell, App};
+
+/// Entry point of the wasm bundle: attaches the app to the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

@@ -1,0 +1,142 @@
+//! Types the console sends between server and browser. No secrets live here, except the one-time
+//! token value of [`NewToken`].
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    User,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::User => "user",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "user" => Some(Role::User),
+            _ => None,
+        }
+    }
+}
+
+/// The signed-in person, as the console sees them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    pub id: i64,
+    pub email: String,
+    pub username: Option<String>,
+    pub role: Role,
+}
+
+impl UserView {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// The name shown in the user menu.
+    pub fn display_name(&self) -> &str {
+        self.username.as_deref().filter(|u| !u.is_empty()).unwrap_or(&self.email)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenStatus {
+    Active,
+    Expired,
+    Revoked,
+}
+
+impl TokenStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            TokenStatus::Active => "active",
+            TokenStatus::Expired => "expired",
+            TokenStatus::Revoked => "revoked",
+        }
+    }
+}
+
+/// A token as listed: never its value, only the hint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenView {
+    pub id: i64,
+    pub name: String,
+    pub hint: String,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub status: TokenStatus,
+}
+
+/// A token just created: `secret` is its full value, shown once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewToken {
+    pub secret: String,
+    pub token: TokenView,
+}
+
+/// What the tokens page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct TokensPage {
+    pub tokens: Vec<TokenView>,
+    /// A token created by a plain (no-script) form post, handed over once through the session.
+    pub fresh: Option<NewToken>,
+}
+
+/// Site-wide settings an admin can change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteSettings {
+    pub registration_open: bool,
+}
+
+/// Expiry choices offered when creating a token, in days (0 = never).
+pub const TOKEN_EXPIRY_CHOICES: &[(u32, &str)] =
+    &[(0, "Never"), (7, "7 days"), (30, "30 days"), (90, "90 days"), (365, "1 year")];
+
+/// Renders Unix milliseconds as `YYYY-MM-DD HH:MM UTC` (the same on server and browser).
+pub fn format_time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let date = time::Date::from_julian_day((days + 2_440_588) as i32);
+    match date {
+        Ok(d) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+            d.year(),
+            u8::from(d.month()),
+            d.day(),
+            rem / 3600,
+            (rem % 3600) / 60
+        ),
+        Err(_) => "—".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_render_in_utc() {
+        assert_eq!(format_time(0), "1970-01-01 00:00 UTC");
+        // 2026-11-21 22:31:05 UTC
+        assert_eq!(format_time(1_795_300_265_000), "2026-11-21 22:31 UTC");
+    }
+
+    #[test]
+    fn display_name_falls_back_to_email() {
+        let mut u = UserView { id: 1, email: "a@b.c".into(), username: None, role: Role::User };
+        assert_eq!(u.display_name(), "a@b.c");
+        u.username = Some("ann".into());
+        assert_eq!(u.display_name(), "ann");
+    }
+}

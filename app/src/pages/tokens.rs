@@ -1,0 +1,129 @@
+//! The user's data-plane tokens: create (value shown once, with a copy button), list, revoke.
+
+use leptos::prelude::*;
+
+use super::layout::{Access, Console};
+use super::widgets::{ActionError, Submit};
+use crate::api::tokens::{list_tokens, CreateToken, RevokeToken};
+use crate::model::{format_time, NewToken, TokenStatus, TokenView, TOKEN_EXPIRY_CHOICES};
+
+#[component]
+pub fn TokensPage() -> impl IntoView {
+    view! {
+        <Console access=Access::SignedIn>
+            <Tokens/>
+        </Console>
+    }
+}
+
+#[component]
+fn Tokens() -> impl IntoView {
+    let create = ServerAction::<CreateToken>::new();
+    let revoke = ServerAction::<RevokeToken>::new();
+    let page = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_tokens());
+    // The value of a token created in place (with script); a no-script post gets it via `fresh`.
+    let created = move || create.value().get().and_then(Result::ok);
+
+    view! {
+        <h1>"Tokens"</h1>
+        <p class="muted">"Tokens let Claude Code and other clients use Realms. Keep them secret: anyone holding one spends your balance."</p>
+        <section class="card">
+            <h2>"Create a token"</h2>
+            <ActionForm action=create>
+                <div class="row">
+                    <label>"Name"
+                        <input type="text" name="name" maxlength="64" placeholder="laptop"/>
+                    </label>
+                    <label>"Expires"
+                        <select name="expires_in_days">
+                            {TOKEN_EXPIRY_CHOICES.iter().map(|(days, label)| view! {
+                                <option value=days.to_string()>{*label}</option>
+                            }).collect_view()}
+                        </select>
+                    </label>
+                    <Submit action=create label="Create token" busy="Creating…"/>
+                </div>
+                <ActionError action=create/>
+            </ActionForm>
+            {move || created().map(|t| view! { <ShownOnce token=t/> })}
+        </section>
+        <Transition fallback=|| view! { <p class="loading">"Loading tokens…"</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(p) => view! {
+                        {p.fresh.map(|t| view! { <section class="card"><ShownOnce token=t/></section> })}
+                        <TokenTable tokens=p.tokens revoke/>
+                    }.into_any(),
+                    Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+        <ActionError action=revoke/>
+    }
+}
+
+/// The full value of a new token, with a copy button. It is not shown again after leaving the page.
+#[component]
+fn ShownOnce(token: NewToken) -> impl IntoView {
+    let secret = token.secret.clone();
+    let (copied, set_copied) = signal(false);
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let clipboard = window().navigator().clipboard();
+            let _ = clipboard.write_text(&secret);
+            set_copied.set(true);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = (&secret, set_copied);
+        }
+    };
+    view! {
+        <div class="shown-once" role="status">
+            <p><strong>"Token “" {token.token.name.clone()} "” created."</strong>
+               " Copy it now: it will not be shown again."</p>
+            <div class="secret-row">
+                <code data-testid="new-token">{token.secret.clone()}</code>
+                <button type="button" on:click=copy>{move || if copied.get() { "Copied" } else { "Copy" }}</button>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn TokenTable(tokens: Vec<TokenView>, revoke: ServerAction<RevokeToken>) -> impl IntoView {
+    if tokens.is_empty() {
+        return view! { <p class="empty">"No tokens yet. Create one above."</p> }.into_any();
+    }
+    view! {
+        <table class="list" data-testid="token-table">
+            <thead>
+                <tr><th>"Name"</th><th>"Token"</th><th>"Created"</th><th>"Expires"</th><th>"Last used"</th><th>"Status"</th><th></th></tr>
+            </thead>
+            <tbody>
+                {tokens.into_iter().map(|t| {
+                    let active = t.status == TokenStatus::Active;
+                    view! {
+                        <tr data-token-id=t.id.to_string()>
+                            <td>{t.name.clone()}</td>
+                            <td><code>"rlm_…" {t.hint.clone()}</code></td>
+                            <td>{format_time(t.created_at)}</td>
+                            <td>{t.expires_at.map(format_time).unwrap_or_else(|| "never".into())}</td>
+                            <td>{t.last_used_at.map(format_time).unwrap_or_else(|| "never".into())}</td>
+                            <td><span class=format!("status status-{}", t.status.label())>{t.status.label()}</span></td>
+                            <td>
+                                {active.then(|| view! {
+                                    <ActionForm action=revoke>
+                                        <input type="hidden" name="id" value=t.id.to_string()/>
+                                        <button type="submit" class="danger">"Revoke"</button>
+                                    </ActionForm>
+                                })}
+                            </td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }.into_any()
+}

@@ -1,0 +1,176 @@
+//! The console's HTTP glue: sessions, who is signed in, which pages they may open, and the
+//! same-origin rule for state-changing requests.
+
+use axum::extract::{Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use tower_sessions::cookie::{Key, SameSite};
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
+
+use app::core::sessions::DbSessionStore;
+use app::core::state::{AppState, Viewer, SESSION_USER_KEY};
+use app::core::users;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "realms_session";
+
+/// Database-backed sessions in a signed, HttpOnly, SameSite=Lax cookie (Secure when asked), expiring
+/// after 14 days without use.
+pub fn session_layer(
+    state: &AppState,
+    cookie_key: &[u8; 64],
+    secure: bool,
+) -> SessionManagerLayer<DbSessionStore, tower_sessions::service::SignedCookie> {
+    SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(secure)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(14)))
+        .with_signed(Key::from(cookie_key))
+}
+
+/// Loads the signed-in user once per console request and puts a [`Viewer`] in its extensions.
+/// Disabled or deleted accounts count as signed out.
+pub async fn load_viewer(State(state): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
+    let user = match session.get::<i64>(SESSION_USER_KEY).await {
+        Ok(Some(id)) => match users::get(&state.db, id).await {
+            Ok(user) => user.filter(|u| !u.is_disabled()),
+            Err(e) => {
+                tracing::error!(error = %e, "could not load the signed-in user");
+                return (StatusCode::SERVICE_UNAVAILABLE, "The database is not answering. Try again shortly.")
+                    .into_response();
+            }
+        },
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the session");
+            None
+        }
+    };
+    req.extensions_mut().insert(Viewer(user));
+    next.run(req).await
+}
+
+/// Who may open a console page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageAccess {
+    /// Anyone (assets, unknown paths that render "not found").
+    Public,
+    /// Sign-in and sign-up: signed-in users are sent to the dashboard.
+    GuestOnly,
+    SignedIn,
+    Admin,
+}
+
+pub fn page_access(path: &str) -> PageAccess {
+    match path {
+        "/login" | "/register" => PageAccess::GuestOnly,
+        "/" | "/tokens" => PageAccess::SignedIn,
+        p if p == "/admin" || p.starts_with("/admin/") => PageAccess::Admin,
+        _ => PageAccess::Public,
+    }
+}
+
+/// Enforces [`page_access`] on page loads: anonymous visitors go to sign in, plain users get 403 on
+/// admin pages (the page renders a "forbidden" notice with that status).
+pub async fn guard_pages(req: Request, next: Next) -> Response {
+    if req.method() != Method::GET {
+        return next.run(req).await;
+    }
+    let signed_in = req.extensions().get::<Viewer>().and_then(|v| v.0.as_ref()).map(|u| u.is_admin_role());
+    let path = req.uri().path().to_string();
+    match (page_access(&path), signed_in) {
+        (PageAccess::GuestOnly, Some(_)) => Redirect::to("/").into_response(),
+        (PageAccess::SignedIn | PageAccess::Admin, None) => {
+            let target = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            Redirect::to(&format!("/login?next={}", encode_query_value(target))).into_response()
+        }
+        (PageAccess::Admin, Some(false)) => {
+            let mut res = next.run(req).await;
+            *res.status_mut() = StatusCode::FORBIDDEN;
+            res
+        }
+        _ => next.run(req).await,
+    }
+}
+
+fn encode_query_value(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Refuses state-changing console requests that come from another site (CSRF defence on top of
+/// SameSite=Lax cookies): the `Origin` must match `Host`, and `Sec-Fetch-Site` must not be cross-site.
+pub async fn same_origin(req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    if cross_site(req.headers()) {
+        return (StatusCode::FORBIDDEN, "Cross-site requests to the console are refused.").into_response();
+    }
+    next.run(req).await
+}
+
+pub fn cross_site(headers: &axum::http::HeaderMap) -> bool {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if get("sec-fetch-site") == Some("cross-site") {
+        return true;
+    }
+    match (get(header::ORIGIN.as_str()), get(header::HOST.as_str())) {
+        (Some("null"), _) => true,
+        (Some(origin), Some(host)) => {
+            let authority = origin.split_once("://").map(|(_, rest)| rest).unwrap_or(origin);
+            !authority.eq_ignore_ascii_case(host)
+        }
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderMap;
+
+    #[test]
+    fn pages_map_to_access_rules() {
+        assert_eq!(page_access("/login"), PageAccess::GuestOnly);
+        assert_eq!(page_access("/"), PageAccess::SignedIn);
+        assert_eq!(page_access("/tokens"), PageAccess::SignedIn);
+        assert_eq!(page_access("/admin/settings"), PageAccess::Admin);
+        assert_eq!(page_access("/admin"), PageAccess::Admin);
+        assert_eq!(page_access("/administrator"), PageAccess::Public);
+        assert_eq!(page_access("/pkg/realms.js"), PageAccess::Public);
+    }
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn cross_site_posts_are_detected() {
+        assert!(!cross_site(&headers(&[("host", "realms.local:8080")])));
+        assert!(!cross_site(&headers(&[("host", "realms.local:8080"), ("origin", "http://realms.local:8080")])));
+        assert!(cross_site(&headers(&[("host", "realms.local:8080"), ("origin", "http://evil.example")])));
+        assert!(cross_site(&headers(&[("host", "realms.local"), ("origin", "null")])));
+        assert!(cross_site(&headers(&[("host", "realms.local"), ("sec-fetch-site", "cross-site")])));
+    }
+
+    #[test]
+    fn next_parameter_is_encoded() {
+        assert_eq!(encode_query_value("/tokens?a=1&b"), "/tokens%3Fa%3D1%26b");
+    }
+}

@@ -1,0 +1,55 @@
+//! The router factory: everything Realms serves, given its state. Tests drive it directly.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::IntoResponse;
+use axum::routing::{get, head};
+use axum::{Json, Router};
+use leptos::prelude::provide_context;
+use leptos_axum::{file_and_error_handler_with_context, generate_route_list, LeptosRoutes};
+
+use app::core::state::AppState;
+use app::{shell, App};
+
+use crate::console;
+
+/// How the console's cookies are set up.
+#[derive(Clone)]
+pub struct ConsoleConfig {
+    pub cookie_key: [u8; 64],
+    pub secure_cookies: bool,
+}
+
+/// Builds the whole service: health, the console pages and server fns, static assets.
+pub fn app(state: AppState, config: &ConsoleConfig) -> Router {
+    let routes = generate_route_list(App);
+    let ctx = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+    let options = state.leptos_options.clone();
+    let console = Router::new()
+        .leptos_routes_with_context(&state, routes, ctx.clone(), move || shell(options.clone()))
+        // Claude Code probes `HEAD /` before its first request.
+        .route("/", head(|| async { StatusCode::OK }))
+        .fallback(file_and_error_handler_with_context::<AppState, _>(ctx, shell))
+        .layer(from_fn(console::guard_pages))
+        .layer(from_fn_with_state(state.clone(), console::load_viewer))
+        .layer(console::session_layer(&state, &config.cookie_key, config.secure_cookies))
+        .layer(from_fn(console::same_origin))
+        .with_state(state.clone());
+
+    Router::new().route("/healthz", get(healthz)).with_state(state).merge(console)
+}
+
+/// 200 when the database answers, 503 otherwise.
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, Json(serde_json::json!({ "status": "ok" }))),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database is not answering");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "database unavailable" })))
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! `realms serve`: open the database, load the secret, bind, serve until SIGINT/SIGTERM.
+
+use anyhow::{anyhow, Context, Result};
+use leptos::config::{Env, LeptosOptions};
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+use app::core::secret::{InstanceSecret, SecretSource};
+use app::core::sessions::DbSessionStore;
+use app::core::state::AppState;
+
+use crate::cli::ServeArgs;
+use crate::router::{app, ConsoleConfig};
+
+pub async fn run(database_url: &str, args: ServeArgs) -> Result<()> {
+    let db = crate::ops::open(database_url).await?;
+    tracing::info!(database = %crate::ops::redact_url(database_url), "database ready");
+
+    let (secret, source) = InstanceSecret::load_or_create(args.secret_key.as_deref(), &args.data_dir)
+        .map_err(|e| anyhow!(e.public_message()))?;
+    match source {
+        SecretSource::Env => tracing::info!("using the secret key from REALMS_SECRET_KEY"),
+        SecretSource::File(p) => tracing::info!(path = %p.display(), "using the secret key file"),
+        SecretSource::Generated(p) => tracing::warn!(
+            path = %p.display(),
+            "generated a new secret key (mode 0600); keep this file, or set REALMS_SECRET_KEY, so sessions and stored keys stay valid"
+        ),
+    }
+
+    let site_root = args.site_root.to_string_lossy().to_string();
+    if !args.site_root.join("pkg").is_dir() {
+        tracing::warn!(site_root = %site_root, "console assets not found (pkg/ is missing): build with `cargo leptos build --release` or set --site-root");
+    }
+    let leptos_options = LeptosOptions::builder()
+        .output_name("realms")
+        .site_root(site_root)
+        .site_pkg_dir("pkg")
+        .site_addr(args.addr)
+        .env(Env::PROD)
+        .build();
+    let state = AppState::new(db.clone(), leptos_options);
+    let config = ConsoleConfig { cookie_key: secret.cookie_key(), secure_cookies: args.secure_cookies };
+    let router = app(state, &config);
+
+    let listener = TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("Could not listen on {}", args.addr))?;
+    let local = listener.local_addr()?;
+    tracing::info!("Realms is listening on http://{local}");
+
+    let sweeper = tokio::spawn(sweep_sessions(DbSessionStore::new(db.clone())));
+    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await.context("The server stopped")?;
+    sweeper.abort();
+    db.close().await;
+    tracing::info!("Realms stopped");
+    Ok(())
+}
+
+async fn sweep_sessions(store: DbSessionStore) {
+    let mut every = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        match store.delete_expired().await {
+            Ok(n) if n > 0 => tracing::info!(deleted = n, "expired sessions removed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down");
+}
