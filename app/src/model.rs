@@ -43,7 +43,10 @@ impl UserView {
 
     /// The name shown in the user menu.
     pub fn display_name(&self) -> &str {
-        self.username.as_deref().filter(|u| !u.is_empty()).unwrap_or(&self.email)
+        self.username
+            .as_deref()
+            .filter(|u| !u.is_empty())
+            .unwrap_or(&self.email)
     }
 }
 
@@ -99,8 +102,13 @@ pub struct SiteSettings {
 }
 
 /// Expiry choices offered when creating a token, in days (0 = never).
-pub const TOKEN_EXPIRY_CHOICES: &[(u32, &str)] =
-    &[(0, "Never"), (7, "7 days"), (30, "30 days"), (90, "90 days"), (365, "1 year")];
+pub const TOKEN_EXPIRY_CHOICES: &[(u32, &str)] = &[
+    (0, "Never"),
+    (7, "7 days"),
+    (30, "30 days"),
+    (90, "90 days"),
+    (365, "1 year"),
+];
 
 /// Renders Unix milliseconds as `YYYY-MM-DD HH:MM UTC` (the same on server and browser).
 pub fn format_time(ms: i64) -> String {
@@ -134,7 +142,12 @@ mod tests {
 
     #[test]
     fn display_name_falls_back_to_email() {
-        let mut u = UserView { id: 1, email: "a@b.c".into(), username: None, role: Role::User };
+        let mut u = UserView {
+            id: 1,
+            email: "a@b.c".into(),
+            username: None,
+            role: Role::User,
+        };
         assert_eq!(u.display_name(), "a@b.c");
         u.username = Some("ann".into());
         assert_eq!(u.display_name(), "ann");

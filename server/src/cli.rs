@@ -111,7 +111,8 @@ mod tests {
 
     #[test]
     fn database_url_is_global() {
-        let cli = Cli::try_parse_from(["realms", "migrate", "--database-url", "sqlite://x.db"]).unwrap();
+        let cli =
+            Cli::try_parse_from(["realms", "migrate", "--database-url", "sqlite://x.db"]).unwrap();
         assert_eq!(cli.database_url, "sqlite://x.db");
     }
 }

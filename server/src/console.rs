@@ -34,13 +34,21 @@ pub fn session_layer(
 
 /// Loads the signed-in user once per console request and puts a [`Viewer`] in its extensions.
 /// Disabled or deleted accounts count as signed out.
-pub async fn load_viewer(State(state): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
+pub async fn load_viewer(
+    State(state): State<AppState>,
+    session: Session,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let user = match session.get::<i64>(SESSION_USER_KEY).await {
         Ok(Some(id)) => match users::get(&state.db, id).await {
             Ok(user) => user.filter(|u| !u.is_disabled()),
             Err(e) => {
                 tracing::error!(error = %e, "could not load the signed-in user");
-                return (StatusCode::SERVICE_UNAVAILABLE, "The database is not answering. Try again shortly.")
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The database is not answering. Try again shortly.",
+                )
                     .into_response();
             }
         },
@@ -80,12 +88,20 @@ pub async fn guard_pages(req: Request, next: Next) -> Response {
     if req.method() != Method::GET {
         return next.run(req).await;
     }
-    let signed_in = req.extensions().get::<Viewer>().and_then(|v| v.0.as_ref()).map(|u| u.is_admin_role());
+    let signed_in = req
+        .extensions()
+        .get::<Viewer>()
+        .and_then(|v| v.0.as_ref())
+        .map(|u| u.is_admin_role());
     let path = req.uri().path().to_string();
     match (page_access(&path), signed_in) {
         (PageAccess::GuestOnly, Some(_)) => Redirect::to("/").into_response(),
         (PageAccess::SignedIn | PageAccess::Admin, None) => {
-            let target = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            let target = req
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
             Redirect::to(&format!("/login?next={}", encode_query_value(target))).into_response()
         }
         (PageAccess::Admin, Some(false)) => {
@@ -101,7 +117,9 @@ fn encode_query_value(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -115,7 +133,11 @@ pub async fn same_origin(req: Request, next: Next) -> Response {
         return next.run(req).await;
     }
     if cross_site(req.headers()) {
-        return (StatusCode::FORBIDDEN, "Cross-site requests to the console are refused.").into_response();
+        return (
+            StatusCode::FORBIDDEN,
+            "Cross-site requests to the console are refused.",
+        )
+            .into_response();
     }
     next.run(req).await
 }
@@ -128,7 +150,10 @@ pub fn cross_site(headers: &axum::http::HeaderMap) -> bool {
     match (get(header::ORIGIN.as_str()), get(header::HOST.as_str())) {
         (Some("null"), _) => true,
         (Some(origin), Some(host)) => {
-            let authority = origin.split_once("://").map(|(_, rest)| rest).unwrap_or(origin);
+            let authority = origin
+                .split_once("://")
+                .map(|(_, rest)| rest)
+                .unwrap_or(origin);
             !authority.eq_ignore_ascii_case(host)
         }
         (Some(_), None) => true,
@@ -163,10 +188,22 @@ mod tests {
     #[test]
     fn cross_site_posts_are_detected() {
         assert!(!cross_site(&headers(&[("host", "realms.local:8080")])));
-        assert!(!cross_site(&headers(&[("host", "realms.local:8080"), ("origin", "http://realms.local:8080")])));
-        assert!(cross_site(&headers(&[("host", "realms.local:8080"), ("origin", "http://evil.example")])));
-        assert!(cross_site(&headers(&[("host", "realms.local"), ("origin", "null")])));
-        assert!(cross_site(&headers(&[("host", "realms.local"), ("sec-fetch-site", "cross-site")])));
+        assert!(!cross_site(&headers(&[
+            ("host", "realms.local:8080"),
+            ("origin", "http://realms.local:8080")
+        ])));
+        assert!(cross_site(&headers(&[
+            ("host", "realms.local:8080"),
+            ("origin", "http://evil.example")
+        ])));
+        assert!(cross_site(&headers(&[
+            ("host", "realms.local"),
+            ("origin", "null")
+        ])));
+        assert!(cross_site(&headers(&[
+            ("host", "realms.local"),
+            ("sec-fetch-site", "cross-site")
+        ])));
     }
 
     #[test]

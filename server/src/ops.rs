@@ -12,8 +12,12 @@ use crate::cli::{TokenCommand, UserCommand};
 
 /// Connects and brings the schema up to date (every command does this first).
 pub async fn open(database_url: &str) -> Result<Db> {
-    let db = Db::connect(database_url).await.map_err(|e| anyhow!(describe_connect(database_url, &e)))?;
-    db.migrate().await.map_err(|e| anyhow!("Could not apply database migrations: {e}."))?;
+    let db = Db::connect(database_url)
+        .await
+        .map_err(|e| anyhow!(describe_connect(database_url, &e)))?;
+    db.migrate()
+        .await
+        .map_err(|e| anyhow!("Could not apply database migrations: {e}."))?;
     Ok(db)
 }
 
@@ -48,13 +52,23 @@ pub async fn migrate(database_url: &str) -> Result<()> {
 
 pub async fn user(database_url: &str, cmd: UserCommand) -> Result<()> {
     match cmd {
-        UserCommand::Create { email, username, admin, password_stdin } => {
+        UserCommand::Create {
+            email,
+            username,
+            admin,
+            password_stdin,
+        } => {
             let password = read_password(password_stdin)?;
             let db = open(database_url).await?;
             let role = if admin { Role::Admin } else { Role::User };
             let created = users::create(
                 &db,
-                users::NewUser { email: &email, username: username.as_deref(), password: &password, role: Some(role) },
+                users::NewUser {
+                    email: &email,
+                    username: username.as_deref(),
+                    password: &password,
+                    role: Some(role),
+                },
             )
             .await
             .map_err(|e| anyhow!(e.public_message()));
@@ -68,7 +82,11 @@ pub async fn user(database_url: &str, cmd: UserCommand) -> Result<()> {
 
 pub async fn token(database_url: &str, cmd: TokenCommand) -> Result<()> {
     match cmd {
-        TokenCommand::Create { user, name, expires_in_days } => {
+        TokenCommand::Create {
+            user,
+            name,
+            expires_in_days,
+        } => {
             let db = open(database_url).await?;
             let result = async {
                 let owner = users::find_by_email(&db, &user)
@@ -76,7 +94,10 @@ pub async fn token(database_url: &str, cmd: TokenCommand) -> Result<()> {
                     .map_err(|e| anyhow!(e.public_message()))?
                     .ok_or_else(|| anyhow!("No user has the email {}.", user.trim()))?;
                 if owner.is_disabled() {
-                    bail!("The user {} is disabled; enable the account before creating tokens.", owner.email);
+                    bail!(
+                        "The user {} is disabled; enable the account before creating tokens.",
+                        owner.email
+                    );
                 }
                 tokens::create(&db, owner.id, &name, expires_in_days)
                     .await
@@ -86,7 +107,10 @@ pub async fn token(database_url: &str, cmd: TokenCommand) -> Result<()> {
             .await;
             db.close().await;
             let (owner, created) = result?;
-            println!("Created token \"{}\" for {}. It is shown once; store it now:", created.token.name, owner.email);
+            println!(
+                "Created token \"{}\" for {}. It is shown once; store it now:",
+                created.token.name, owner.email
+            );
             println!("{}", created.secret);
             Ok(())
         }
@@ -96,7 +120,10 @@ pub async fn token(database_url: &str, cmd: TokenCommand) -> Result<()> {
 fn read_password(from_stdin: bool) -> Result<String> {
     let password = if from_stdin {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).context("Could not read the password from standard input")?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("Could not read the password from standard input")?;
         line.trim_end_matches(['\r', '\n']).to_string()
     } else {
         std::env::var("REALMS_PASSWORD").map_err(|_| {
@@ -115,8 +142,17 @@ mod tests {
 
     #[test]
     fn database_passwords_are_redacted() {
-        assert_eq!(redact_url("postgres://realms:s3cret@db:5432/realms"), "postgres://realms:***@db:5432/realms");
-        assert_eq!(redact_url("postgres://realms@db/realms"), "postgres://realms@db/realms");
-        assert_eq!(redact_url("sqlite://data/realms.db"), "sqlite://data/realms.db");
+        assert_eq!(
+            redact_url("postgres://realms:s3cret@db:5432/realms"),
+            "postgres://realms:***@db:5432/realms"
+        );
+        assert_eq!(
+            redact_url("postgres://realms@db/realms"),
+            "postgres://realms@db/realms"
+        );
+        assert_eq!(
+            redact_url("sqlite://data/realms.db"),
+            "sqlite://data/realms.db"
+        );
     }
 }

@@ -33,14 +33,23 @@ pub fn app(state: AppState, config: &ConsoleConfig) -> Router {
         .leptos_routes_with_context(&state, routes, ctx.clone(), move || shell(options.clone()))
         // Claude Code probes `HEAD /` before its first request.
         .route("/", head(|| async { StatusCode::OK }))
-        .fallback(file_and_error_handler_with_context::<AppState, _>(ctx, shell))
+        .fallback(file_and_error_handler_with_context::<AppState, _>(
+            ctx, shell,
+        ))
         .layer(from_fn(console::guard_pages))
         .layer(from_fn_with_state(state.clone(), console::load_viewer))
-        .layer(console::session_layer(&state, &config.cookie_key, config.secure_cookies))
+        .layer(console::session_layer(
+            &state,
+            &config.cookie_key,
+            config.secure_cookies,
+        ))
         .layer(from_fn(console::same_origin))
         .with_state(state.clone());
 
-    Router::new().route("/healthz", get(healthz)).with_state(state).merge(console)
+    Router::new()
+        .route("/healthz", get(healthz))
+        .with_state(state)
+        .merge(console)
 }
 
 /// 200 when the database answers, 503 otherwise.
@@ -49,7 +58,10 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
         Ok(()) => (StatusCode::OK, Json(serde_json::json!({ "status": "ok" }))),
         Err(e) => {
             tracing::error!(error = %e, "health check: database is not answering");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "database unavailable" })))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "database unavailable" })),
+            )
         }
     }
 }

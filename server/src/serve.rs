@@ -16,8 +16,9 @@ pub async fn run(database_url: &str, args: ServeArgs) -> Result<()> {
     let db = crate::ops::open(database_url).await?;
     tracing::info!(database = %crate::ops::redact_url(database_url), "database ready");
 
-    let (secret, source) = InstanceSecret::load_or_create(args.secret_key.as_deref(), &args.data_dir)
-        .map_err(|e| anyhow!(e.public_message()))?;
+    let (secret, source) =
+        InstanceSecret::load_or_create(args.secret_key.as_deref(), &args.data_dir)
+            .map_err(|e| anyhow!(e.public_message()))?;
     match source {
         SecretSource::Env => tracing::info!("using the secret key from REALMS_SECRET_KEY"),
         SecretSource::File(p) => tracing::info!(path = %p.display(), "using the secret key file"),
@@ -39,7 +40,10 @@ pub async fn run(database_url: &str, args: ServeArgs) -> Result<()> {
         .env(Env::PROD)
         .build();
     let state = AppState::new(db.clone(), leptos_options);
-    let config = ConsoleConfig { cookie_key: secret.cookie_key(), secure_cookies: args.secure_cookies };
+    let config = ConsoleConfig {
+        cookie_key: secret.cookie_key(),
+        secure_cookies: args.secure_cookies,
+    };
     let router = app(state, &config);
 
     let listener = TcpListener::bind(args.addr)
@@ -49,7 +53,10 @@ pub async fn run(database_url: &str, args: ServeArgs) -> Result<()> {
     tracing::info!("Realms is listening on http://{local}");
 
     let sweeper = tokio::spawn(sweep_sessions(DbSessionStore::new(db.clone())));
-    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await.context("The server stopped")?;
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("The server stopped")?;
     sweeper.abort();
     db.close().await;
     tracing::info!("Realms stopped");

@@ -16,7 +16,10 @@ pub async fn current_user() -> Result<Option<UserView>, AppError> {
 pub async fn registration_open() -> Result<bool, AppError> {
     use super::ctx::*;
     let state = state()?;
-    Ok(crate::core::settings::load(&state.db).await.map_err(store_err)?.registration_open)
+    Ok(crate::core::settings::load(&state.db)
+        .await
+        .map_err(store_err)?
+        .registration_open)
 }
 
 /// Creates an account (the first one is the administrator) and signs it in.
@@ -30,18 +33,32 @@ pub async fn register(
     use crate::core::{settings, users};
     let state = state()?;
     let first = users::count(&state.db).await.map_err(store_err)? == 0;
-    if !first && !settings::load(&state.db).await.map_err(store_err)?.registration_open {
+    if !first
+        && !settings::load(&state.db)
+            .await
+            .map_err(store_err)?
+            .registration_open
+    {
         return Err(reject(AppError::Invalid(
             "Registration is closed on this Realms instance. Ask an administrator to create an account for you.".into(),
         )));
     }
     let user = users::create(
         &state.db,
-        users::NewUser { email: &email, username: username.as_deref(), password: &password, role: None },
+        users::NewUser {
+            email: &email,
+            username: username.as_deref(),
+            password: &password,
+            role: None,
+        },
     )
     .await
     .map_err(store_err)?;
-    tracing::info!(user_id = user.id, role = user.role.as_str(), "account registered");
+    tracing::info!(
+        user_id = user.id,
+        role = user.role.as_str(),
+        "account registered"
+    );
     sign_in(user.id).await?;
     leptos_axum::redirect("/");
     Ok(())
@@ -49,7 +66,11 @@ pub async fn register(
 
 /// Signs in with email and password, then goes to `next` (a local path) or the dashboard.
 #[server(prefix = "/api", endpoint = "login")]
-pub async fn login(email: String, password: String, #[server(default)] next: Option<String>) -> Result<(), AppError> {
+pub async fn login(
+    email: String,
+    password: String,
+    #[server(default)] next: Option<String>,
+) -> Result<(), AppError> {
     use super::ctx::*;
     use crate::core::{throttle, users};
     use std::time::Instant;
@@ -58,19 +79,24 @@ pub async fn login(email: String, password: String, #[server(default)] next: Opt
     if let Err(wait) = state.throttle.check(&key, Instant::now()) {
         return Err(reject(AppError::Throttled(throttle::wait_message(wait))));
     }
-    match users::check_credentials(&state.db, &email, &password).await.map_err(store_err)? {
+    match users::check_credentials(&state.db, &email, &password)
+        .await
+        .map_err(store_err)?
+    {
         Ok(user) => {
             state.throttle.record_success(&key);
             sign_in(user.id).await?;
             leptos_axum::redirect(&safe_next(next.as_deref()));
             Ok(())
         }
-        Err(users::LoginRefusal::Disabled) => {
-            Err(reject(AppError::Invalid("This account is disabled. Ask an administrator to enable it.".into())))
-        }
+        Err(users::LoginRefusal::Disabled) => Err(reject(AppError::Invalid(
+            "This account is disabled. Ask an administrator to enable it.".into(),
+        ))),
         Err(users::LoginRefusal::BadCredentials) => {
             state.throttle.record_failure(&key, Instant::now());
-            Err(reject(AppError::Invalid("The email or password is incorrect.".into())))
+            Err(reject(AppError::Invalid(
+                "The email or password is incorrect.".into(),
+            )))
         }
     }
 }
@@ -92,6 +118,9 @@ async fn sign_in(user_id: i64) -> Result<(), AppError> {
     use crate::core::state::SESSION_USER_KEY;
     let session = session().await?;
     session.cycle_id().await.map_err(session_err)?;
-    session.insert(SESSION_USER_KEY, user_id).await.map_err(session_err)?;
+    session
+        .insert(SESSION_USER_KEY, user_id)
+        .await
+        .map_err(session_err)?;
     Ok(())
 }

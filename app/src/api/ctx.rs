@@ -14,7 +14,9 @@ use crate::error::AppError;
 /// Sets the response status for `e` and hands it back.
 pub fn reject(e: AppError) -> AppError {
     if let Some(res) = use_context::<ResponseOptions>() {
-        res.set_status(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+        res.set_status(
+            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        );
     }
     e
 }
@@ -25,7 +27,8 @@ pub fn store_err(e: crate::core::error::StoreError) -> AppError {
 }
 
 pub fn state() -> Result<AppState, AppError> {
-    use_context::<AppState>().ok_or_else(|| reject(AppError::Server("Server state is missing.".into())))
+    use_context::<AppState>()
+        .ok_or_else(|| reject(AppError::Server("Server state is missing.".into())))
 }
 
 /// The signed-in user of this request, if any (loaded once per request by the session middleware).
@@ -54,20 +57,32 @@ pub async fn session() -> Result<Session, AppError> {
 
 pub fn session_err(e: tower_sessions::session::Error) -> AppError {
     tracing::error!(error = %e, "session store failed");
-    reject(AppError::Server("Your session could not be saved. Try again.".into()))
+    reject(AppError::Server(
+        "Your session could not be saved. Try again.".into(),
+    ))
 }
 
 /// True when the request is a plain HTML form post (no script): the browser wants a page back.
 pub fn is_plain_form() -> bool {
     use_context::<Parts>()
-        .and_then(|p| p.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")))
+        .and_then(|p| {
+            p.headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.contains("text/html"))
+        })
         .unwrap_or(false)
 }
 
 /// Only same-site relative paths may be redirect targets after sign-in.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.starts_with("/api/") => {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.starts_with("/\\")
+                && !n.starts_with("/api/") =>
+        {
             n.to_string()
         }
         _ => "/".to_string(),

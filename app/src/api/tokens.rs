@@ -13,25 +13,45 @@ pub async fn list_tokens() -> Result<TokensPage, AppError> {
     let user = require_user()?;
     let state = state()?;
     let now = now_ms();
-    let list = tokens::list_for_user(&state.db, user.id).await.map_err(store_err)?;
+    let list = tokens::list_for_user(&state.db, user.id)
+        .await
+        .map_err(store_err)?;
     let session = session().await?;
-    let fresh: Option<NewToken> = session.remove(SESSION_FRESH_TOKEN_KEY).await.map_err(session_err)?;
-    Ok(TokensPage { tokens: list.iter().map(|t| t.view(now)).collect(), fresh })
+    let fresh: Option<NewToken> = session
+        .remove(SESSION_FRESH_TOKEN_KEY)
+        .await
+        .map_err(session_err)?;
+    Ok(TokensPage {
+        tokens: list.iter().map(|t| t.view(now)).collect(),
+        fresh,
+    })
 }
 
 /// Creates a token and returns its full value, which is never shown again.
 #[server(prefix = "/api", endpoint = "create_token")]
-pub async fn create_token(name: String, #[server(default)] expires_in_days: Option<u32>) -> Result<NewToken, AppError> {
+pub async fn create_token(
+    name: String,
+    #[server(default)] expires_in_days: Option<u32>,
+) -> Result<NewToken, AppError> {
     use super::ctx::*;
     use crate::core::{state::SESSION_FRESH_TOKEN_KEY, tokens};
     let user = require_user()?;
     let state = state()?;
-    let created = tokens::create(&state.db, user.id, &name, expires_in_days).await.map_err(store_err)?;
-    tracing::info!(user_id = user.id, token_id = created.token.id, "token created");
+    let created = tokens::create(&state.db, user.id, &name, expires_in_days)
+        .await
+        .map_err(store_err)?;
+    tracing::info!(
+        user_id = user.id,
+        token_id = created.token.id,
+        "token created"
+    );
     if is_plain_form() {
         // The browser reloads the page after a plain form post: hand the value over through the session.
         let session = session().await?;
-        session.insert(SESSION_FRESH_TOKEN_KEY, &created).await.map_err(session_err)?;
+        session
+            .insert(SESSION_FRESH_TOKEN_KEY, &created)
+            .await
+            .map_err(session_err)?;
     }
     Ok(created)
 }
@@ -43,7 +63,9 @@ pub async fn revoke_token(id: i64) -> Result<(), AppError> {
     use crate::core::tokens;
     let user = require_user()?;
     let state = state()?;
-    tokens::revoke(&state.db, user.id, id).await.map_err(store_err)?;
+    tokens::revoke(&state.db, user.id, id)
+        .await
+        .map_err(store_err)?;
     tracing::info!(user_id = user.id, token_id = id, "token revoked");
     Ok(())
 }

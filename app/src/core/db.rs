@@ -77,7 +77,10 @@ impl Db {
             DbKind::Sqlite => &SQLITE_MIGRATIONS,
             DbKind::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator.run(&self.pool).await.map_err(|e| StoreError::Migrate(e.to_string()))
+        migrator
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Migrate(e.to_string()))
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -101,14 +104,17 @@ impl Db {
 
 /// Makes sure the SQLite file can be created: adds `mode=rwc` and creates the parent directory.
 fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
-    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
     let (path, query) = match rest.split_once('?') {
         Some((p, q)) => (p, Some(q)),
         None => (rest, None),
     };
     if path.is_empty() || path == ":memory:" {
         return Err(StoreError::Invalid(
-            "The SQLite database URL needs a file path, for example sqlite://data/realms.db.".into(),
+            "The SQLite database URL needs a file path, for example sqlite://data/realms.db."
+                .into(),
         ));
     }
     if let Some(parent) = Path::new(path).parent() {
@@ -146,9 +152,18 @@ mod tests {
 
     #[test]
     fn kind_follows_the_url_scheme() {
-        assert_eq!(DbKind::from_url("sqlite://data/realms.db").ok(), Some(DbKind::Sqlite));
-        assert_eq!(DbKind::from_url("postgres://u@h/db").ok(), Some(DbKind::Postgres));
-        assert_eq!(DbKind::from_url("postgresql://u@h/db").ok(), Some(DbKind::Postgres));
+        assert_eq!(
+            DbKind::from_url("sqlite://data/realms.db").ok(),
+            Some(DbKind::Sqlite)
+        );
+        assert_eq!(
+            DbKind::from_url("postgres://u@h/db").ok(),
+            Some(DbKind::Postgres)
+        );
+        assert_eq!(
+            DbKind::from_url("postgresql://u@h/db").ok(),
+            Some(DbKind::Postgres)
+        );
         assert!(DbKind::from_url("mysql://h/db").is_err());
     }
 

@@ -1,6 +1,8 @@
 //! Password rules and argon2id hashing. Hashing is CPU-heavy, so async callers run it off the runtime.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 
 use super::error::StoreError;
@@ -36,7 +38,9 @@ pub fn hash(password: &str) -> Result<String, StoreError> {
 /// True when `password` matches the stored PHC hash.
 pub fn verify(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }
@@ -50,7 +54,9 @@ pub async fn hash_async(password: String) -> Result<String, StoreError> {
 
 /// [`verify`] on the blocking pool.
 pub async fn verify_async(password: String, phc: String) -> bool {
-    tokio::task::spawn_blocking(move || verify(&password, &phc)).await.unwrap_or(false)
+    tokio::task::spawn_blocking(move || verify(&password, &phc))
+        .await
+        .unwrap_or(false)
 }
 
 /// A fixed argon2id hash verified against when the account does not exist, so a login for an unknown

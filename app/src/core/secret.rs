@@ -41,7 +41,10 @@ impl InstanceSecret {
 
     /// Uses `env_value` when given; otherwise reads `<data_dir>/secret.key`, creating it (mode 0600)
     /// with 32 random bytes (hex) when missing.
-    pub fn load_or_create(env_value: Option<&str>, data_dir: &Path) -> Result<(Self, SecretSource), StoreError> {
+    pub fn load_or_create(
+        env_value: Option<&str>,
+        data_dir: &Path,
+    ) -> Result<(Self, SecretSource), StoreError> {
         if let Some(v) = env_value.filter(|v| !v.trim().is_empty()) {
             return Ok((Self::from_value(v)?, SecretSource::Env));
         }
@@ -50,11 +53,17 @@ impl InstanceSecret {
             Ok(v) => return Ok((Self::from_value(&v)?, SecretSource::File(path))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {
-                return Err(StoreError::Invalid(format!("Cannot read {}: {e}.", path.display())));
+                return Err(StoreError::Invalid(format!(
+                    "Cannot read {}: {e}.",
+                    path.display()
+                )));
             }
         }
         std::fs::create_dir_all(data_dir).map_err(|e| {
-            StoreError::Invalid(format!("Cannot create the data directory {}: {e}.", data_dir.display()))
+            StoreError::Invalid(format!(
+                "Cannot create the data directory {}: {e}.",
+                data_dir.display()
+            ))
         })?;
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
@@ -110,7 +119,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join(SECRET_FILE)).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.path().join(SECRET_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         let (b, src) = InstanceSecret::load_or_create(None, dir.path()).unwrap();
@@ -122,10 +134,15 @@ mod tests {
     fn env_value_wins_and_must_be_long_enough() {
         let dir = tempfile::tempdir().unwrap();
         let (s, src) =
-            InstanceSecret::load_or_create(Some("0123456789abcdef0123456789abcdef"), dir.path()).unwrap();
+            InstanceSecret::load_or_create(Some("0123456789abcdef0123456789abcdef"), dir.path())
+                .unwrap();
         assert_eq!(src, SecretSource::Env);
         assert!(!dir.path().join(SECRET_FILE).exists());
-        assert_ne!(s.cookie_key()[..32], s.encryption_key()[..], "purposes get different keys");
+        assert_ne!(
+            s.cookie_key()[..32],
+            s.encryption_key()[..],
+            "purposes get different keys"
+        );
         assert!(InstanceSecret::load_or_create(Some("short"), dir.path()).is_err());
     }
 }

@@ -32,7 +32,9 @@ async fn set_raw(db: &Db, key: &str, value: &str) -> Result<(), StoreError> {
 /// Current settings; missing rows take their defaults (registration open).
 pub async fn load(db: &Db) -> Result<SiteSettings, StoreError> {
     let open = get_raw(db, REGISTRATION_OPEN).await?;
-    Ok(SiteSettings { registration_open: open.as_deref() != Some("false") })
+    Ok(SiteSettings {
+        registration_open: open.as_deref() != Some("false"),
+    })
 }
 
 pub async fn set_registration_open(db: &Db, open: bool) -> Result<(), StoreError> {

@@ -15,7 +15,11 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(db: Db, leptos_options: LeptosOptions) -> Self {
-        AppState { db, throttle: Arc::new(LoginThrottle::default()), leptos_options }
+        AppState {
+            db,
+            throttle: Arc::new(LoginThrottle::default()),
+            leptos_options,
+        }
     }
 }
 

@@ -27,17 +27,25 @@ impl Default for LoginThrottle {
 
 impl LoginThrottle {
     pub fn new(max_failures: u32, window: Duration) -> Self {
-        LoginThrottle { max_failures, window, entries: Mutex::new(HashMap::new()) }
+        LoginThrottle {
+            max_failures,
+            window,
+            entries: Mutex::new(HashMap::new()),
+        }
     }
 
     fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
-        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// `Err(wait)` when `key` is locked out at `now`, with the time left.
     pub fn check(&self, key: &str, now: Instant) -> Result<(), Duration> {
         let mut entries = self.entries();
-        let Some(entry) = entries.get(key).copied() else { return Ok(()) };
+        let Some(entry) = entries.get(key).copied() else {
+            return Ok(());
+        };
         let ends = entry.first_failure + self.window;
         if now >= ends {
             entries.remove(key);
@@ -57,9 +65,15 @@ impl LoginThrottle {
             let window = self.window;
             entries.retain(|_, e| now < e.first_failure + window);
         }
-        let entry = entries.entry(key.to_string()).or_insert(Entry { first_failure: now, failures: 0 });
+        let entry = entries.entry(key.to_string()).or_insert(Entry {
+            first_failure: now,
+            failures: 0,
+        });
         if now >= entry.first_failure + self.window {
-            *entry = Entry { first_failure: now, failures: 0 };
+            *entry = Entry {
+                first_failure: now,
+                failures: 0,
+            };
         }
         entry.failures += 1;
     }
@@ -92,8 +106,14 @@ mod tests {
         }
         let wait = t.check("a@x", start + Duration::from_secs(10)).unwrap_err();
         assert_eq!(wait, Duration::from_secs(50));
-        assert!(t.check("b@x", start).is_ok(), "other accounts are not affected");
-        assert!(t.check("a@x", start + Duration::from_secs(60)).is_ok(), "window over");
+        assert!(
+            t.check("b@x", start).is_ok(),
+            "other accounts are not affected"
+        );
+        assert!(
+            t.check("a@x", start + Duration::from_secs(60)).is_ok(),
+            "window over"
+        );
     }
 
     #[test]

@@ -21,7 +21,11 @@ pub fn generate() -> GeneratedToken {
         "{TOKEN_PREFIX}{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
     );
-    GeneratedToken { hash: hash(&secret), hint: hint(&secret), secret }
+    GeneratedToken {
+        hash: hash(&secret),
+        hint: hint(&secret),
+        secret,
+    }
 }
 
 /// The stored form of a token: lower-case hex SHA-256 of the whole string.
@@ -63,7 +67,10 @@ mod tests {
 
     #[test]
     fn hash_is_sha256_hex() {
-        assert_eq!(hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]

@@ -71,7 +71,11 @@ pub fn normalize_name(raw: &str) -> Result<String, StoreError> {
             "The token name must be at most {MAX_TOKEN_NAME_LEN} characters long."
         )));
     }
-    Ok(if name.is_empty() { "default".to_string() } else { name.to_string() })
+    Ok(if name.is_empty() {
+        "default".to_string()
+    } else {
+        name.to_string()
+    })
 }
 
 /// Creates a token for `user_id`, expiring after `expires_in_days` (None or 0: never). The returned
@@ -84,10 +88,14 @@ pub async fn create(
 ) -> Result<NewToken, StoreError> {
     let name = normalize_name(name)?;
     if expires_in_days.is_some_and(|d| d > 3650) {
-        return Err(StoreError::Invalid("A token can expire at most 3650 days from now.".into()));
+        return Err(StoreError::Invalid(
+            "A token can expire at most 3650 days from now.".into(),
+        ));
     }
     let now = now_ms();
-    let expires_at = expires_in_days.filter(|d| *d > 0).map(|d| now + i64::from(d) * DAY_MS);
+    let expires_at = expires_in_days
+        .filter(|d| *d > 0)
+        .map(|d| now + i64::from(d) * DAY_MS);
     let generated = token::generate();
     let row = sqlx::query(&format!(
         "INSERT INTO tokens (user_id, name, token_hash, hint, created_at, expires_at) \
@@ -102,7 +110,10 @@ pub async fn create(
     .fetch_one(db.pool())
     .await?;
     let stored = Token::from_row(&row)?;
-    Ok(NewToken { secret: generated.secret, token: stored.view(now) })
+    Ok(NewToken {
+        secret: generated.secret,
+        token: stored.view(now),
+    })
 }
 
 /// The user's tokens, newest first.
@@ -149,7 +160,10 @@ pub enum TokenRefusal {
 }
 
 /// Looks a presented token up by its hash and checks it can be used now.
-pub async fn authenticate(db: &Db, presented: &str) -> Result<Result<TokenOwner, TokenRefusal>, StoreError> {
+pub async fn authenticate(
+    db: &Db,
+    presented: &str,
+) -> Result<Result<TokenOwner, TokenRefusal>, StoreError> {
     if !token::looks_like_token(presented) {
         return Ok(Err(TokenRefusal::Unknown));
     }
@@ -173,7 +187,10 @@ pub async fn authenticate(db: &Db, presented: &str) -> Result<Result<TokenOwner,
     } else if disabled_at.is_some() {
         Err(TokenRefusal::UserDisabled)
     } else {
-        Ok(TokenOwner { token_id: row.try_get("id")?, user_id: row.try_get("user_id")? })
+        Ok(TokenOwner {
+            token_id: row.try_get("id")?,
+            user_id: row.try_get("user_id")?,
+        })
     })
 }
 

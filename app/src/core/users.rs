@@ -62,7 +62,10 @@ pub fn normalize_email(raw: &str) -> Result<String, StoreError> {
         && !email.chars().any(char::is_whitespace)
         && match email.split_once('@') {
             Some((local, domain)) => {
-                !local.is_empty() && !domain.is_empty() && !domain.starts_with('.') && !domain.ends_with('.')
+                !local.is_empty()
+                    && !domain.is_empty()
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
                     && !domain.contains('@')
             }
             None => false,
@@ -70,7 +73,9 @@ pub fn normalize_email(raw: &str) -> Result<String, StoreError> {
     if valid {
         Ok(email)
     } else {
-        Err(StoreError::Invalid("Enter a valid email address, like name@example.com.".into()))
+        Err(StoreError::Invalid(
+            "Enter a valid email address, like name@example.com.".into(),
+        ))
     }
 }
 
@@ -80,7 +85,9 @@ pub fn normalize_username(raw: Option<&str>) -> Result<Option<String>, StoreErro
         return Ok(None);
     };
     if name.chars().count() > 64 {
-        return Err(StoreError::Invalid("The username must be at most 64 characters long.".into()));
+        return Err(StoreError::Invalid(
+            "The username must be at most 64 characters long.".into(),
+        ));
     }
     Ok(Some(name.to_string()))
 }
@@ -161,7 +168,9 @@ pub async fn get(db: &Db, id: i64) -> Result<Option<User>, StoreError> {
 }
 
 pub async fn count(db: &Db) -> Result<i64, StoreError> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(db.pool()).await?;
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
+        .fetch_one(db.pool())
+        .await?;
     Ok(row.try_get("n")?)
 }
 
@@ -211,8 +220,19 @@ mod tests {
 
     #[test]
     fn emails_are_normalized_and_checked() {
-        assert_eq!(normalize_email("  Ann@Example.COM ").unwrap(), "ann@example.com");
-        for bad in ["", "ann", "@x.com", "ann@", "a b@x.com", "ann@.com", "ann@x.com."] {
+        assert_eq!(
+            normalize_email("  Ann@Example.COM ").unwrap(),
+            "ann@example.com"
+        );
+        for bad in [
+            "",
+            "ann",
+            "@x.com",
+            "ann@",
+            "a b@x.com",
+            "ann@.com",
+            "ann@x.com.",
+        ] {
             assert!(normalize_email(bad).is_err(), "{bad:?} should be refused");
         }
     }
@@ -221,7 +241,10 @@ mod tests {
     fn usernames_are_optional_and_trimmed() {
         assert_eq!(normalize_username(None).unwrap(), None);
         assert_eq!(normalize_username(Some("   ")).unwrap(), None);
-        assert_eq!(normalize_username(Some(" ann ")).unwrap(), Some("ann".into()));
+        assert_eq!(
+            normalize_username(Some(" ann ")).unwrap(),
+            Some("ann".into())
+        );
         assert!(normalize_username(Some(&"x".repeat(65))).is_err());
     }
 }

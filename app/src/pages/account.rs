@@ -24,7 +24,7 @@ pub fn LoginPage() -> impl IntoView {
                 <label>"Password"
                     <input type="password" name="password" required autocomplete="current-password"/>
                 </label>
-                <input type="hidden" name="next" prop:value=next/>
+                <input type="hidden" name="next" value=next/>
                 <ActionError action=auth.login/>
                 <Submit action=auth.login label="Sign in" busy="Signing in…"/>
             </ActionForm>

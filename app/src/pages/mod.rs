@@ -56,10 +56,21 @@ pub fn App() -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     let register = ServerAction::<Register>::new();
     let me = Resource::new(
-        move || (login.version().get(), logout.version().get(), register.version().get()),
+        move || {
+            (
+                login.version().get(),
+                logout.version().get(),
+                register.version().get(),
+            )
+        },
         |_| current_user(),
     );
-    provide_context(Auth { login, logout, register, me });
+    provide_context(Auth {
+        login,
+        logout,
+        register,
+        me,
+    });
 
     view! {
         <Stylesheet id="leptos" href="/pkg/realms.css"/>

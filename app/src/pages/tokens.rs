@@ -20,7 +20,10 @@ pub fn TokensPage() -> impl IntoView {
 fn Tokens() -> impl IntoView {
     let create = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeToken>::new();
-    let page = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_tokens());
+    let page = Resource::new(
+        move || (create.version().get(), revoke.version().get()),
+        |_| list_tokens(),
+    );
     // The value of a token created in place (with script); a no-script post gets it via `fresh`.
     let created = move || create.value().get().and_then(Result::ok);
 

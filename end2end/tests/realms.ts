@@ -1,0 +1,108 @@
+// Test fixture: every test gets its own Realms process on a fresh temporary SQLite database.
+import { test as base, expect, Page } from "@playwright/test";
+import { spawn, ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+const root = path.resolve(__dirname, "..", "..");
+const bin = process.env.REALMS_BIN ?? path.join(root, "target", "release", "realms");
+const siteRoot = process.env.REALMS_SITE_ROOT ?? path.join(root, "target", "site");
+
+export type Realms = { url: string; dir: string; cli: (args: string[], env?: Record<string, string>) => Promise<CliResult> };
+export type CliResult = { code: number | null; stdout: string; stderr: string };
+
+function run(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(bin, args, { env: { ...process.env, ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Starts `realms serve` on a free port and resolves with its URL once it logs that it listens. */
+function start(dir: string): Promise<{ child: ChildProcess; url: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, ["serve", "--addr", "127.0.0.1:0", "--site-root", siteRoot], {
+      cwd: dir,
+      env: {
+        ...process.env,
+        REALMS_DATABASE_URL: `sqlite://${dir}/realms.db`,
+        REALMS_DATA_DIR: dir,
+        REALMS_LOG: "info",
+        NO_COLOR: "1",
+      },
+    });
+    let output = "";
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      const m = output.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (m) {
+        child.stderr?.off("data", onData);
+        resolve({ child, url: m[1] });
+      }
+    };
+    child.stderr?.on("data", onData);
+    child.on("exit", (code) => reject(new Error(`realms exited with ${code} before listening:\n${output}`)));
+  });
+}
+
+export const test = base.extend<{ realms: Realms }>({
+  realms: async ({}, use) => {
+    const dir = mkdtempSync(path.join(tmpdir(), "realms-e2e-"));
+    const { child, url } = await start(dir);
+    const env = { REALMS_DATABASE_URL: `sqlite://${dir}/realms.db` };
+    await use({ url, dir, cli: (args, extra = {}) => run(args, { ...env, ...extra }) });
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGTERM");
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  },
+  baseURL: async ({ realms }, use) => {
+    await use(realms.url);
+  },
+});
+
+export { expect };
+
+/** Fails the test on any uncaught page error; waits until the wasm has hydrated the page. */
+export async function hydrated(page: Page) {
+  await expect(page.locator("body[data-hydrated='true']")).toBeAttached();
+}
+
+export function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(`console: ${m.text()}`);
+  });
+  return errors;
+}
+
+export async function register(page: Page, email: string, password = "password123", username = "") {
+  await page.goto("/register");
+  await hydrated(page);
+  await page.getByLabel("Email").fill(email);
+  if (username) await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByRole("heading", { name: "Dashboard" })).toBeVisible();
+}
+
+export async function signOut(page: Page) {
+  await page.getByTestId("user-menu").click();
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page.getByRole("heading", { name: "Sign in to Realms" })).toBeVisible();
+}
+
+export async function signIn(page: Page, email: string, password = "password123") {
+  await page.goto("/login");
+  await hydrated(page);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { name: "Dashboard" })).toBeVisible();
+}

@@ -1,0 +1,208 @@
+//! The `realms` binary as an operator runs it, against a temporary SQLite database.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use app::core::{db::Db, tokens};
+
+fn realms(db_url: &str, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_realms"));
+    cmd.args(args)
+        .env("REALMS_DATABASE_URL", db_url)
+        .env_remove("REALMS_PASSWORD")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("realms runs");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).to_string()
+}
+
+fn db_url(dir: &tempfile::TempDir) -> String {
+    format!("sqlite://{}/sub/realms.db", dir.path().display())
+}
+
+#[test]
+fn help_explains_every_command_and_flag() {
+    let out = realms("sqlite://unused.db", &["--help"], &[], None);
+    let help = text(&out.stdout);
+    assert!(out.status.success());
+    for word in [
+        "serve",
+        "migrate",
+        "user",
+        "token",
+        "--database-url",
+        "REALMS_DATABASE_URL",
+    ] {
+        assert!(help.contains(word), "--help mentions {word}:\n{help}");
+    }
+    let serve = text(&realms("sqlite://unused.db", &["serve", "--help"], &[], None).stdout);
+    for word in [
+        "--addr",
+        "REALMS_ADDR",
+        "--data-dir",
+        "REALMS_SECRET_KEY",
+        "--secure-cookies",
+        "--site-root",
+    ] {
+        assert!(
+            serve.contains(word),
+            "serve --help mentions {word}:\n{serve}"
+        );
+    }
+}
+
+#[test]
+fn migrate_creates_the_database_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = realms(&db_url(&dir), &["migrate"], &[], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(dir.path().join("sub/realms.db").exists());
+    assert_eq!(text(&out.stdout).trim(), "Migrations applied.");
+}
+
+#[test]
+fn user_and_token_creation_print_results_and_the_token_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(&dir);
+    let out = realms(
+        &url,
+        &["user", "create", "--email", "Ops@Example.com", "--admin"],
+        &[("REALMS_PASSWORD", "password123")],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "Created user ops@example.com (admin)."
+    );
+
+    let out = realms(
+        &url,
+        &[
+            "user",
+            "create",
+            "--email",
+            "dev@example.com",
+            "--password-stdin",
+        ],
+        &[],
+        Some("s3cret-password\n"),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "Created user dev@example.com (user)."
+    );
+
+    let out = realms(
+        &url,
+        &[
+            "token",
+            "create",
+            "--user",
+            "dev@example.com",
+            "--name",
+            "ci",
+        ],
+        &[],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let last = stdout.lines().last().unwrap();
+    assert!(
+        last.starts_with("rlm_") && !last.contains(' '),
+        "last line is the token alone: {stdout:?}"
+    );
+
+    // The printed token authenticates as its owner.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let db = Db::connect(&url).await.unwrap();
+        let owner = tokens::authenticate(&db, last)
+            .await
+            .unwrap()
+            .expect("token is valid");
+        let user = app::core::users::find_by_email(&db, "dev@example.com")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(owner.user_id, user.id);
+    });
+}
+
+#[test]
+fn errors_exit_non_zero_with_one_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db_url(&dir);
+    let one_sentence = |out: &Output, expected: &str| {
+        assert!(!out.status.success());
+        let err = text(&out.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "one line on stderr: {err:?}");
+        assert!(
+            err.contains(expected),
+            "{err:?} should contain {expected:?}"
+        );
+    };
+
+    let out = realms(
+        &url,
+        &["user", "create", "--email", "a@example.com"],
+        &[],
+        None,
+    );
+    one_sentence(&out, "REALMS_PASSWORD");
+
+    let pw = [("REALMS_PASSWORD", "password123")];
+    assert!(realms(
+        &url,
+        &["user", "create", "--email", "a@example.com"],
+        &pw,
+        None
+    )
+    .status
+    .success());
+    let out = realms(
+        &url,
+        &["user", "create", "--email", "A@example.com"],
+        &pw,
+        None,
+    );
+    one_sentence(&out, "An account with this email already exists.");
+
+    let out = realms(
+        &url,
+        &["user", "create", "--email", "b@example.com"],
+        &[("REALMS_PASSWORD", "short")],
+        None,
+    );
+    one_sentence(&out, "at least 8 characters");
+
+    let out = realms(
+        &url,
+        &["token", "create", "--user", "nobody@example.com"],
+        &[],
+        None,
+    );
+    one_sentence(&out, "No user has the email nobody@example.com.");
+
+    let out = realms("mysql://h/db", &["migrate"], &[], None);
+    one_sentence(&out, "must start with sqlite:// or postgres://");
+}

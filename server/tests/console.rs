@@ -1,0 +1,405 @@
+//! The console over real HTTP: health, accounts, session rotation, role checks on pages and server
+//! fns, CSRF refusal, throttling, token isolation. Realms runs in-process on a fresh SQLite database.
+
+use leptos::config::LeptosOptions;
+use reqwest::{header, redirect, Client, StatusCode};
+use serde_json::Value;
+
+use app::core::db::Db;
+use app::core::settings;
+use app::core::state::AppState;
+use realms::router::{app, ConsoleConfig};
+
+struct Server {
+    url: String,
+    db: Db,
+    _dir: tempfile::TempDir,
+}
+
+async fn start() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::connect(&format!("sqlite://{}/realms.db", dir.path().display()))
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    let options = LeptosOptions::builder()
+        .output_name("realms")
+        .site_root(dir.path().display().to_string())
+        .build();
+    let router = app(
+        AppState::new(db.clone(), options),
+        &ConsoleConfig {
+            cookie_key: [7; 64],
+            secure_cookies: false,
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    Server { url, db, _dir: dir }
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects, sends a same-origin `Origin`.
+fn client(server: &Server) -> Client {
+    let mut headers = header::HeaderMap::new();
+    headers.insert(header::ORIGIN, server.url.parse().unwrap());
+    Client::builder()
+        .cookie_store(true)
+        .redirect(redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+async fn call(c: &Client, s: &Server, fn_path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    let res = c
+        .post(format!("{}/api/{fn_path}", s.url))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+async fn register(c: &Client, s: &Server, email: &str) {
+    let (status, body) = call(
+        c,
+        s,
+        "register",
+        &[("email", email), ("password", "password123")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "register {email}: {body}");
+}
+
+async fn me(c: &Client, s: &Server) -> Value {
+    call(c, s, "me", &[]).await.1
+}
+
+fn session_cookie(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            v.strip_prefix("realms_session=")
+                .map(|rest| rest.split(';').next().unwrap_or_default().to_string())
+        })
+}
+
+#[tokio::test]
+async fn health_and_head_probe_answer() {
+    let s = start().await;
+    let c = client(&s);
+    let res = c.get(format!("{}/healthz", s.url)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap()["status"], "ok");
+    let res = c.head(format!("{}/", s.url)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "Claude Code probes HEAD /");
+
+    s.db.close().await;
+    let res = c.get(format!("{}/healthz", s.url)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn first_user_is_admin_and_cookie_is_hardened() {
+    let s = start().await;
+    let c = client(&s);
+    let res = c
+        .post(format!("{}/api/register", s.url))
+        .form(&[
+            ("email", "Admin@Example.com"),
+            ("password", "password123"),
+            ("username", "ada"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookie = res
+        .headers()
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(cookie.starts_with("realms_session="), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Secure"), "plain http: no Secure flag");
+    let who = me(&c, &s).await;
+    assert_eq!(who["email"], "admin@example.com");
+    assert_eq!(who["role"], "admin");
+
+    let other = client(&s);
+    register(&other, &s, "user@example.com").await;
+    assert_eq!(me(&other, &s).await["role"], "user");
+}
+
+#[tokio::test]
+async fn login_rotates_the_session_id_and_logout_ends_it() {
+    let s = start().await;
+    let c = client(&s);
+    register(&c, &s, "ann@example.com").await;
+    let login = |c: Client| {
+        let url = format!("{}/api/login", s.url);
+        async move {
+            c.post(url)
+                .form(&[("email", "ann@example.com"), ("password", "password123")])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let first = login(c.clone()).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let id1 = session_cookie(&first).expect("login sets a cookie");
+    let second = login(c.clone()).await;
+    let id2 = session_cookie(&second).expect("login sets a new cookie");
+    assert_ne!(id1, id2, "the session id changes at sign-in");
+
+    // The old session id no longer signs anyone in.
+    let stale = Client::builder()
+        .redirect(redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = stale
+        .post(format!("{}/api/me", s.url))
+        .header(header::COOKIE, format!("realms_session={id1}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap(), Value::Null);
+
+    assert_eq!(me(&c, &s).await["email"], "ann@example.com");
+    let (status, _) = call(&c, &s, "logout", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me(&c, &s).await, Value::Null);
+    let res = stale
+        .post(format!("{}/api/me", s.url))
+        .header(header::COOKIE, format!("realms_session={id2}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.json::<Value>().await.unwrap(),
+        Value::Null,
+        "a signed-out session is gone"
+    );
+}
+
+#[tokio::test]
+async fn wrong_passwords_are_refused_then_throttled() {
+    let s = start().await;
+    let c = client(&s);
+    register(&c, &s, "ann@example.com").await;
+    let other = client(&s);
+    for _ in 0..5 {
+        let (status, body) = call(
+            &other,
+            &s,
+            "login",
+            &[("email", "ann@example.com"), ("password", "nope-nope")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["Invalid"], "The email or password is incorrect.");
+    }
+    let (status, body) = call(
+        &other,
+        &s,
+        "login",
+        &[("email", "ANN@example.com"), ("password", "password123")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(
+        body["Throttled"]
+            .as_str()
+            .unwrap()
+            .contains("Try again in 15 minutes"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn admin_server_fns_refuse_plain_users_and_anonymous_and_change_nothing() {
+    let s = start().await;
+    let admin = client(&s);
+    register(&admin, &s, "admin@example.com").await;
+    let user = client(&s);
+    register(&user, &s, "user@example.com").await;
+    let anon = client(&s);
+
+    let (status, _) = call(&user, &s, "admin/set_registration", &[("open", "false")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = call(&anon, &s, "admin/set_registration", &[("open", "false")]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        settings::load(&s.db).await.unwrap().registration_open,
+        "nothing changed"
+    );
+    let (status, _) = call(&user, &s, "admin/settings", &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (status, _) = call(&admin, &s, "admin/set_registration", &[("open", "false")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!settings::load(&s.db).await.unwrap().registration_open);
+
+    // Registration is now closed to newcomers.
+    let newcomer = client(&s);
+    let (status, body) = call(
+        &newcomer,
+        &s,
+        "register",
+        &[("email", "late@example.com"), ("password", "password123")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["Invalid"]
+            .as_str()
+            .unwrap()
+            .contains("Registration is closed"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn admin_pages_redirect_anonymous_and_forbid_plain_users() {
+    let s = start().await;
+    let admin = client(&s);
+    register(&admin, &s, "admin@example.com").await;
+    let user = client(&s);
+    register(&user, &s, "user@example.com").await;
+
+    let res = client(&s)
+        .get(format!("{}/admin/settings", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        res.headers()[header::LOCATION],
+        "/login?next=/admin/settings"
+    );
+
+    let res = user
+        .get(format!("{}/admin/settings", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("403 — Forbidden"));
+    assert!(!html.contains("Close registration"));
+
+    let res = admin
+        .get(format!("{}/admin/settings", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("Close registration"));
+
+    let res = client(&s)
+        .get(format!("{}/tokens", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "console pages need a sign-in"
+    );
+    let res = user.get(format!("{}/login", s.url)).send().await.unwrap();
+    assert_eq!(
+        res.headers()[header::LOCATION],
+        "/",
+        "signed-in users skip the sign-in page"
+    );
+}
+
+#[tokio::test]
+async fn cross_site_posts_are_refused() {
+    let s = start().await;
+    let evil = Client::builder()
+        .redirect(redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = evil
+        .post(format!("{}/api/register", s.url))
+        .header(header::ORIGIN, "http://evil.example")
+        .form(&[("email", "x@example.com"), ("password", "password123")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app::core::users::count(&s.db).await.unwrap(),
+        0,
+        "nothing was created"
+    );
+}
+
+#[tokio::test]
+async fn tokens_are_shown_once_and_private_to_their_owner() {
+    let s = start().await;
+    let ann = client(&s);
+    register(&ann, &s, "ann@example.com").await;
+    let bob = client(&s);
+    register(&bob, &s, "bob@example.com").await;
+
+    let (status, created) = call(
+        &ann,
+        &s,
+        "create_token",
+        &[("name", "laptop"), ("expires_in_days", "7")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let secret = created["secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("rlm_"));
+    let id = created["token"]["id"].as_i64().unwrap().to_string();
+
+    let (_, page) = call(&ann, &s, "tokens", &[]).await;
+    assert_eq!(page["tokens"][0]["hint"], &secret[secret.len() - 4..]);
+    assert_eq!(
+        page["fresh"],
+        Value::Null,
+        "scripted creation does not leave the value in the session"
+    );
+    assert!(
+        !page.to_string().contains(&secret),
+        "lists never carry the value"
+    );
+    let html = ann
+        .get(format!("{}/tokens", s.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains(&secret));
+
+    let (_, bobs) = call(&bob, &s, "tokens", &[]).await;
+    assert_eq!(bobs["tokens"], serde_json::json!([]));
+    let (status, _) = call(&bob, &s, "revoke_token", &[("id", &id)]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = call(&client(&s), &s, "tokens", &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let (status, _) = call(&ann, &s, "revoke_token", &[("id", &id)]).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, page) = call(&ann, &s, "tokens", &[]).await;
+    assert_eq!(page["tokens"][0]["status"], "revoked");
+}
