@@ -2,7 +2,7 @@ import { test, expect, hydrated, watchErrors, register, signIn, signOut } from "
 
 test("the console hydrates: the wasm loads and runs without errors", async ({ page }) => {
   const errors = watchErrors(page);
-  const wasm = page.waitForResponse((r) => r.url().endsWith("/pkg/realms_bg.wasm"));
+  const wasm = page.waitForResponse((r) => /\/pkg\/realms[^/]*\.wasm$/.test(r.url()));
   await page.goto("/login");
   expect((await wasm).status()).toBe(200);
   await hydrated(page);

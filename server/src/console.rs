@@ -9,8 +9,9 @@ use tower_sessions::cookie::{Key, SameSite};
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
 use app::core::sessions::DbSessionStore;
-use app::core::state::{AppState, Viewer, SESSION_USER_KEY};
+use app::core::state::{AppState, FreshToken, Viewer, SESSION_FRESH_TOKEN_KEY, SESSION_USER_KEY};
 use app::core::users;
+use app::model::NewToken;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "realms_session";
@@ -59,6 +60,21 @@ pub async fn load_viewer(
         }
     };
     req.extensions_mut().insert(Viewer(user));
+    next.run(req).await
+}
+
+/// Takes a token value handed over by a no-script form out of the session when the tokens page is
+/// loaded, and gives it to that page load only (in the request's extensions): it is shown once.
+pub async fn take_fresh_token(session: Session, mut req: Request, next: Next) -> Response {
+    if req.method() == Method::GET && req.uri().path() == "/tokens" {
+        match session.remove::<NewToken>(SESSION_FRESH_TOKEN_KEY).await {
+            Ok(Some(token)) => {
+                req.extensions_mut().insert(FreshToken(token));
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "could not read the new token from the session"),
+        }
+    }
     next.run(req).await
 }
 

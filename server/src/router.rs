@@ -37,6 +37,7 @@ pub fn app(state: AppState, config: &ConsoleConfig) -> Router {
             ctx, shell,
         ))
         .layer(from_fn(console::guard_pages))
+        .layer(from_fn(console::take_fresh_token))
         .layer(from_fn_with_state(state.clone(), console::load_viewer))
         .layer(console::session_layer(
             &state,

@@ -403,3 +403,80 @@ async fn tokens_are_shown_once_and_private_to_their_owner() {
     let (_, page) = call(&ann, &s, "tokens", &[]).await;
     assert_eq!(page["tokens"][0]["status"], "revoked");
 }
+
+#[tokio::test]
+async fn plain_form_posts_redirect_back_with_the_error_or_to_the_target() {
+    let s = start().await;
+    let c = client(&s);
+    register(&c, &s, "ann@example.com").await;
+    let browser = client(&s);
+    let post = |form: &'static [(&'static str, &'static str)]| {
+        let req = browser
+            .post(format!("{}/api/login", s.url))
+            .header(header::ACCEPT, "text/html,application/xhtml+xml")
+            .header(header::REFERER, format!("{}/login", s.url))
+            .form(form);
+        async move { req.send().await.unwrap() }
+    };
+    let res = post(&[("email", "ann@example.com"), ("password", "wrong-password")]).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::FOUND,
+        "the browser is sent back to the form"
+    );
+    let location = res.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        location.contains("/login?") && location.contains("__err="),
+        "{location}"
+    );
+
+    let res = post(&[
+        ("email", "ann@example.com"),
+        ("password", "password123"),
+        ("next", "/tokens"),
+    ])
+    .await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(res.headers()[header::LOCATION], "/tokens");
+}
+
+#[tokio::test]
+async fn a_token_created_by_a_plain_form_is_shown_on_the_next_page_only() {
+    let s = start().await;
+    let c = client(&s);
+    register(&c, &s, "ann@example.com").await;
+    let res = c
+        .post(format!("{}/api/create_token", s.url))
+        .header(header::ACCEPT, "text/html")
+        .header(header::REFERER, format!("{}/tokens", s.url))
+        .form(&[("name", "server"), ("expires_in_days", "0")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let page = |c: Client| {
+        let url = format!("{}/tokens", s.url);
+        async move { c.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let first = page(c.clone()).await;
+    let at = first
+        .find("data-testid=\"new-token\"")
+        .expect("the new token is shown");
+    let secret: String = first[at..]
+        .split("rlm_")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    assert!(secret.len() >= 32, "{secret}");
+    let second = page(c.clone()).await;
+    assert!(!second.contains("data-testid=\"new-token\""));
+    assert!(
+        !second.contains(&secret),
+        "the value is gone after it was shown"
+    );
+}

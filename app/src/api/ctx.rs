@@ -11,8 +11,12 @@ use crate::core::state::{AppState, Viewer};
 use crate::core::users::User;
 use crate::error::AppError;
 
-/// Sets the response status for `e` and hands it back.
+/// Sets the response status for `e` and hands it back. A plain form post keeps its redirect back to
+/// the form (the error travels in the address), so the browser shows the page with the error.
 pub fn reject(e: AppError) -> AppError {
+    if is_plain_form() {
+        return e;
+    }
     if let Some(res) = use_context::<ResponseOptions>() {
         res.set_status(
             StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),

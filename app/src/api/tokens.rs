@@ -5,22 +5,20 @@ use leptos::prelude::*;
 use crate::error::AppError;
 use crate::model::{NewToken, TokensPage};
 
-/// The user's tokens, and a token just created by a no-script form (taken from the session: once).
+/// The user's tokens, and a token just created by a no-script form (taken from the session by the
+/// server for this page load only).
 #[server(prefix = "/api", endpoint = "tokens")]
 pub async fn list_tokens() -> Result<TokensPage, AppError> {
     use super::ctx::*;
-    use crate::core::{db::now_ms, state::SESSION_FRESH_TOKEN_KEY, tokens};
+    use crate::core::{db::now_ms, state::FreshToken, tokens};
     let user = require_user()?;
     let state = state()?;
     let now = now_ms();
     let list = tokens::list_for_user(&state.db, user.id)
         .await
         .map_err(store_err)?;
-    let session = session().await?;
-    let fresh: Option<NewToken> = session
-        .remove(SESSION_FRESH_TOKEN_KEY)
-        .await
-        .map_err(session_err)?;
+    let fresh = use_context::<http::request::Parts>()
+        .and_then(|p| p.extensions.get::<FreshToken>().map(|f| f.0.clone()));
     Ok(TokensPage {
         tokens: list.iter().map(|t| t.view(now)).collect(),
         fresh,

@@ -38,3 +38,8 @@ pub struct Viewer(pub Option<super::users::User>);
 pub const SESSION_USER_KEY: &str = "user_id";
 /// The session key holding a token created by a no-script form, shown once on the next page load.
 pub const SESSION_FRESH_TOKEN_KEY: &str = "fresh_token";
+
+/// A token created by a no-script form, taken out of the session by the server before the tokens page
+/// renders and handed to the page in the request's extensions (so it is shown exactly once).
+#[derive(Clone, Debug)]
+pub struct FreshToken(pub crate::model::NewToken);

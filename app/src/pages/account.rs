@@ -4,20 +4,19 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use super::use_auth;
 use super::widgets::{ActionError, Submit};
-use crate::api::account::registration_open;
+use crate::api::account::{registration_open, Login, Register};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let auth = use_auth();
+    let login = ServerAction::<Login>::new();
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
     let open = Resource::new(|| (), |_| registration_open());
     view! {
         <main class="auth">
             <h1>"Sign in to Realms"</h1>
-            <ActionForm action=auth.login>
+            <ActionForm action=login>
                 <label>"Email"
                     <input type="email" name="email" required autocomplete="username" autofocus/>
                 </label>
@@ -25,8 +24,8 @@ pub fn LoginPage() -> impl IntoView {
                     <input type="password" name="password" required autocomplete="current-password"/>
                 </label>
                 <input type="hidden" name="next" value=next/>
-                <ActionError action=auth.login/>
-                <Submit action=auth.login label="Sign in" busy="Signing in…"/>
+                <ActionError action=login/>
+                <Submit action=login label="Sign in" busy="Signing in…"/>
             </ActionForm>
             <Suspense>
                 {move || Suspend::new(async move {
@@ -41,7 +40,7 @@ pub fn LoginPage() -> impl IntoView {
 
 #[component]
 pub fn RegisterPage() -> impl IntoView {
-    let auth = use_auth();
+    let register = ServerAction::<Register>::new();
     let open = Resource::new(|| (), |_| registration_open());
     view! {
         <main class="auth">
@@ -54,7 +53,7 @@ pub fn RegisterPage() -> impl IntoView {
                             <p><a href="/login">"Sign in"</a></p>
                         }.into_any(),
                         _ => view! {
-                            <ActionForm action=auth.register>
+                            <ActionForm action=register>
                                 <label>"Email"
                                     <input type="email" name="email" required autocomplete="email" autofocus/>
                                 </label>
@@ -64,8 +63,8 @@ pub fn RegisterPage() -> impl IntoView {
                                 <label>"Password " <span class="muted">"(at least 8 characters)"</span>
                                     <input type="password" name="password" required minlength="8" autocomplete="new-password"/>
                                 </label>
-                                <ActionError action=auth.register/>
-                                <Submit action=auth.register label="Create account" busy="Creating account…"/>
+                                <ActionError action=register/>
+                                <Submit action=register label="Create account" busy="Creating account…"/>
                             </ActionForm>
                             <p class="muted">"Already registered? " <a href="/login">"Sign in"</a></p>
                         }.into_any(),

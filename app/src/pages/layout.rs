@@ -5,6 +5,7 @@ use leptos_router::components::{Redirect, A};
 use leptos_router::hooks::use_location;
 
 use super::use_auth;
+use crate::api::account::Logout;
 use crate::model::UserView;
 
 /// Who may see a page.
@@ -52,7 +53,7 @@ pub fn Console(access: Access, children: ChildrenFn) -> impl IntoView {
 
 #[component]
 fn TopBar(user: UserView) -> impl IntoView {
-    let logout = use_auth().logout;
+    let logout = ServerAction::<Logout>::new();
     let is_admin = user.is_admin();
     view! {
         <header class="topbar">

@@ -10,9 +10,10 @@ mod widgets;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::hooks::use_location;
+use leptos_router::{path, SsrMode};
 
-use crate::api::account::{current_user, Login, Logout, Register};
+use crate::api::account::current_user;
 use crate::error::AppError;
 use crate::model::UserView;
 
@@ -36,12 +37,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The sign-in state shared by every page: the account actions and who is signed in.
+/// Who is signed in, shared by every page. Reloaded on each navigation, so signing in or out (which
+/// ends in a redirect) is reflected at once.
 #[derive(Clone, Copy)]
 pub struct Auth {
-    pub login: ServerAction<Login>,
-    pub logout: ServerAction<Logout>,
-    pub register: ServerAction<Register>,
     pub me: Resource<Result<Option<UserView>, AppError>>,
 }
 
@@ -52,37 +51,31 @@ pub fn use_auth() -> Auth {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let login = ServerAction::<Login>::new();
-    let logout = ServerAction::<Logout>::new();
-    let register = ServerAction::<Register>::new();
-    let me = Resource::new(
-        move || {
-            (
-                login.version().get(),
-                logout.version().get(),
-                register.version().get(),
-            )
-        },
-        |_| current_user(),
-    );
-    provide_context(Auth {
-        login,
-        logout,
-        register,
-        me,
-    });
-
     view! {
         <Stylesheet id="leptos" href="/pkg/realms.css"/>
         <Title text="Realms"/>
         <Router>
-            <Routes fallback=|| view! { <layout::NotFound/> }>
-                <Route path=path!("/login") view=account::LoginPage/>
-                <Route path=path!("/register") view=account::RegisterPage/>
-                <Route path=path!("/") view=dashboard::DashboardPage/>
-                <Route path=path!("/tokens") view=tokens::TokensPage/>
-                <Route path=path!("/admin/settings") view=admin::SettingsPage/>
-            </Routes>
+            <Pages/>
         </Router>
+    }
+}
+
+/// The routes. Pages render whole on the server (`SsrMode::Async`): they work without script, and
+/// session changes made while rendering are saved with the response. Pages create their own server actions: a plain (no-script) form post that failed finds
+/// its error there, which `<Routes>` reads from the address.
+#[component]
+fn Pages() -> impl IntoView {
+    let location = use_location();
+    let me = Resource::new(move || location.pathname.get(), |_| current_user());
+    provide_context(Auth { me });
+
+    view! {
+        <Routes fallback=|| view! { <layout::NotFound/> }>
+            <Route path=path!("/login") view=account::LoginPage ssr=SsrMode::Async/>
+            <Route path=path!("/register") view=account::RegisterPage ssr=SsrMode::Async/>
+            <Route path=path!("/") view=dashboard::DashboardPage ssr=SsrMode::Async/>
+            <Route path=path!("/tokens") view=tokens::TokensPage ssr=SsrMode::Async/>
+            <Route path=path!("/admin/settings") view=admin::SettingsPage ssr=SsrMode::Async/>
+        </Routes>
     }
 }
