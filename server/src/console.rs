@@ -34,13 +34,17 @@ pub fn session_layer(
 }
 
 /// Loads the signed-in user once per console request and puts a [`Viewer`] in its extensions.
-/// Disabled or deleted accounts count as signed out.
+/// Disabled or deleted accounts count as signed out. Console assets under `/pkg/` are skipped.
 pub async fn load_viewer(
     State(state): State<AppState>,
     session: Session,
     mut req: Request,
     next: Next,
 ) -> Response {
+    // Static assets need no account: skip the session and user lookups for them.
+    if req.uri().path().starts_with("/pkg/") {
+        return next.run(req).await;
+    }
     let user = match session.get::<i64>(SESSION_USER_KEY).await {
         Ok(Some(id)) => match users::get(&state.db, id).await {
             Ok(user) => user.filter(|u| !u.is_disabled()),
