@@ -9,6 +9,9 @@ pub enum AppError {
     /// The input is wrong; the message says how.
     #[error("{0}")]
     Invalid(String),
+    /// Invalid input in one form field: (field name, message). Shown next to the field.
+    #[error("{1}")]
+    Field(String, String),
     #[error("Sign in to continue.")]
     Unauthenticated,
     #[error("This page is for administrators only.")]
@@ -28,9 +31,17 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// The form field this error belongs to, if any.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            AppError::Field(f, _) => Some(f),
+            _ => None,
+        }
+    }
+
     pub fn status(&self) -> u16 {
         match self {
-            AppError::Invalid(_) => 400,
+            AppError::Invalid(_) | AppError::Field(..) => 400,
             AppError::Unauthenticated => 401,
             AppError::Forbidden => 403,
             AppError::NotFound(_) => 404,
@@ -55,6 +66,9 @@ impl From<crate::core::error::StoreError> for AppError {
         use crate::core::error::StoreError;
         match &e {
             StoreError::Invalid(m) => AppError::Invalid(m.clone()),
+            StoreError::Field { field, message } => {
+                AppError::Field((*field).to_string(), message.clone())
+            }
             StoreError::Conflict(m) => AppError::Conflict(m.clone()),
             StoreError::NotFound(m) => AppError::NotFound(m.clone()),
             StoreError::Forbidden(_) => AppError::Forbidden,

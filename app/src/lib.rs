@@ -8,6 +8,7 @@ pub mod api;
 pub mod core;
 pub mod error;
 pub mod model;
+pub mod money;
 pub mod pages;
 
 pub use pages::{shell, App};

@@ -3,6 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod control;
+pub use control::*;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -99,6 +102,19 @@ pub struct TokensPage {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SiteSettings {
     pub registration_open: bool,
+    /// Whether usage is deducted from balances (when off, cost is computed and shown only).
+    pub billing_enabled: bool,
+    pub unpriced_models: UnpricedPolicy,
+}
+
+impl Default for SiteSettings {
+    fn default() -> Self {
+        SiteSettings {
+            registration_open: true,
+            billing_enabled: true,
+            unpriced_models: UnpricedPolicy::Refuse,
+        }
+    }
 }
 
 /// Expiry choices offered when creating a token, in days (0 = never).

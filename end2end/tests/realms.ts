@@ -50,7 +50,39 @@ function start(dir: string): Promise<{ child: ChildProcess; url: string }> {
   });
 }
 
-export const test = base.extend<{ realms: Realms }>({
+export type Mock = { url: string; key: string };
+
+/** The mock upstream key the `mock` fixture accepts. */
+export const MOCK_KEY = "sk-ant-mock-e2e-0123456789-KEY1";
+
+/** Starts the mock upstream provider (`realms mock-upstream`) on a free port. */
+function startMock(): Promise<{ child: ChildProcess; url: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, ["mock-upstream", "--addr", "127.0.0.1:0", "--key", MOCK_KEY], {
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    let output = "";
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      const m = output.match(/mock upstream listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (m) {
+        child.stderr?.off("data", onData);
+        resolve({ child, url: m[1] });
+      }
+    };
+    child.stderr?.on("data", onData);
+    child.on("exit", (code) => reject(new Error(`the mock upstream exited with ${code}:\n${output}`)));
+  });
+}
+
+export const test = base.extend<{ realms: Realms; mock: Mock }>({
+  mock: async ({}, use) => {
+    const { child, url } = await startMock();
+    await use({ url, key: MOCK_KEY });
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGTERM");
+    await exited;
+  },
   realms: async ({}, use) => {
     const dir = mkdtempSync(path.join(tmpdir(), "realms-e2e-"));
     const { child, url } = await start(dir);

@@ -20,6 +20,16 @@ pub struct Cli {
     #[arg(long, env = "REALMS_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
     pub database_url: String,
 
+    /// Directory for instance files (the generated secret key).
+    #[arg(long, env = "REALMS_DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Secret for signing session cookies and encrypting upstream keys (at least 32 characters).
+    /// When unset, one is generated once into DATA_DIR/secret.key. Every instance and the CLI must
+    /// use the same secret as the database they share.
+    #[arg(long, env = "REALMS_SECRET_KEY", hide_env_values = true, global = true)]
+    pub secret_key: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -36,6 +46,122 @@ pub enum Command {
     /// Manages data-plane tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manages upstream channels (provider accounts with endpoints and API keys).
+    #[command(subcommand)]
+    Channel(ChannelCommand),
+    /// Manages the models clients can call, with their prices.
+    #[command(subcommand)]
+    Model(ModelCommand),
+    /// Binds models to the channels that carry them.
+    #[command(subcommand)]
+    Binding(BindingCommand),
+    /// Shows and changes user balances (every change is a ledger row).
+    #[command(subcommand)]
+    Balance(BalanceCommand),
+    /// Runs the mock upstream provider used by the end-to-end tests and benchmarks.
+    #[command(hide = true)]
+    MockUpstream {
+        /// Address to listen on (port 0 picks a free port).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        addr: SocketAddr,
+        /// An accepted API key; repeat for several. Without any, every key is accepted.
+        #[arg(long = "key")]
+        keys: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChannelCommand {
+    /// Creates a channel with one or more base URLs and API keys.
+    Create {
+        /// A unique name.
+        #[arg(long)]
+        name: String,
+        /// The upstream's API shape.
+        #[arg(long = "type", value_name = "TYPE", value_parser = ["anthropic", "openai"])]
+        kind: String,
+        /// Base URL (origin, optionally with a path prefix; a trailing /v1 is accepted). Repeat for
+        /// several endpoints.
+        #[arg(long = "base-url", value_name = "URL", required = true)]
+        base_urls: Vec<String>,
+        /// API key. Repeat for several keys.
+        #[arg(long = "key", value_name = "KEY", required = true)]
+        keys: Vec<String>,
+        /// Higher priorities are tried first.
+        #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+        priority: i64,
+        /// Share of traffic among channels of the same priority (1 to 1000).
+        #[arg(long, default_value_t = 1)]
+        weight: i64,
+    },
+    /// Lists channels (keys are shown masked).
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Creates a model. Prices are USD per million tokens, e.g. --input-price 3 --output-price 15;
+    /// cache prices left out are derived from the input price (write 5m 1.25x, write 1h 2x, read
+    /// 0.1x). Without prices the model has none.
+    Create {
+        /// The id clients send, e.g. claude-sonnet-4-5.
+        #[arg(long)]
+        id: String,
+        /// Display name (default: the id).
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, value_name = "USD")]
+        input_price: Option<String>,
+        #[arg(long, value_name = "USD")]
+        output_price: Option<String>,
+        /// Cache write (5 minutes) price.
+        #[arg(long, value_name = "USD")]
+        cache_write_price: Option<String>,
+        /// Cache write (1 hour) price.
+        #[arg(long = "cache-write-1h-price", value_name = "USD")]
+        cache_write_1h_price: Option<String>,
+        #[arg(long, value_name = "USD")]
+        cache_read_price: Option<String>,
+        /// Create it disabled.
+        #[arg(long)]
+        disabled: bool,
+    },
+    /// Lists models with their prices.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BindingCommand {
+    /// Binds a model to a channel.
+    Create {
+        /// The model's public id.
+        #[arg(long)]
+        model: String,
+        /// The channel's name.
+        #[arg(long)]
+        channel: String,
+        /// The model name sent to this channel (default: the model's id).
+        #[arg(long)]
+        upstream_model: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BalanceCommand {
+    /// Adds USD to a user's balance (a negative amount takes money off).
+    Add {
+        #[arg(long)]
+        user: String,
+        #[arg(long, value_name = "AMOUNT", allow_negative_numbers = true)]
+        usd: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Prints a user's balance in USD.
+    Show {
+        #[arg(long)]
+        user: String,
+    },
 }
 
 #[derive(Debug, Args, Clone)]
@@ -43,15 +169,6 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "REALMS_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
-
-    /// Directory for instance files (the generated secret key).
-    #[arg(long, env = "REALMS_DATA_DIR", default_value = "data")]
-    pub data_dir: PathBuf,
-
-    /// Secret for signing session cookies and encrypting upstream keys (at least 32 characters).
-    /// When unset, one is generated once into DATA_DIR/secret.key.
-    #[arg(long, env = "REALMS_SECRET_KEY", hide_env_values = true)]
-    pub secret_key: Option<String>,
 
     /// Directory holding the built console assets (pkg/).
     #[arg(long, env = "REALMS_SITE_ROOT", default_value = "target/site")]

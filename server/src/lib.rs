@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod console;
+pub mod mock_upstream;
 pub mod ops;
 pub mod router;
 pub mod serve;
@@ -25,12 +26,18 @@ pub fn main_entry() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    let globals = ops::Globals::from_cli(&cli);
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Serve(args) => serve::run(&cli.database_url, args).await,
+            Command::Serve(args) => serve::run(&globals, args).await,
             Command::Migrate => ops::migrate(&cli.database_url).await,
             Command::User(cmd) => ops::user(&cli.database_url, cmd).await,
             Command::Token(cmd) => ops::token(&cli.database_url, cmd).await,
+            Command::Channel(cmd) => ops::channel(&globals, cmd).await,
+            Command::Model(cmd) => ops::model(&globals, cmd).await,
+            Command::Binding(cmd) => ops::binding(&globals, cmd).await,
+            Command::Balance(cmd) => ops::balance(&globals, cmd).await,
+            Command::MockUpstream { addr, keys } => run_mock_upstream(addr, keys).await,
         }
     });
     match result {
@@ -40,6 +47,18 @@ pub fn main_entry() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Serves the mock upstream until interrupted; its address goes to stderr.
+async fn run_mock_upstream(addr: std::net::SocketAddr, keys: Vec<String>) -> anyhow::Result<()> {
+    let state = mock_upstream::MockState::new(keys);
+    let local = mock_upstream::spawn(addr, state)
+        .await
+        .map_err(|e| anyhow::anyhow!("Could not listen on {addr}: {e}"))?;
+    tracing::info!("mock upstream listening on http://{local}");
+    eprintln!("mock upstream listening on http://{local}");
+    let _ = tokio::signal::ctrl_c().await;
+    Ok(())
 }
 
 /// One sentence from an error chain: "Outer: inner." with a final period.

@@ -4,11 +4,68 @@
 use anyhow::{anyhow, bail, Context, Result};
 use std::io::BufRead;
 
+use app::core::audit::{self, Actor};
+use app::core::crypto::KeyCipher;
 use app::core::db::Db;
-use app::core::{tokens, users};
-use app::model::Role;
+use app::core::error::StoreError;
+use app::core::models::{parse_prices, ModelInput, PriceInput};
+use app::core::secret::InstanceSecret;
+use app::core::{balances, bindings, channels, models, tokens, users, views};
+use app::model::{ChannelKind, Role};
+use app::money::{format_balance, format_price, parse_balance};
 
-use crate::cli::{TokenCommand, UserCommand};
+use crate::cli::{
+    BalanceCommand, BindingCommand, ChannelCommand, Cli, ModelCommand, TokenCommand, UserCommand,
+};
+
+/// What every ops command gets from the global flags.
+pub struct Globals {
+    pub database_url: String,
+    pub data_dir: std::path::PathBuf,
+    pub secret_key: Option<String>,
+}
+
+impl Globals {
+    pub fn from_cli(cli: &Cli) -> Self {
+        Globals {
+            database_url: cli.database_url.clone(),
+            data_dir: cli.data_dir.clone(),
+            secret_key: cli.secret_key.clone(),
+        }
+    }
+
+    /// The key cipher of the instance secret (the same one `realms serve` uses).
+    fn cipher(&self) -> Result<KeyCipher> {
+        let (secret, _) =
+            InstanceSecret::load_or_create(self.secret_key.as_deref(), &self.data_dir)
+                .map_err(|e| anyhow!(e.public_message()))?;
+        Ok(KeyCipher::new(&secret))
+    }
+}
+
+/// A store error as one sentence for the terminal.
+fn say(e: StoreError) -> anyhow::Error {
+    anyhow!(e.public_message())
+}
+
+/// Runs `f` on an open database, closing it afterwards whatever happens.
+async fn with_db<T, F, Fut>(database_url: &str, f: F) -> Result<T>
+where
+    F: FnOnce(Db) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let db = open(database_url).await?;
+    let result = f(db.clone()).await;
+    db.close().await;
+    result
+}
+
+async fn user_by_email(db: &Db, email: &str) -> Result<users::User> {
+    users::find_by_email(db, email)
+        .await
+        .map_err(say)?
+        .ok_or_else(|| anyhow!("No user has the email {}.", email.trim()))
+}
 
 /// Connects and brings the schema up to date (every command does this first).
 pub async fn open(database_url: &str) -> Result<Db> {
@@ -113,6 +170,325 @@ pub async fn token(database_url: &str, cmd: TokenCommand) -> Result<()> {
             );
             println!("{}", created.secret);
             Ok(())
+        }
+    }
+}
+
+pub async fn channel(g: &Globals, cmd: ChannelCommand) -> Result<()> {
+    match cmd {
+        ChannelCommand::Create {
+            name,
+            kind,
+            base_urls,
+            keys,
+            priority,
+            weight,
+        } => {
+            let cipher = g.cipher()?;
+            let kind = ChannelKind::parse(&kind)
+                .ok_or_else(|| anyhow!("The channel type must be anthropic or openai."))?;
+            with_db(&g.database_url, |db| async move {
+                let channel = channels::create(
+                    &db,
+                    &cipher,
+                    channels::NewChannel {
+                        settings: channels::ChannelSettings {
+                            name,
+                            kind,
+                            priority,
+                            weight,
+                        },
+                        base_urls: &base_urls,
+                        keys: &keys,
+                    },
+                )
+                .await
+                .map_err(say)?;
+                audit::record(
+                    &db,
+                    &Actor::cli(),
+                    "channel.create",
+                    &channel.name,
+                    &format!(
+                        "type {}, priority {}, weight {}",
+                        kind.as_str(),
+                        priority,
+                        weight
+                    ),
+                )
+                .await
+                .map_err(say)?;
+                println!(
+                    "Created channel {} (id {}, {}).",
+                    channel.name,
+                    channel.id,
+                    kind.as_str()
+                );
+                Ok(())
+            })
+            .await
+        }
+        ChannelCommand::List => {
+            with_db(&g.database_url, |db| async move {
+                let list = views::channels(&db, None).await.map_err(say)?;
+                if list.is_empty() {
+                    println!("No channels yet. Create one with: realms channel create --name N --type anthropic --base-url URL --key KEY");
+                    return Ok(());
+                }
+                println!("ID\tNAME\tTYPE\tPRIORITY\tWEIGHT\tSTATUS\tENDPOINTS\tKEYS\tMODELS");
+                for c in list {
+                    let endpoints: Vec<_> = c.endpoints.iter().map(|e| e.base_url.as_str()).collect();
+                    let keys: Vec<_> = c
+                        .credentials
+                        .iter()
+                        .map(|k| {
+                            if k.enabled {
+                                format!("…{}", k.hint)
+                            } else {
+                                format!("…{} (disabled)", k.hint)
+                            }
+                        })
+                        .collect();
+                    let models: Vec<_> = c.bindings.iter().map(|b| b.model_public_id.as_str()).collect();
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                        c.id,
+                        c.name,
+                        c.kind.as_str(),
+                        c.priority,
+                        c.weight,
+                        if c.enabled { "enabled" } else { "disabled" },
+                        endpoints.join(","),
+                        keys.join(","),
+                        if models.is_empty() { "-".to_string() } else { models.join(",") }
+                    );
+                }
+                Ok(())
+            })
+            .await
+        }
+    }
+}
+
+pub async fn model(g: &Globals, cmd: ModelCommand) -> Result<()> {
+    match cmd {
+        ModelCommand::Create {
+            id,
+            name,
+            input_price,
+            output_price,
+            cache_write_price,
+            cache_write_1h_price,
+            cache_read_price,
+            disabled,
+        } => {
+            let prices = parse_prices(&PriceInput {
+                input: input_price.unwrap_or_default(),
+                output: output_price.unwrap_or_default(),
+                cache_write_5m: cache_write_price.unwrap_or_default(),
+                cache_write_1h: cache_write_1h_price.unwrap_or_default(),
+                cache_read: cache_read_price.unwrap_or_default(),
+            })
+            .map_err(|e| anyhow!(cli_field_message(e)))?;
+            with_db(&g.database_url, |db| async move {
+                let model = models::create(
+                    &db,
+                    &ModelInput {
+                        public_id: id,
+                        display_name: name,
+                        prices,
+                        enabled: !disabled,
+                    },
+                )
+                .await
+                .map_err(|e| anyhow!(cli_field_message(e)))?;
+                audit::record(&db, &Actor::cli(), "model.create", &model.public_id, &price_summary(model.prices))
+                    .await
+                    .map_err(say)?;
+                println!(
+                    "Created model {} ({}; {}).",
+                    model.public_id,
+                    if model.enabled() { "enabled" } else { "disabled" },
+                    price_summary(model.prices)
+                );
+                Ok(())
+            })
+            .await
+        }
+        ModelCommand::List => {
+            with_db(&g.database_url, |db| async move {
+                let list = views::models(&db, None).await.map_err(say)?;
+                if list.is_empty() {
+                    println!("No models yet. Create one with: realms model create --id ID --input-price 3 --output-price 15");
+                    return Ok(());
+                }
+                println!("ID\tNAME\tSTATUS\tINPUT\tOUTPUT\tCACHE_WRITE_5M\tCACHE_WRITE_1H\tCACHE_READ\tCHANNELS");
+                for m in list {
+                    let price = |f: fn(&app::money::Prices) -> i64| {
+                        m.prices.as_ref().map(|p| format_price(f(p))).unwrap_or_else(|| "-".into())
+                    };
+                    let channels: Vec<_> = m
+                        .bindings
+                        .iter()
+                        .map(|b| {
+                            if b.upstream_model == m.public_id {
+                                b.channel_name.clone()
+                            } else {
+                                format!("{} (as {})", b.channel_name, b.upstream_model)
+                            }
+                        })
+                        .collect();
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                        m.public_id,
+                        m.display_name,
+                        if m.enabled { "enabled" } else { "disabled" },
+                        price(|p| p.input),
+                        price(|p| p.output),
+                        price(|p| p.cache_write_5m),
+                        price(|p| p.cache_write_1h),
+                        price(|p| p.cache_read),
+                        if channels.is_empty() { "-".to_string() } else { channels.join(",") }
+                    );
+                }
+                Ok(())
+            })
+            .await
+        }
+    }
+}
+
+/// Field errors name form fields; on the command line they should name flags.
+fn cli_field_message(e: StoreError) -> String {
+    match e {
+        StoreError::Field { field, message } => {
+            let flag = match field {
+                "input_price" => "--input-price",
+                "output_price" => "--output-price",
+                "cache_write_5m_price" => "--cache-write-price",
+                "cache_write_1h_price" => "--cache-write-1h-price",
+                "cache_read_price" => "--cache-read-price",
+                "public_id" => "--id",
+                "display_name" => "--name",
+                _ => return message,
+            };
+            format!("{} ({flag})", message.trim_end_matches('.')) + "."
+        }
+        other => other.public_message(),
+    }
+}
+
+fn price_summary(prices: Option<app::money::Prices>) -> String {
+    match prices {
+        None => "no prices".into(),
+        Some(p) => format!(
+            "per million tokens: input {}, output {}, cache write 5m {}, cache write 1h {}, cache read {}",
+            format_price(p.input),
+            format_price(p.output),
+            format_price(p.cache_write_5m),
+            format_price(p.cache_write_1h),
+            format_price(p.cache_read)
+        ),
+    }
+}
+
+pub async fn binding(g: &Globals, cmd: BindingCommand) -> Result<()> {
+    match cmd {
+        BindingCommand::Create {
+            model,
+            channel,
+            upstream_model,
+        } => {
+            with_db(&g.database_url, |db| async move {
+                let m = models::find_by_public_id(&db, &model)
+                    .await
+                    .map_err(say)?
+                    .ok_or_else(|| {
+                        anyhow!(
+                            "No model has the id {}; create it with realms model create.",
+                            model.trim()
+                        )
+                    })?;
+                let c = channels::find_by_name(&db, &channel)
+                    .await
+                    .map_err(say)?
+                    .ok_or_else(|| {
+                        anyhow!(
+                            "No channel is named {}; see realms channel list.",
+                            channel.trim()
+                        )
+                    })?;
+                let b = bindings::create(&db, m.id, c.id, upstream_model.as_deref())
+                    .await
+                    .map_err(say)?;
+                audit::record(
+                    &db,
+                    &Actor::cli(),
+                    "binding.create",
+                    &format!("{} → {}", b.model_public_id, b.channel_name),
+                    &format!("upstream model {}", b.upstream_model),
+                )
+                .await
+                .map_err(say)?;
+                println!(
+                    "Bound {} to channel {} (sent upstream as {}).",
+                    b.model_public_id, b.channel_name, b.upstream_model
+                );
+                Ok(())
+            })
+            .await
+        }
+    }
+}
+
+pub async fn balance(g: &Globals, cmd: BalanceCommand) -> Result<()> {
+    match cmd {
+        BalanceCommand::Add { user, usd, reason } => {
+            let amount =
+                parse_balance(&usd).map_err(|e| anyhow!(e.describe("The amount (--usd)")))?;
+            with_db(&g.database_url, |db| async move {
+                let owner = user_by_email(&db, &user).await?;
+                let kind = if amount > 0 {
+                    balances::AdjustmentKind::Topup
+                } else {
+                    balances::AdjustmentKind::Adjustment
+                };
+                let reason = reason.unwrap_or_default();
+                let balance = balances::adjust(&db, owner.id, amount, kind, &reason, None)
+                    .await
+                    .map_err(say)?;
+                audit::record(
+                    &db,
+                    &Actor::cli(),
+                    "balance.adjust",
+                    &owner.email,
+                    &format!(
+                        "{} ({}); balance now {}",
+                        format_balance(amount),
+                        reason.trim(),
+                        format_balance(balance)
+                    ),
+                )
+                .await
+                .map_err(say)?;
+                println!(
+                    "Added {} to {}. Balance: {}.",
+                    format_balance(amount),
+                    owner.email,
+                    format_balance(balance)
+                );
+                Ok(())
+            })
+            .await
+        }
+        BalanceCommand::Show { user } => {
+            with_db(&g.database_url, |db| async move {
+                let owner = user_by_email(&db, &user).await?;
+                let balance = balances::balance(&db, owner.id).await.map_err(say)?;
+                println!("{}", format_balance(balance));
+                Ok(())
+            })
+            .await
         }
     }
 }

@@ -12,12 +12,16 @@ use app::core::state::AppState;
 use crate::cli::ServeArgs;
 use crate::router::{app, ConsoleConfig};
 
-pub async fn run(database_url: &str, args: ServeArgs) -> Result<()> {
+/// How often each instance checks the database for changes made elsewhere (other instances, CLI).
+const CATALOG_POLL: Duration = Duration::from_secs(1);
+
+pub async fn run(globals: &crate::ops::Globals, args: ServeArgs) -> Result<()> {
+    let database_url = globals.database_url.as_str();
     let db = crate::ops::open(database_url).await?;
     tracing::info!(database = %crate::ops::redact_url(database_url), "database ready");
 
     let (secret, source) =
-        InstanceSecret::load_or_create(args.secret_key.as_deref(), &args.data_dir)
+        InstanceSecret::load_or_create(globals.secret_key.as_deref(), &globals.data_dir)
             .map_err(|e| anyhow!(e.public_message()))?;
     match source {
         SecretSource::Env => tracing::info!("using the secret key from REALMS_SECRET_KEY"),
@@ -39,7 +43,10 @@ pub async fn run(database_url: &str, args: ServeArgs) -> Result<()> {
         .site_addr(args.addr)
         .env(Env::PROD)
         .build();
-    let state = AppState::new(db.clone(), leptos_options);
+    let state = AppState::build(db.clone(), &secret, leptos_options)
+        .await
+        .map_err(|e| anyhow!("Could not load the routing catalog: {}", e.public_message()))?;
+    let watcher = state.catalog.spawn_watcher(CATALOG_POLL);
     let config = ConsoleConfig {
         cookie_key: secret.cookie_key(),
         secure_cookies: args.secure_cookies,
@@ -58,6 +65,7 @@ pub async fn run(database_url: &str, args: ServeArgs) -> Result<()> {
         .await
         .context("The server stopped")?;
     sweeper.abort();
+    watcher.abort();
     db.close().await;
     tracing::info!("Realms stopped");
     Ok(())

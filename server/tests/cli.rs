@@ -10,6 +10,7 @@ fn realms(db_url: &str, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>
     cmd.args(args)
         .env("REALMS_DATABASE_URL", db_url)
         .env_remove("REALMS_PASSWORD")
+        .env("REALMS_SECRET_KEY", "0123456789abcdef0123456789abcdef")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -205,4 +206,260 @@ fn errors_exit_non_zero_with_one_sentence() {
 
     let out = realms("mysql://h/db", &["migrate"], &[], None);
     one_sentence(&out, "must start with sqlite:// or postgres://");
+}
+
+fn ok(db: &str, args: &[&str]) -> String {
+    let out = realms(db, args, &[], None);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+fn fails(db: &str, args: &[&str]) -> String {
+    let out = realms(db, args, &[], None);
+    assert!(!out.status.success(), "{args:?} should fail");
+    let err = text(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "one sentence: {err}");
+    assert!(
+        err.starts_with("error: ") && err.trim_end().ends_with('.'),
+        "{err}"
+    );
+    err
+}
+
+#[test]
+fn channels_models_bindings_and_balances_from_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(&dir);
+    let out = ok(
+        &db,
+        &[
+            "channel",
+            "create",
+            "--name",
+            "main",
+            "--type",
+            "anthropic",
+            "--base-url",
+            "https://api.anthropic.com/v1",
+            "--key",
+            "sk-ant-secret-AAAA",
+            "--key",
+            "sk-ant-secret-BBBB",
+            "--priority",
+            "10",
+            "--weight",
+            "3",
+        ],
+    );
+    assert!(out.contains("Created channel main"), "{out}");
+    let list = ok(&db, &["channel", "list"]);
+    assert!(
+        list.contains("main\tanthropic\t10\t3\tenabled\thttps://api.anthropic.com\t…AAAA,…BBBB"),
+        "{list}"
+    );
+    assert!(!list.contains("sk-ant-secret"), "keys are masked: {list}");
+
+    let out = ok(
+        &db,
+        &[
+            "model",
+            "create",
+            "--id",
+            "claude-sonnet-4-5",
+            "--name",
+            "Sonnet 4.5",
+            "--input-price",
+            "3",
+            "--output-price",
+            "15",
+        ],
+    );
+    assert!(out.contains("cache write 5m $3.75"), "{out}");
+    ok(
+        &db,
+        &["model", "create", "--id", "free-model", "--disabled"],
+    );
+    let out = ok(
+        &db,
+        &[
+            "binding",
+            "create",
+            "--model",
+            "claude-sonnet-4-5",
+            "--channel",
+            "main",
+            "--upstream-model",
+            "claude-sonnet-4-5-20250929",
+        ],
+    );
+    assert!(
+        out.contains("sent upstream as claude-sonnet-4-5-20250929"),
+        "{out}"
+    );
+    let models = ok(&db, &["model", "list"]);
+    assert!(
+        models.contains("claude-sonnet-4-5\tSonnet 4.5\tenabled\t$3.00\t$15.00\t$3.75\t$6.00\t$0.30\tmain (as claude-sonnet-4-5-20250929)"),
+        "{models}"
+    );
+    assert!(
+        models.contains("free-model\tfree-model\tdisabled\t-\t-"),
+        "{models}"
+    );
+
+    let out = realms(
+        &db,
+        &["user", "create", "--email", "dev@example.com"],
+        &[("REALMS_PASSWORD", "password123")],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        ok(&db, &["balance", "show", "--user", "dev@example.com"]).trim(),
+        "$0.00"
+    );
+    let out = ok(
+        &db,
+        &[
+            "balance",
+            "add",
+            "--user",
+            "dev@example.com",
+            "--usd",
+            "25.5",
+            "--reason",
+            "pilot",
+        ],
+    );
+    assert!(out.contains("Balance: $25.50"), "{out}");
+    ok(
+        &db,
+        &[
+            "balance",
+            "add",
+            "--user",
+            "DEV@example.com",
+            "--usd",
+            "-0.000000001",
+        ],
+    );
+    assert_eq!(
+        ok(&db, &["balance", "show", "--user", "dev@example.com"]).trim(),
+        "$25.499999999"
+    );
+}
+
+#[test]
+fn control_plane_commands_fail_with_one_clear_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(&dir);
+    ok(
+        &db,
+        &[
+            "channel",
+            "create",
+            "--name",
+            "main",
+            "--type",
+            "openai",
+            "--base-url",
+            "https://api.openai.com",
+            "--key",
+            "sk-1",
+        ],
+    );
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec![
+                "channel",
+                "create",
+                "--name",
+                "main",
+                "--type",
+                "openai",
+                "--base-url",
+                "https://x.example",
+                "--key",
+                "k",
+            ],
+            "exists already",
+        ),
+        (
+            vec![
+                "channel",
+                "create",
+                "--name",
+                "b",
+                "--type",
+                "openai",
+                "--base-url",
+                "x.example",
+                "--key",
+                "k",
+            ],
+            "not a valid URL",
+        ),
+        (
+            vec!["model", "create", "--id", "m", "--input-price", "3"],
+            "The output price is required (--output-price).",
+        ),
+        (
+            vec![
+                "model",
+                "create",
+                "--id",
+                "m",
+                "--input-price",
+                "1.0000001",
+                "--output-price",
+                "1",
+            ],
+            "(--input-price)",
+        ),
+        (
+            vec!["binding", "create", "--model", "nope", "--channel", "main"],
+            "No model has the id nope",
+        ),
+        (
+            vec![
+                "balance",
+                "add",
+                "--user",
+                "ghost@example.com",
+                "--usd",
+                "5",
+            ],
+            "No user has the email ghost@example.com.",
+        ),
+        (
+            vec![
+                "balance",
+                "add",
+                "--user",
+                "ghost@example.com",
+                "--usd",
+                "five",
+            ],
+            "The amount (--usd) must be a number",
+        ),
+        (
+            vec!["balance", "show", "--user", "ghost@example.com"],
+            "No user has the email",
+        ),
+    ];
+    for (args, says) in cases {
+        let err = fails(&db, &args);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    // Keys saved under one secret are not readable under another.
+    let out = realms(
+        &db,
+        &["channel", "list"],
+        &[("REALMS_SECRET_KEY", "ffffffffffffffffffffffffffffffff")],
+        None,
+    );
+    assert!(out.status.success(), "listing needs no decryption");
 }

@@ -1,85 +1,13 @@
 //! The console over real HTTP: health, accounts, session rotation, role checks on pages and server
 //! fns, CSRF refusal, throttling, token isolation. Realms runs in-process on a fresh SQLite database.
 
-use leptos::config::LeptosOptions;
+mod common;
+
 use reqwest::{header, redirect, Client, StatusCode};
 use serde_json::Value;
 
-use app::core::db::Db;
 use app::core::settings;
-use app::core::state::AppState;
-use realms::router::{app, ConsoleConfig};
-
-struct Server {
-    url: String,
-    db: Db,
-    _dir: tempfile::TempDir,
-}
-
-async fn start() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::connect(&format!("sqlite://{}/realms.db", dir.path().display()))
-        .await
-        .unwrap();
-    db.migrate().await.unwrap();
-    let options = LeptosOptions::builder()
-        .output_name("realms")
-        .site_root(dir.path().display().to_string())
-        .build();
-    let router = app(
-        AppState::new(db.clone(), options),
-        &ConsoleConfig {
-            cookie_key: [7; 64],
-            secure_cookies: false,
-        },
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    Server { url, db, _dir: dir }
-}
-
-/// A browser-like client: keeps cookies, does not follow redirects, sends a same-origin `Origin`.
-fn client(server: &Server) -> Client {
-    let mut headers = header::HeaderMap::new();
-    headers.insert(header::ORIGIN, server.url.parse().unwrap());
-    Client::builder()
-        .cookie_store(true)
-        .redirect(redirect::Policy::none())
-        .default_headers(headers)
-        .build()
-        .unwrap()
-}
-
-async fn call(c: &Client, s: &Server, fn_path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
-    let res = c
-        .post(format!("{}/api/{fn_path}", s.url))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    let text = res.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
-async fn register(c: &Client, s: &Server, email: &str) {
-    let (status, body) = call(
-        c,
-        s,
-        "register",
-        &[("email", email), ("password", "password123")],
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "register {email}: {body}");
-}
-
-async fn me(c: &Client, s: &Server) -> Value {
-    call(c, s, "me", &[]).await.1
-}
+use common::{call, client, me, register, start};
 
 fn session_cookie(res: &reqwest::Response) -> Option<String> {
     res.headers()

@@ -1,15 +1,15 @@
-//! Administrator server fns. Each one checks the role on the server before doing anything.
+//! Administrator server fns for site settings and the audit log. Each one checks the role on the
+//! server before doing anything.
 
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::SiteSettings;
+use crate::model::{AuditEntryView, SiteSettings};
 
 #[server(prefix = "/api", endpoint = "admin/settings")]
 pub async fn get_site_settings() -> Result<SiteSettings, AppError> {
     use super::ctx::*;
-    require_admin()?;
-    let state = state()?;
+    let (_, state) = admin_ctx()?;
     crate::core::settings::load(&state.db)
         .await
         .map_err(store_err)
@@ -19,11 +19,58 @@ pub async fn get_site_settings() -> Result<SiteSettings, AppError> {
 #[server(prefix = "/api", endpoint = "admin/set_registration")]
 pub async fn set_registration_open(open: bool) -> Result<(), AppError> {
     use super::ctx::*;
-    let admin = require_admin()?;
-    let state = state()?;
+    let (admin, state) = admin_ctx()?;
     crate::core::settings::set_registration_open(&state.db, open)
         .await
         .map_err(store_err)?;
-    tracing::info!(admin_id = admin.id, open, "registration setting changed");
-    Ok(())
+    let detail = if open { "open" } else { "closed" };
+    changed(&state, &admin, "settings.registration", "site", detail).await
+}
+
+/// Turns billing on (usage is deducted from balances) or off (cost is computed and shown only).
+#[server(prefix = "/api", endpoint = "admin/set_billing")]
+pub async fn set_billing_enabled(enabled: bool) -> Result<(), AppError> {
+    use super::ctx::*;
+    let (admin, state) = admin_ctx()?;
+    crate::core::settings::set_billing_enabled(&state.db, enabled)
+        .await
+        .map_err(store_err)?;
+    let detail = if enabled { "on" } else { "off" };
+    changed(&state, &admin, "settings.billing", "site", detail).await
+}
+
+/// What happens to requests for a model without prices while billing is on: `refuse` or `free`.
+#[server(prefix = "/api", endpoint = "admin/set_unpriced_models")]
+pub async fn set_unpriced_models(policy: String) -> Result<(), AppError> {
+    use super::ctx::*;
+    use crate::model::UnpricedPolicy;
+    let (admin, state) = admin_ctx()?;
+    let policy = UnpricedPolicy::parse(&policy).ok_or_else(|| {
+        reject(AppError::Invalid(
+            "The policy must be refuse or free.".into(),
+        ))
+    })?;
+    crate::core::settings::set_unpriced_models(&state.db, policy)
+        .await
+        .map_err(store_err)?;
+    changed(
+        &state,
+        &admin,
+        "settings.unpriced_models",
+        "site",
+        policy.as_str(),
+    )
+    .await
+}
+
+/// The newest audit entries (100 per page); `before` pages back.
+#[server(prefix = "/api", endpoint = "admin/audit")]
+pub async fn audit_log(
+    #[server(default)] before: Option<i64>,
+) -> Result<Vec<AuditEntryView>, AppError> {
+    use super::ctx::*;
+    let (_, state) = admin_ctx()?;
+    crate::core::audit::list(&state.db, 100, before)
+        .await
+        .map_err(store_err)
 }

@@ -66,6 +66,57 @@ pub fn session_err(e: tower_sessions::session::Error) -> AppError {
     ))
 }
 
+/// The signed-in administrator and the state, or a 401/403 rejection.
+pub fn admin_ctx() -> Result<(User, AppState), AppError> {
+    let admin = require_admin()?;
+    Ok((admin, state()?))
+}
+
+/// Records an administrative change in the audit log (which bumps the catalog revision) and
+/// reloads this instance's routing catalog at once. `detail` must not hold a secret.
+pub async fn changed(
+    state: &AppState,
+    admin: &User,
+    action: &str,
+    target: &str,
+    detail: &str,
+) -> Result<(), AppError> {
+    use crate::core::audit::{self, Actor};
+    audit::record(&state.db, &Actor::user(admin), action, target, detail)
+        .await
+        .map_err(store_err)?;
+    if let Err(e) = state.catalog.refresh().await {
+        // The watcher retries on its next tick.
+        tracing::error!(error = %e, "could not reload the routing catalog");
+    }
+    tracing::info!(admin_id = admin.id, action, target, "administrative change");
+    Ok(())
+}
+
+/// Parses a whole number typed into the form field `field`.
+pub fn parse_int(raw: &str, field: &str, what: &str) -> Result<i64, AppError> {
+    let t = raw.trim();
+    if t.is_empty() {
+        return Err(reject(AppError::Field(
+            field.into(),
+            format!("{what} is required."),
+        )));
+    }
+    t.parse::<i64>().map_err(|_| {
+        reject(AppError::Field(
+            field.into(),
+            format!("{what} must be a whole number."),
+        ))
+    })
+}
+
+/// A checkbox value: present and not "false"/"off" means checked.
+pub fn checked(value: &Option<String>) -> bool {
+    value
+        .as_deref()
+        .is_some_and(|v| !matches!(v, "" | "false" | "off" | "0"))
+}
+
 /// True when the request is a plain HTML form post (no script): the browser wants a page back.
 pub fn is_plain_form() -> bool {
     use_context::<Parts>()

@@ -2,6 +2,9 @@
 
 pub mod account;
 pub mod admin;
+pub mod channels;
 #[cfg(feature = "ssr")]
 pub mod ctx;
+pub mod models;
 pub mod tokens;
+pub mod users;

@@ -6,6 +6,12 @@
 pub enum StoreError {
     #[error("{0}")]
     Invalid(String),
+    /// Invalid input in one named form field (shown next to that field).
+    #[error("{message}")]
+    Field {
+        field: &'static str,
+        message: String,
+    },
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -21,6 +27,13 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    pub fn field(field: &'static str, message: impl Into<String>) -> Self {
+        StoreError::Field {
+            field,
+            message: message.into(),
+        }
+    }
+
     /// True when the cause is a unique-constraint violation (a duplicate).
     pub fn is_unique_violation(&self) -> bool {
         match self {
@@ -32,7 +45,8 @@ impl StoreError {
     /// The sentence a person may see: internal causes become a generic message.
     pub fn public_message(&self) -> String {
         match self {
-            StoreError::Invalid(m)
+            StoreError::Field { message: m, .. }
+            | StoreError::Invalid(m)
             | StoreError::Conflict(m)
             | StoreError::NotFound(m)
             | StoreError::Forbidden(m) => m.clone(),

@@ -4,17 +4,11 @@ use sqlx::Row;
 
 use super::db::{now_ms, Db};
 use super::error::StoreError;
-use crate::model::SiteSettings;
+use crate::model::{SiteSettings, UnpricedPolicy};
 
 const REGISTRATION_OPEN: &str = "registration_open";
-
-async fn get_raw(db: &Db, key: &str) -> Result<Option<String>, StoreError> {
-    let row = sqlx::query("SELECT value FROM settings WHERE key = $1")
-        .bind(key)
-        .fetch_optional(db.pool())
-        .await?;
-    Ok(row.map(|r| r.try_get("value")).transpose()?)
-}
+const BILLING_ENABLED: &str = "billing_enabled";
+const UNPRICED_MODELS: &str = "unpriced_models";
 
 async fn set_raw(db: &Db, key: &str, value: &str) -> Result<(), StoreError> {
     sqlx::query(
@@ -29,12 +23,35 @@ async fn set_raw(db: &Db, key: &str, value: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Current settings; missing rows take their defaults (registration open).
+/// Current settings; missing rows take their defaults (registration open, billing on, models
+/// without prices refused).
 pub async fn load(db: &Db) -> Result<SiteSettings, StoreError> {
-    let open = get_raw(db, REGISTRATION_OPEN).await?;
-    Ok(SiteSettings {
-        registration_open: open.as_deref() != Some("false"),
-    })
+    let rows = sqlx::query("SELECT key, value FROM settings")
+        .fetch_all(db.pool())
+        .await?;
+    let mut settings = SiteSettings::default();
+    for row in rows {
+        let key: String = row.try_get("key")?;
+        let value: String = row.try_get("value")?;
+        match key.as_str() {
+            REGISTRATION_OPEN => settings.registration_open = value != "false",
+            BILLING_ENABLED => settings.billing_enabled = value != "false",
+            UNPRICED_MODELS => {
+                settings.unpriced_models =
+                    UnpricedPolicy::parse(&value).unwrap_or(UnpricedPolicy::Refuse)
+            }
+            _ => {}
+        }
+    }
+    Ok(settings)
+}
+
+pub async fn set_billing_enabled(db: &Db, on: bool) -> Result<(), StoreError> {
+    set_raw(db, BILLING_ENABLED, if on { "true" } else { "false" }).await
+}
+
+pub async fn set_unpriced_models(db: &Db, policy: UnpricedPolicy) -> Result<(), StoreError> {
+    set_raw(db, UNPRICED_MODELS, policy.as_str()).await
 }
 
 pub async fn set_registration_open(db: &Db, open: bool) -> Result<(), StoreError> {

@@ -3,7 +3,11 @@
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
 
+use super::catalog::Catalog;
+use super::crypto::KeyCipher;
 use super::db::Db;
+use super::error::StoreError;
+use super::secret::InstanceSecret;
 use super::throttle::LoginThrottle;
 
 #[derive(Clone, Debug)]
@@ -11,16 +15,42 @@ pub struct AppState {
     pub db: Db,
     pub throttle: Arc<LoginThrottle>,
     pub leptos_options: LeptosOptions,
+    /// Encrypts and decrypts upstream keys.
+    pub cipher: KeyCipher,
+    /// The in-memory routing catalog (models, channels, keys, settings).
+    pub catalog: Arc<Catalog>,
+    /// The one HTTP client for upstream requests (keep-alive, no redirects).
+    pub http: reqwest::Client,
 }
 
 impl AppState {
-    pub fn new(db: Db, leptos_options: LeptosOptions) -> Self {
-        AppState {
+    /// Builds the state: derives the key cipher from the secret and loads the catalog.
+    pub async fn build(
+        db: Db,
+        secret: &InstanceSecret,
+        leptos_options: LeptosOptions,
+    ) -> Result<Self, StoreError> {
+        let cipher = KeyCipher::new(secret);
+        let catalog = Catalog::load(db.clone(), cipher.clone()).await?;
+        Ok(AppState {
             db,
             throttle: Arc::new(LoginThrottle::default()),
             leptos_options,
-        }
+            cipher,
+            catalog,
+            http: upstream_client()?,
+        })
     }
+}
+
+/// The HTTP client for upstreams: redirects are not followed, connections are kept alive.
+pub fn upstream_client() -> Result<reqwest::Client, StoreError> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .pool_idle_timeout(std::time::Duration::from_secs(90))
+        .build()
+        .map_err(|e| StoreError::Internal(format!("could not build the HTTP client: {e}")))
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {

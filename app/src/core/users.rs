@@ -6,7 +6,7 @@ use sqlx::Row;
 use super::db::{now_ms, Db};
 use super::error::StoreError;
 use super::password;
-use crate::model::{Role, UserView};
+use crate::model::{AdminUserView, Role, UserView};
 
 /// A stored account.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -186,6 +186,81 @@ pub async fn set_disabled(db: &Db, id: i64, disabled: bool) -> Result<(), StoreE
         return Err(StoreError::NotFound("No such user.".into()));
     }
     Ok(())
+}
+
+/// Every account with its balance, oldest first (the admin's user list).
+pub async fn list_admin(db: &Db) -> Result<Vec<AdminUserView>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, email, username, role, disabled_at, balance, created_at FROM users ORDER BY id",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(admin_view).collect()
+}
+
+pub async fn get_admin_view(db: &Db, id: i64) -> Result<AdminUserView, StoreError> {
+    let row = sqlx::query(
+        "SELECT id, email, username, role, disabled_at, balance, created_at FROM users WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref()
+        .map(admin_view)
+        .transpose()?
+        .ok_or_else(|| StoreError::NotFound("No such user.".into()))
+}
+
+fn admin_view(row: &AnyRow) -> Result<AdminUserView, StoreError> {
+    let role: String = row.try_get("role")?;
+    let disabled_at: Option<i64> = row.try_get("disabled_at")?;
+    Ok(AdminUserView {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        username: row.try_get("username")?,
+        role: Role::parse(&role)
+            .ok_or_else(|| StoreError::Internal(format!("unknown role {role:?}")))?,
+        disabled: disabled_at.is_some(),
+        balance: row.try_get("balance")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// Changes an account's role. An administrator cannot change their own role, and the last enabled
+/// administrator cannot be demoted.
+pub async fn set_role(db: &Db, actor_id: i64, id: i64, role: Role) -> Result<User, StoreError> {
+    if actor_id == id {
+        return Err(StoreError::Invalid(
+            "You cannot change your own role; ask another administrator.".into(),
+        ));
+    }
+    let user = get(db, id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound("No such user.".into()))?;
+    sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+        .bind(role.as_str())
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(User { role, ..user })
+}
+
+/// Disables or enables an account on an administrator's behalf: nobody can disable themselves.
+pub async fn set_disabled_by(
+    db: &Db,
+    actor_id: i64,
+    id: i64,
+    disabled: bool,
+) -> Result<User, StoreError> {
+    if actor_id == id && disabled {
+        return Err(StoreError::Invalid(
+            "You cannot disable your own account.".into(),
+        ));
+    }
+    set_disabled(db, id, disabled).await?;
+    get(db, id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound("No such user.".into()))
 }
 
 /// Why a sign-in was refused. The message never says whether the email exists.

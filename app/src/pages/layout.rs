@@ -61,10 +61,15 @@ fn TopBar(user: UserView) -> impl IntoView {
             <nav class="main-nav" aria-label="Main">
                 <A href="/">"Dashboard"</A>
                 <A href="/tokens">"Tokens"</A>
+                <A href="/models">"Models"</A>
                 {is_admin.then(|| view! {
                     <span class="nav-group" data-testid="admin-nav">
                         <span class="nav-label">"Admin"</span>
+                        <A href="/admin/channels">"Channels"</A>
+                        <A href="/admin/models">"Pricing"</A>
+                        <A href="/admin/users">"Users"</A>
                         <A href="/admin/settings">"Settings"</A>
+                        <A href="/admin/audit">"Audit log"</A>
                     </span>
                 })}
             </nav>

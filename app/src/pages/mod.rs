@@ -4,6 +4,7 @@ mod account;
 mod admin;
 mod dashboard;
 mod layout;
+mod models;
 mod tokens;
 mod widgets;
 
@@ -75,7 +76,15 @@ fn Pages() -> impl IntoView {
             <Route path=path!("/register") view=account::RegisterPage ssr=SsrMode::Async/>
             <Route path=path!("/") view=dashboard::DashboardPage ssr=SsrMode::Async/>
             <Route path=path!("/tokens") view=tokens::TokensPage ssr=SsrMode::Async/>
-            <Route path=path!("/admin/settings") view=admin::SettingsPage ssr=SsrMode::Async/>
+            <Route path=path!("/models") view=models::ModelsPage ssr=SsrMode::Async/>
+            <Route path=path!("/admin/channels") view=admin::channels::ChannelsPage ssr=SsrMode::Async/>
+            <Route path=path!("/admin/channels/:id") view=admin::channels::ChannelPage ssr=SsrMode::Async/>
+            <Route path=path!("/admin/models") view=admin::models::AdminModelsPage ssr=SsrMode::Async/>
+            <Route path=path!("/admin/models/:id") view=admin::models::AdminModelPage ssr=SsrMode::Async/>
+            <Route path=path!("/admin/users") view=admin::users::UsersPage ssr=SsrMode::Async/>
+            <Route path=path!("/admin/users/:id") view=admin::users::UserPage ssr=SsrMode::Async/>
+            <Route path=path!("/admin/settings") view=admin::settings::SettingsPage ssr=SsrMode::Async/>
+            <Route path=path!("/admin/audit") view=admin::audit::AuditPage ssr=SsrMode::Async/>
         </Routes>
     }
 }

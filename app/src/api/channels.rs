@@ -1,0 +1,339 @@
+//! Administrator server fns for channels, their endpoints and credentials, and the channel test.
+//! Every one checks the admin role on the server first; saved keys never leave the server.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::{ChannelView, ProbeResult};
+
+#[server(prefix = "/api", endpoint = "admin/channels")]
+pub async fn list_channels() -> Result<Vec<ChannelView>, AppError> {
+    use super::ctx::*;
+    let (_, state) = admin_ctx()?;
+    crate::core::views::channels(&state.db, None)
+        .await
+        .map_err(store_err)
+}
+
+#[server(prefix = "/api", endpoint = "admin/channel")]
+pub async fn get_channel(id: i64) -> Result<ChannelView, AppError> {
+    use super::ctx::*;
+    let (_, state) = admin_ctx()?;
+    let mut list = crate::core::views::channels(&state.db, Some(id))
+        .await
+        .map_err(store_err)?;
+    list.pop()
+        .ok_or_else(|| reject(AppError::NotFound("No such channel.".into())))
+}
+
+#[cfg(feature = "ssr")]
+fn settings_from_form(
+    name: String,
+    kind: &str,
+    priority: &str,
+    weight: &str,
+) -> Result<crate::core::channels::ChannelSettings, AppError> {
+    use super::ctx::*;
+    use crate::model::ChannelKind;
+    let kind = ChannelKind::parse(kind).ok_or_else(|| {
+        reject(AppError::Field(
+            "kind".into(),
+            "Choose the channel type: anthropic or openai.".into(),
+        ))
+    })?;
+    let priority = if priority.trim().is_empty() {
+        0
+    } else {
+        parse_int(priority, "priority", "The priority")?
+    };
+    let weight = if weight.trim().is_empty() {
+        1
+    } else {
+        parse_int(weight, "weight", "The weight")?
+    };
+    Ok(crate::core::channels::ChannelSettings {
+        name,
+        kind,
+        priority,
+        weight,
+    })
+}
+
+/// Records a change to one of a channel's parts under the channel's name.
+#[cfg(feature = "ssr")]
+async fn channel_changed(
+    state: &crate::core::state::AppState,
+    admin: &crate::core::users::User,
+    channel_id: i64,
+    action: &str,
+    detail: &str,
+) -> Result<(), AppError> {
+    use super::ctx::{changed, store_err};
+    let channel = crate::core::channels::get(&state.db, channel_id)
+        .await
+        .map_err(store_err)?;
+    changed(state, admin, action, &channel.name, detail).await
+}
+
+/// Creates a channel with one endpoint and one key, then opens its page.
+#[server(prefix = "/api", endpoint = "admin/create_channel")]
+pub async fn create_channel(
+    name: String,
+    kind: String,
+    base_url: String,
+    key: String,
+    #[server(default)] priority: String,
+    #[server(default)] weight: String,
+) -> Result<i64, AppError> {
+    use super::ctx::*;
+    use crate::core::channels;
+    let (admin, state) = admin_ctx()?;
+    let settings = settings_from_form(name, &kind, &priority, &weight)?;
+    let channel = channels::create(
+        &state.db,
+        &state.cipher,
+        channels::NewChannel {
+            settings,
+            base_urls: &[base_url],
+            keys: &[key],
+        },
+    )
+    .await
+    .map_err(store_err)?;
+    changed(
+        &state,
+        &admin,
+        "channel.create",
+        &channel.name,
+        &format!(
+            "type {}, priority {}, weight {}",
+            channel.kind.as_str(),
+            channel.priority,
+            channel.weight
+        ),
+    )
+    .await?;
+    leptos_axum::redirect(&format!("/admin/channels/{}", channel.id));
+    Ok(channel.id)
+}
+
+#[server(prefix = "/api", endpoint = "admin/update_channel")]
+pub async fn update_channel(
+    id: i64,
+    name: String,
+    kind: String,
+    #[server(default)] priority: String,
+    #[server(default)] weight: String,
+) -> Result<(), AppError> {
+    use super::ctx::*;
+    use crate::core::channels;
+    let (admin, state) = admin_ctx()?;
+    let settings = settings_from_form(name, &kind, &priority, &weight)?;
+    let channel = channels::update(&state.db, id, &settings)
+        .await
+        .map_err(store_err)?;
+    changed(
+        &state,
+        &admin,
+        "channel.update",
+        &channel.name,
+        &format!(
+            "type {}, priority {}, weight {}",
+            channel.kind.as_str(),
+            channel.priority,
+            channel.weight
+        ),
+    )
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "admin/set_channel_enabled")]
+pub async fn set_channel_enabled(id: i64, enabled: bool) -> Result<(), AppError> {
+    use super::ctx::*;
+    let (admin, state) = admin_ctx()?;
+    let channel = crate::core::channels::set_enabled(&state.db, id, enabled)
+        .await
+        .map_err(store_err)?;
+    let action = if enabled {
+        "channel.enable"
+    } else {
+        "channel.disable"
+    };
+    changed(&state, &admin, action, &channel.name, "").await
+}
+
+/// Deletes a channel with its endpoints, keys and bindings, then goes back to the list.
+#[server(prefix = "/api", endpoint = "admin/delete_channel")]
+pub async fn delete_channel(id: i64) -> Result<(), AppError> {
+    use super::ctx::*;
+    let (admin, state) = admin_ctx()?;
+    let channel = crate::core::channels::delete(&state.db, id)
+        .await
+        .map_err(store_err)?;
+    changed(&state, &admin, "channel.delete", &channel.name, "").await?;
+    leptos_axum::redirect("/admin/channels");
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "admin/add_endpoint")]
+pub async fn add_endpoint(channel_id: i64, base_url: String) -> Result<(), AppError> {
+    use super::ctx::*;
+    use crate::core::channels;
+    let (admin, state) = admin_ctx()?;
+    let url = channels::add_endpoint(&state.db, channel_id, &base_url)
+        .await
+        .map_err(store_err)?;
+    channel_changed(&state, &admin, channel_id, "endpoint.add", &url).await
+}
+
+#[server(prefix = "/api", endpoint = "admin/remove_endpoint")]
+pub async fn remove_endpoint(channel_id: i64, endpoint_id: i64) -> Result<(), AppError> {
+    use super::ctx::*;
+    use crate::core::channels;
+    let (admin, state) = admin_ctx()?;
+    let url = channels::remove_endpoint(&state.db, channel_id, endpoint_id)
+        .await
+        .map_err(store_err)?;
+    channel_changed(&state, &admin, channel_id, "endpoint.remove", &url).await
+}
+
+/// Adds an API key to a channel. The answer carries only its masked form.
+#[server(prefix = "/api", endpoint = "admin/add_credential")]
+pub async fn add_credential(channel_id: i64, key: String) -> Result<String, AppError> {
+    use super::ctx::*;
+    use crate::core::channels;
+    let (admin, state) = admin_ctx()?;
+    let hint = channels::add_credential(&state.db, &state.cipher, channel_id, &key)
+        .await
+        .map_err(store_err)?;
+    channel_changed(
+        &state,
+        &admin,
+        channel_id,
+        "credential.add",
+        &format!("key ••••{hint}"),
+    )
+    .await?;
+    Ok(format!("••••{hint}"))
+}
+
+#[server(prefix = "/api", endpoint = "admin/set_credential_enabled")]
+pub async fn set_credential_enabled(
+    channel_id: i64,
+    credential_id: i64,
+    enabled: bool,
+) -> Result<(), AppError> {
+    use super::ctx::*;
+    use crate::core::channels;
+    let (admin, state) = admin_ctx()?;
+    let hint = channels::set_credential_enabled(&state.db, channel_id, credential_id, enabled)
+        .await
+        .map_err(store_err)?;
+    let action = if enabled {
+        "credential.enable"
+    } else {
+        "credential.disable"
+    };
+    channel_changed(
+        &state,
+        &admin,
+        channel_id,
+        action,
+        &format!("key ••••{hint}"),
+    )
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "admin/remove_credential")]
+pub async fn remove_credential(channel_id: i64, credential_id: i64) -> Result<(), AppError> {
+    use super::ctx::*;
+    use crate::core::channels;
+    let (admin, state) = admin_ctx()?;
+    let hint = channels::remove_credential(&state.db, channel_id, credential_id)
+        .await
+        .map_err(store_err)?;
+    channel_changed(
+        &state,
+        &admin,
+        channel_id,
+        "credential.remove",
+        &format!("key ••••{hint}"),
+    )
+    .await
+}
+
+/// Sends one minimal request per endpoint and key (at most eight) and reports each outcome. Without
+/// a model, the channel's first binding is used, else a small model of the channel's type.
+#[server(prefix = "/api", endpoint = "admin/test_channel")]
+pub async fn test_channel(
+    id: i64,
+    #[server(default)] model: Option<String>,
+) -> Result<Vec<ProbeResult>, AppError> {
+    use super::ctx::*;
+    use crate::core::{bindings, channels, probe};
+    let (admin, state) = admin_ctx()?;
+    let channel = channels::get(&state.db, id).await.map_err(store_err)?;
+    let model = match model.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+        Some(m) => m.to_string(),
+        None => bindings::list(&state.db)
+            .await
+            .map_err(store_err)?
+            .into_iter()
+            .find(|b| b.channel_id == id)
+            .map(|b| b.upstream_model)
+            .unwrap_or_else(|| channel.kind.default_test_model().to_string()),
+    };
+    let endpoints = channels::endpoints(&state.db, Some(id))
+        .await
+        .map_err(store_err)?;
+    let all_keys = channels::credentials(&state.db, Some(id))
+        .await
+        .map_err(store_err)?;
+    let enabled: Vec<_> = all_keys
+        .iter()
+        .filter(|k| k.disabled_at.is_none())
+        .cloned()
+        .collect();
+    let keys = if enabled.is_empty() {
+        all_keys
+    } else {
+        enabled
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    for (n, (endpoint, cred)) in endpoints
+        .iter()
+        .flat_map(|e| keys.iter().map(move |k| (e, k)))
+        .take(8)
+        .enumerate()
+    {
+        let key = state
+            .cipher
+            .decrypt(cred.channel_id, &cred.secret)
+            .map_err(store_err)?;
+        let (client, kind, url, hint, model) = (
+            state.http.clone(),
+            channel.kind,
+            endpoint.base_url.clone(),
+            cred.hint.clone(),
+            model.clone(),
+        );
+        tasks.spawn(async move {
+            (
+                n,
+                probe::probe(&client, kind, &url, &key, &hint, &model).await,
+            )
+        });
+    }
+    let mut results: Vec<(usize, ProbeResult)> = tasks.join_all().await;
+    results.sort_by_key(|(n, _)| *n);
+    let results: Vec<ProbeResult> = results.into_iter().map(|(_, r)| r).collect();
+    let passed = results.iter().filter(|r| r.ok).count();
+    tracing::info!(
+        admin_id = admin.id,
+        channel = %channel.name,
+        passed,
+        total = results.len(),
+        "channel tested"
+    );
+    Ok(results)
+}

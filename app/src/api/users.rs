@@ -1,0 +1,105 @@
+//! Administrator server fns for accounts: list, enable/disable, promote/demote, balances.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::{AdminUserView, UserDetail};
+
+#[server(prefix = "/api", endpoint = "admin/users")]
+pub async fn list_users() -> Result<Vec<AdminUserView>, AppError> {
+    use super::ctx::*;
+    let (_, state) = admin_ctx()?;
+    crate::core::users::list_admin(&state.db)
+        .await
+        .map_err(store_err)
+}
+
+/// One account with its newest ledger rows.
+#[server(prefix = "/api", endpoint = "admin/user")]
+pub async fn get_user(id: i64) -> Result<UserDetail, AppError> {
+    use super::ctx::*;
+    use crate::core::{balances, users};
+    let (_, state) = admin_ctx()?;
+    let user = users::get_admin_view(&state.db, id)
+        .await
+        .map_err(store_err)?;
+    let ledger = balances::ledger(&state.db, id, 100)
+        .await
+        .map_err(store_err)?;
+    Ok(UserDetail { user, ledger })
+}
+
+#[server(prefix = "/api", endpoint = "admin/set_user_disabled")]
+pub async fn set_user_disabled(id: i64, disabled: bool) -> Result<(), AppError> {
+    use super::ctx::*;
+    let (admin, state) = admin_ctx()?;
+    let user = crate::core::users::set_disabled_by(&state.db, admin.id, id, disabled)
+        .await
+        .map_err(store_err)?;
+    let action = if disabled {
+        "user.disable"
+    } else {
+        "user.enable"
+    };
+    changed(&state, &admin, action, &user.email, "").await
+}
+
+#[server(prefix = "/api", endpoint = "admin/set_user_role")]
+pub async fn set_user_role(id: i64, role: String) -> Result<(), AppError> {
+    use super::ctx::*;
+    use crate::model::Role;
+    let (admin, state) = admin_ctx()?;
+    let role = Role::parse(&role)
+        .ok_or_else(|| reject(AppError::Invalid("The role must be admin or user.".into())))?;
+    let user = crate::core::users::set_role(&state.db, admin.id, id, role)
+        .await
+        .map_err(store_err)?;
+    changed(
+        &state,
+        &admin,
+        "user.role",
+        &user.email,
+        &format!("role {}", role.as_str()),
+    )
+    .await
+}
+
+/// Adds to (or, with a negative amount, takes from) a user's balance; one ledger row per change.
+#[server(prefix = "/api", endpoint = "admin/adjust_balance")]
+pub async fn adjust_balance(
+    id: i64,
+    amount: String,
+    #[server(default)] reason: String,
+) -> Result<i64, AppError> {
+    use super::ctx::*;
+    use crate::core::balances::{self, AdjustmentKind};
+    use crate::money::{format_balance, parse_balance};
+    let (admin, state) = admin_ctx()?;
+    let nano = parse_balance(&amount)
+        .map_err(|e| reject(AppError::Field("amount".into(), e.describe("The amount"))))?;
+    let kind = if nano > 0 {
+        AdjustmentKind::Topup
+    } else {
+        AdjustmentKind::Adjustment
+    };
+    let user = crate::core::users::get_admin_view(&state.db, id)
+        .await
+        .map_err(store_err)?;
+    let balance = balances::adjust(&state.db, id, nano, kind, &reason, Some(admin.id))
+        .await
+        .map_err(store_err)?;
+    changed(
+        &state,
+        &admin,
+        "balance.adjust",
+        &user.email,
+        &format!(
+            "{} ({}); balance now {}",
+            format_balance(nano),
+            reason.trim(),
+            format_balance(balance)
+        ),
+    )
+    .await?;
+    Ok(balance)
+}

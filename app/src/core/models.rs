@@ -1,0 +1,371 @@
+//! Managed models: the public id clients send, a display name, enabled, and prices in micro-USD per
+//! million tokens (all five, or none).
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::db::{now_ms, Db};
+use super::error::StoreError;
+use crate::money::{parse_price, Prices};
+
+pub const MAX_ID_LEN: usize = 128;
+pub const MAX_DISPLAY_NAME_LEN: usize = 128;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Model {
+    pub id: i64,
+    pub public_id: String,
+    pub display_name: String,
+    pub disabled_at: Option<i64>,
+    pub prices: Option<Prices>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Model {
+    pub fn enabled(&self) -> bool {
+        self.disabled_at.is_none()
+    }
+
+    fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
+        let input: Option<i64> = row.try_get("input_price")?;
+        let prices = match input {
+            Some(input) => Some(Prices {
+                input,
+                output: row.try_get("output_price")?,
+                cache_write_5m: row.try_get("cache_write_5m_price")?,
+                cache_write_1h: row.try_get("cache_write_1h_price")?,
+                cache_read: row.try_get("cache_read_price")?,
+            }),
+            None => None,
+        };
+        Ok(Model {
+            id: row.try_get("id")?,
+            public_id: row.try_get("public_id")?,
+            display_name: row.try_get("display_name")?,
+            disabled_at: row.try_get("disabled_at")?,
+            prices,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }
+}
+
+const COLUMNS: &str = "id, public_id, display_name, disabled_at, input_price, output_price, \
+    cache_write_5m_price, cache_write_1h_price, cache_read_price, created_at, updated_at";
+
+/// Checks a model id (public or upstream): no spaces, a bounded set of characters.
+pub fn validate_model_id(raw: &str, field: &'static str) -> Result<String, StoreError> {
+    let id = raw.trim();
+    if id.is_empty() {
+        return Err(StoreError::field(
+            field,
+            "Enter a model id, like claude-sonnet-4-5.",
+        ));
+    }
+    if id.len() > MAX_ID_LEN {
+        return Err(StoreError::field(
+            field,
+            format!("A model id can be at most {MAX_ID_LEN} characters long."),
+        ));
+    }
+    if !id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.:/@+".contains(c))
+    {
+        return Err(StoreError::field(
+            field,
+            "A model id may use letters, digits and - _ . : / @ + only (no spaces).",
+        ));
+    }
+    Ok(id.to_string())
+}
+
+fn display_name_or(raw: Option<&str>, public_id: &str) -> Result<String, StoreError> {
+    let name = raw
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or(public_id);
+    if name.chars().count() > MAX_DISPLAY_NAME_LEN {
+        return Err(StoreError::field(
+            "display_name",
+            format!("The display name can be at most {MAX_DISPLAY_NAME_LEN} characters long."),
+        ));
+    }
+    Ok(name.to_string())
+}
+
+/// Prices as typed in a form or on the command line (USD per million tokens, blank = not given).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PriceInput {
+    pub input: String,
+    pub output: String,
+    pub cache_write_5m: String,
+    pub cache_write_1h: String,
+    pub cache_read: String,
+}
+
+impl PriceInput {
+    pub fn is_blank(&self) -> bool {
+        [
+            &self.input,
+            &self.output,
+            &self.cache_write_5m,
+            &self.cache_write_1h,
+            &self.cache_read,
+        ]
+        .iter()
+        .all(|s| s.trim().is_empty())
+    }
+}
+
+/// Turns typed prices into [`Prices`]: all blank means "no prices"; otherwise input and output are
+/// required and blank cache prices are derived from the input price (1.25 ×, 2 ×, 0.1 ×).
+pub fn parse_prices(input: &PriceInput) -> Result<Option<Prices>, StoreError> {
+    if input.is_blank() {
+        return Ok(None);
+    }
+    let required = |raw: &str, field: &'static str, what: &str| {
+        parse_price(raw).map_err(|e| StoreError::field(field, e.describe(what)))
+    };
+    let optional = |raw: &str, field: &'static str, what: &str, derived: i64| {
+        if raw.trim().is_empty() {
+            Ok(derived)
+        } else {
+            parse_price(raw).map_err(|e| StoreError::field(field, e.describe(what)))
+        }
+    };
+    let base = Prices::with_derived_cache(
+        required(&input.input, "input_price", "The input price")?,
+        required(&input.output, "output_price", "The output price")?,
+    );
+    Ok(Some(Prices {
+        cache_write_5m: optional(
+            &input.cache_write_5m,
+            "cache_write_5m_price",
+            "The 5-minute cache write price",
+            base.cache_write_5m,
+        )?,
+        cache_write_1h: optional(
+            &input.cache_write_1h,
+            "cache_write_1h_price",
+            "The 1-hour cache write price",
+            base.cache_write_1h,
+        )?,
+        cache_read: optional(
+            &input.cache_read,
+            "cache_read_price",
+            "The cache read price",
+            base.cache_read,
+        )?,
+        ..base
+    }))
+}
+
+/// The editable fields of a model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelInput {
+    pub public_id: String,
+    pub display_name: Option<String>,
+    pub prices: Option<Prices>,
+    pub enabled: bool,
+}
+
+fn id_taken(e: StoreError, id: &str) -> StoreError {
+    if e.is_unique_violation() {
+        StoreError::field(
+            "public_id",
+            format!("A model with the id \"{id}\" exists already."),
+        )
+    } else {
+        e
+    }
+}
+
+fn no_model() -> StoreError {
+    StoreError::NotFound("No such model.".into())
+}
+
+pub async fn create(db: &Db, input: &ModelInput) -> Result<Model, StoreError> {
+    let public_id = validate_model_id(&input.public_id, "public_id")?;
+    let display_name = display_name_or(input.display_name.as_deref(), &public_id)?;
+    let p = input.prices;
+    let now = now_ms();
+    let row = sqlx::query(&format!(
+        "INSERT INTO models (public_id, display_name, disabled_at, input_price, output_price, \
+         cache_write_5m_price, cache_write_1h_price, cache_read_price, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING {COLUMNS}"
+    ))
+    .bind(&public_id)
+    .bind(&display_name)
+    .bind((!input.enabled).then_some(now))
+    .bind(p.map(|p| p.input))
+    .bind(p.map(|p| p.output))
+    .bind(p.map(|p| p.cache_write_5m))
+    .bind(p.map(|p| p.cache_write_1h))
+    .bind(p.map(|p| p.cache_read))
+    .bind(now)
+    .fetch_one(db.pool())
+    .await
+    .map_err(|e| id_taken(e.into(), &public_id))?;
+    Model::from_row(&row)
+}
+
+/// Changes a model's id, name, prices and enabled flag.
+pub async fn update(db: &Db, id: i64, input: &ModelInput) -> Result<Model, StoreError> {
+    let public_id = validate_model_id(&input.public_id, "public_id")?;
+    let display_name = display_name_or(input.display_name.as_deref(), &public_id)?;
+    let current = get(db, id).await?;
+    let now = now_ms();
+    let disabled_at = match (input.enabled, current.disabled_at) {
+        (true, _) => None,
+        (false, Some(at)) => Some(at),
+        (false, None) => Some(now),
+    };
+    let p = input.prices;
+    let row = sqlx::query(&format!(
+        "UPDATE models SET public_id = $1, display_name = $2, disabled_at = $3, input_price = $4, \
+         output_price = $5, cache_write_5m_price = $6, cache_write_1h_price = $7, \
+         cache_read_price = $8, updated_at = $9 WHERE id = $10 RETURNING {COLUMNS}"
+    ))
+    .bind(&public_id)
+    .bind(&display_name)
+    .bind(disabled_at)
+    .bind(p.map(|p| p.input))
+    .bind(p.map(|p| p.output))
+    .bind(p.map(|p| p.cache_write_5m))
+    .bind(p.map(|p| p.cache_write_1h))
+    .bind(p.map(|p| p.cache_read))
+    .bind(now)
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await
+    .map_err(|e| id_taken(e.into(), &public_id))?;
+    row.as_ref()
+        .map(Model::from_row)
+        .transpose()?
+        .ok_or_else(no_model)
+}
+
+pub async fn set_enabled(db: &Db, id: i64, enabled: bool) -> Result<Model, StoreError> {
+    let now = now_ms();
+    let row = sqlx::query(&format!(
+        "UPDATE models SET disabled_at = $1, updated_at = $2 WHERE id = $3 RETURNING {COLUMNS}"
+    ))
+    .bind((!enabled).then_some(now))
+    .bind(now)
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref()
+        .map(Model::from_row)
+        .transpose()?
+        .ok_or_else(no_model)
+}
+
+/// Deletes a model and its bindings.
+pub async fn delete(db: &Db, id: i64) -> Result<Model, StoreError> {
+    let row = sqlx::query(&format!(
+        "DELETE FROM models WHERE id = $1 RETURNING {COLUMNS}"
+    ))
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref()
+        .map(Model::from_row)
+        .transpose()?
+        .ok_or_else(no_model)
+}
+
+pub async fn list(db: &Db) -> Result<Vec<Model>, StoreError> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM models ORDER BY public_id"))
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(Model::from_row).collect()
+}
+
+pub async fn get(db: &Db, id: i64) -> Result<Model, StoreError> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM models WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref()
+        .map(Model::from_row)
+        .transpose()?
+        .ok_or_else(no_model)
+}
+
+pub async fn find_by_public_id(db: &Db, public_id: &str) -> Result<Option<Model>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM models WHERE public_id = $1"
+    ))
+    .bind(public_id.trim())
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref().map(Model::from_row).transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn typed(i: &str, o: &str, w5: &str, w1: &str, r: &str) -> PriceInput {
+        PriceInput {
+            input: i.into(),
+            output: o.into(),
+            cache_write_5m: w5.into(),
+            cache_write_1h: w1.into(),
+            cache_read: r.into(),
+        }
+    }
+
+    #[test]
+    fn blank_prices_mean_none() {
+        assert_eq!(parse_prices(&typed("", " ", "", "", "")).unwrap(), None);
+    }
+
+    #[test]
+    fn cache_prices_are_derived_when_blank() {
+        let p = parse_prices(&typed("3", "15", "", "", ""))
+            .unwrap()
+            .unwrap();
+        assert_eq!(p, Prices::with_derived_cache(3_000_000, 15_000_000));
+        let p = parse_prices(&typed("3", "15", "4", "", "0.25"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.cache_write_5m, 4_000_000);
+        assert_eq!(p.cache_write_1h, 6_000_000);
+        assert_eq!(p.cache_read, 250_000);
+    }
+
+    #[test]
+    fn price_errors_name_their_field() {
+        let field = |i: PriceInput| match parse_prices(&i).unwrap_err() {
+            StoreError::Field { field, .. } => field,
+            e => panic!("{e:?}"),
+        };
+        assert_eq!(field(typed("", "15", "", "", "")), "input_price");
+        assert_eq!(field(typed("3", "x", "", "", "")), "output_price");
+        assert_eq!(
+            field(typed("3", "15", "-1", "", "")),
+            "cache_write_5m_price"
+        );
+        assert_eq!(
+            field(typed("3", "15", "", "0.0000001", "")),
+            "cache_write_1h_price"
+        );
+        assert_eq!(field(typed("3", "15", "", "", "a")), "cache_read_price");
+    }
+
+    #[test]
+    fn model_ids_have_no_spaces() {
+        assert_eq!(
+            validate_model_id(" claude-sonnet-4-5 ", "public_id").unwrap(),
+            "claude-sonnet-4-5"
+        );
+        assert!(validate_model_id("openai/gpt-4o:free", "public_id").is_ok());
+        assert!(validate_model_id("bad id", "public_id").is_err());
+        assert!(validate_model_id("", "public_id").is_err());
+        assert!(validate_model_id(&"m".repeat(129), "public_id").is_err());
+    }
+}

@@ -1,0 +1,211 @@
+//! Control-plane types shown in the console: channels, models, bindings, users with balances, the
+//! audit log. Upstream keys never appear here: a credential is shown by its last four characters.
+
+use serde::{Deserialize, Serialize};
+
+use super::Role;
+use crate::money::Prices;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelKind {
+    Anthropic,
+    Openai,
+}
+
+impl ChannelKind {
+    pub const ALL: [ChannelKind; 2] = [ChannelKind::Anthropic, ChannelKind::Openai];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Anthropic => "anthropic",
+            ChannelKind::Openai => "openai",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ChannelKind::Anthropic => "Anthropic",
+            ChannelKind::Openai => "OpenAI-compatible",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ChannelKind> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "anthropic" => Some(ChannelKind::Anthropic),
+            "openai" => Some(ChannelKind::Openai),
+            _ => None,
+        }
+    }
+
+    /// The model the channel test asks for when the channel has no binding yet.
+    pub fn default_test_model(self) -> &'static str {
+        match self {
+            ChannelKind::Anthropic => "claude-haiku-4-5",
+            ChannelKind::Openai => "gpt-4o-mini",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointView {
+    pub id: i64,
+    pub base_url: String,
+}
+
+/// A saved API key, masked: only its last four characters are ever sent to the browser.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialView {
+    pub id: i64,
+    pub hint: String,
+    pub enabled: bool,
+    pub created_at: i64,
+}
+
+impl CredentialView {
+    pub fn masked(&self) -> String {
+        format!("••••{}", self.hint)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BindingView {
+    pub id: i64,
+    pub model_id: i64,
+    pub model_public_id: String,
+    pub channel_id: i64,
+    pub channel_name: String,
+    pub channel_kind: ChannelKind,
+    pub upstream_model: String,
+    pub enabled: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelView {
+    pub id: i64,
+    pub name: String,
+    pub kind: ChannelKind,
+    pub priority: i64,
+    pub weight: i64,
+    pub enabled: bool,
+    pub created_at: i64,
+    pub endpoints: Vec<EndpointView>,
+    pub credentials: Vec<CredentialView>,
+    pub bindings: Vec<BindingView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelView {
+    pub id: i64,
+    pub public_id: String,
+    pub display_name: String,
+    pub enabled: bool,
+    pub prices: Option<Prices>,
+    pub bindings: Vec<BindingView>,
+}
+
+/// What a signed-in user sees on the Models page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicModel {
+    pub public_id: String,
+    pub display_name: String,
+    pub prices: Option<Prices>,
+}
+
+/// One model of the built-in price list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceListEntry {
+    pub public_id: String,
+    pub display_name: String,
+    pub vendor: String,
+    pub prices: Prices,
+    /// Whether a model with this id exists already.
+    pub exists: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceList {
+    /// When the prices were taken from the providers' pricing pages.
+    pub dated: String,
+    pub entries: Vec<PriceListEntry>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminUserView {
+    pub id: i64,
+    pub email: String,
+    pub username: Option<String>,
+    pub role: Role,
+    pub disabled: bool,
+    /// Nano-USD.
+    pub balance: i64,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntryView {
+    pub id: i64,
+    /// Nano-USD; positive adds to the balance.
+    pub amount: i64,
+    pub balance_after: i64,
+    pub kind: String,
+    pub reason: String,
+    pub actor: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserDetail {
+    pub user: AdminUserView,
+    pub ledger: Vec<LedgerEntryView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntryView {
+    pub id: i64,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+    pub created_at: i64,
+}
+
+/// The outcome of one test request to an upstream.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeResult {
+    pub endpoint: String,
+    pub credential: String,
+    pub model: String,
+    pub ok: bool,
+    pub status: Option<u16>,
+    pub latency_ms: u64,
+    /// The upstream's error text (or the connection error) when it failed; a short summary when not.
+    pub message: String,
+}
+
+/// What to do with a model that has no prices while billing is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnpricedPolicy {
+    /// Refuse requests for it with a clear error (the default).
+    Refuse,
+    /// Serve it at zero cost.
+    Free,
+}
+
+impl UnpricedPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnpricedPolicy::Refuse => "refuse",
+            UnpricedPolicy::Free => "free",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<UnpricedPolicy> {
+        match s {
+            "refuse" => Some(UnpricedPolicy::Refuse),
+            "free" => Some(UnpricedPolicy::Free),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! A mock upstream provider for tests, the channel Test button in end-to-end runs, and benchmarks:
+//! Anthropic `POST /v1/messages` (JSON or SSE) and `count_tokens`, OpenAI `POST /v1/chat/completions`.
+//!
+//! It checks the API key against the accepted ones (when any are configured) and answers in each
+//! provider's error shape. Faults are chosen by the requested model name, so a binding's upstream
+//! model selects the behaviour: `mock-status-<code>` answers that status with a provider-shaped
+//! error body. Every request is recorded for tests to inspect.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+/// The text every successful answer carries.
+pub const ANSWER: &str = "Hello from the mock upstream.";
+
+/// One request as the mock saw it.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub path_and_query: String,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+#[derive(Clone, Default)]
+pub struct MockState {
+    /// Accepted API keys; empty accepts any key.
+    pub keys: Arc<Vec<String>>,
+    pub seen: Arc<Mutex<Vec<Recorded>>>,
+}
+
+impl MockState {
+    pub fn new(keys: Vec<String>) -> Self {
+        MockState {
+            keys: Arc::new(keys),
+            seen: Arc::default(),
+        }
+    }
+
+    /// The requests received so far.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    fn record(&self, uri: &Uri, headers: &HeaderMap, body: &Value) {
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.push(Recorded {
+                path_and_query: uri
+                    .path_and_query()
+                    .map(|p| p.to_string())
+                    .unwrap_or_default(),
+                headers: headers.clone(),
+                body: body.clone(),
+            });
+        }
+    }
+
+    fn key_ok(&self, presented: Option<&str>) -> bool {
+        self.keys.is_empty() || presented.is_some_and(|k| self.keys.iter().any(|a| a == k))
+    }
+}
+
+pub fn router(state: MockState) -> Router {
+    Router::new()
+        .route("/v1/messages", post(messages))
+        .route("/v1/messages/count_tokens", post(count_tokens))
+        .route("/v1/chat/completions", post(chat_completions))
+        .with_state(state)
+}
+
+/// Binds `addr` and serves until the task is dropped; returns the bound address.
+pub async fn spawn(addr: SocketAddr, state: MockState) -> std::io::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router(state)).await;
+    });
+    Ok(local)
+}
+
+fn anthropic_error(status: StatusCode, kind: &str, message: &str) -> Response {
+    (
+        status,
+        Json(json!({ "type": "error", "error": { "type": kind, "message": message } })),
+    )
+        .into_response()
+}
+
+fn openai_error(status: StatusCode, kind: &str, message: &str) -> Response {
+    (
+        status,
+        Json(json!({ "error": { "message": message, "type": kind, "code": Value::Null } })),
+    )
+        .into_response()
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    header(headers, "authorization").and_then(|v| v.strip_prefix("Bearer "))
+}
+
+/// The status a `mock-status-<code>` model asks for.
+fn fault_status(model: &str) -> Option<StatusCode> {
+    model
+        .strip_prefix("mock-status-")
+        .and_then(|c| c.parse::<u16>().ok())
+        .and_then(|c| StatusCode::from_u16(c).ok())
+}
+
+fn parse(body: &Bytes) -> Option<Value> {
+    serde_json::from_slice(body).ok()
+}
+
+async fn messages(
+    State(state): State<MockState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(body) = parse(&body) else {
+        return anthropic_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "The body is not JSON.",
+        );
+    };
+    state.record(&uri, &headers, &body);
+    if !state.key_ok(header(&headers, "x-api-key")) {
+        return anthropic_error(
+            StatusCode::UNAUTHORIZED,
+            "authentication_error",
+            "invalid x-api-key",
+        );
+    }
+    let model = body["model"].as_str().unwrap_or_default().to_string();
+    if let Some(status) = fault_status(&model) {
+        return anthropic_error(status, "api_error", &format!("mock fault {status}"));
+    }
+    let usage = json!({
+        "input_tokens": 12,
+        "output_tokens": 7,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0
+    });
+    if body["stream"].as_bool() == Some(true) {
+        return sse(&model);
+    }
+    Json(json!({
+        "id": "msg_mock",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{ "type": "text", "text": ANSWER }],
+        "stop_reason": "end_turn",
+        "stop_sequence": Value::Null,
+        "usage": usage
+    }))
+    .into_response()
+}
+
+/// A complete Anthropic event stream with the answer and usage.
+fn sse(model: &str) -> Response {
+    let events = [
+        (
+            "message_start",
+            json!({ "type": "message_start", "message": {
+                "id": "msg_mock", "type": "message", "role": "assistant", "model": model,
+                "content": [], "stop_reason": Value::Null, "stop_sequence": Value::Null,
+                "usage": { "input_tokens": 12, "output_tokens": 1,
+                           "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0 } } }),
+        ),
+        (
+            "content_block_start",
+            json!({ "type": "content_block_start", "index": 0,
+                    "content_block": { "type": "text", "text": "" } }),
+        ),
+        (
+            "content_block_delta",
+            json!({ "type": "content_block_delta", "index": 0,
+                    "delta": { "type": "text_delta", "text": ANSWER } }),
+        ),
+        (
+            "content_block_stop",
+            json!({ "type": "content_block_stop", "index": 0 }),
+        ),
+        (
+            "message_delta",
+            json!({ "type": "message_delta",
+                    "delta": { "stop_reason": "end_turn", "stop_sequence": Value::Null },
+                    "usage": { "output_tokens": 7 } }),
+        ),
+        ("message_stop", json!({ "type": "message_stop" })),
+    ];
+    let mut text = String::new();
+    for (name, data) in events {
+        text.push_str(&format!("event: {name}\ndata: {data}\n\n"));
+    }
+    (
+        [
+            ("content-type", "text/event-stream"),
+            ("cache-control", "no-cache"),
+        ],
+        text,
+    )
+        .into_response()
+}
+
+async fn count_tokens(
+    State(state): State<MockState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(body) = parse(&body) else {
+        return anthropic_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "The body is not JSON.",
+        );
+    };
+    state.record(&uri, &headers, &body);
+    if !state.key_ok(header(&headers, "x-api-key")) {
+        return anthropic_error(
+            StatusCode::UNAUTHORIZED,
+            "authentication_error",
+            "invalid x-api-key",
+        );
+    }
+    Json(json!({ "input_tokens": 12 })).into_response()
+}
+
+async fn chat_completions(
+    State(state): State<MockState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(body) = parse(&body) else {
+        return openai_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "The body is not JSON.",
+        );
+    };
+    state.record(&uri, &headers, &body);
+    if !state.key_ok(bearer(&headers)) {
+        return openai_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request_error",
+            "Incorrect API key provided.",
+        );
+    }
+    let model = body["model"].as_str().unwrap_or_default().to_string();
+    if let Some(status) = fault_status(&model) {
+        return openai_error(status, "server_error", &format!("mock fault {status}"));
+    }
+    Json(json!({
+        "id": "chatcmpl-mock",
+        "object": "chat.completion",
+        "model": model,
+        "choices": [{ "index": 0, "finish_reason": "stop",
+                      "message": { "role": "assistant", "content": ANSWER } }],
+        "usage": { "prompt_tokens": 12, "completion_tokens": 7, "total_tokens": 19 }
+    }))
+    .into_response()
+}

@@ -1,0 +1,102 @@
+//! Shared by the server's HTTP tests: Realms in-process on a fresh SQLite database, and a
+//! browser-like client.
+#![allow(dead_code)]
+
+use leptos::config::LeptosOptions;
+use reqwest::{header, redirect, Client, StatusCode};
+use serde_json::Value;
+
+use app::core::db::Db;
+use app::core::state::AppState;
+use realms::router::{app, ConsoleConfig};
+
+pub const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+pub struct Server {
+    pub url: String,
+    pub db: Db,
+    pub state: AppState,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn start() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::connect(&format!("sqlite://{}/realms.db", dir.path().display()))
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    let options = LeptosOptions::builder()
+        .output_name("realms")
+        .site_root(dir.path().display().to_string())
+        .build();
+    let state = AppState::build(
+        db.clone(),
+        &app::core::secret::InstanceSecret::from_value(SECRET).unwrap(),
+        options,
+    )
+    .await
+    .unwrap();
+    let router = app(
+        state.clone(),
+        &ConsoleConfig {
+            cookie_key: [7; 64],
+            secure_cookies: false,
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    Server {
+        url,
+        db,
+        state,
+        _dir: dir,
+    }
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects, sends a same-origin `Origin`.
+pub fn client(server: &Server) -> Client {
+    let mut headers = header::HeaderMap::new();
+    headers.insert(header::ORIGIN, server.url.parse().unwrap());
+    Client::builder()
+        .cookie_store(true)
+        .redirect(redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+pub async fn call(
+    c: &Client,
+    s: &Server,
+    fn_path: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let res = c
+        .post(format!("{}/api/{fn_path}", s.url))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+pub async fn register(c: &Client, s: &Server, email: &str) {
+    let (status, body) = call(
+        c,
+        s,
+        "register",
+        &[("email", email), ("password", "password123")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "register {email}: {body}");
+}
+
+pub async fn me(c: &Client, s: &Server) -> Value {
+    call(c, s, "me", &[]).await.1
+}
