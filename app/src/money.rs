@@ -58,6 +58,25 @@ pub fn div_round_half_up(n: i128, d: i128) -> i64 {
     i64::try_from(q).unwrap_or(if q > 0 { i64::MAX } else { i64::MIN })
 }
 
+/// The cost of a request in nano-USD: Σ tokens × price (micro-USD per million tokens), computed
+/// exactly, then divided once by 1000 and rounded half up. Token counts are (input, output,
+/// cache write 5 m, cache write 1 h, cache read).
+pub fn cost_nano(prices: &Prices, tokens: [i64; 5]) -> i64 {
+    let per = [
+        prices.input,
+        prices.output,
+        prices.cache_write_5m,
+        prices.cache_write_1h,
+        prices.cache_read,
+    ];
+    let total: i128 = tokens
+        .iter()
+        .zip(per)
+        .map(|(t, p)| i128::from(*t) * i128::from(p))
+        .sum();
+    div_round_half_up(total, 1000)
+}
+
 /// Why a decimal amount was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AmountError {
@@ -250,6 +269,28 @@ mod tests {
         assert_eq!(derived_cache_read(5), 1);
         assert_eq!(derived_cache_read(4), 0);
         assert_eq!(div_round_half_up(-5, 10), -1);
+    }
+
+    #[test]
+    fn cost_is_exact_and_rounded_once() {
+        let sonnet = Prices::with_derived_cache(3_000_000, 15_000_000);
+        // 1M input tokens at $3 = 3 USD = 3e9 nano-USD.
+        assert_eq!(cost_nano(&sonnet, [1_000_000, 0, 0, 0, 0]), 3_000_000_000);
+        // 12 in at $3/M and 7 out at $15/M: 36 + 105 = 141 micro-USD.
+        assert_eq!(cost_nano(&sonnet, [12, 7, 0, 0, 0]), 141_000);
+        // One token of each cache kind: 3.75 + 6 + 0.30 = 10.05 micro-USD.
+        assert_eq!(cost_nano(&sonnet, [0, 0, 1, 1, 1]), 10_050);
+        // At $0.000001/M a token costs 0.001 nano-USD: rounding happens once, half up, on the sum.
+        let tiny = Prices {
+            input: 0,
+            output: 0,
+            cache_write_5m: 0,
+            cache_write_1h: 0,
+            cache_read: 1,
+        };
+        assert_eq!(cost_nano(&tiny, [0, 0, 0, 0, 499]), 0);
+        assert_eq!(cost_nano(&tiny, [0, 0, 0, 0, 500]), 1);
+        assert_eq!(cost_nano(&tiny, [0, 0, 0, 0, 1500]), 2);
     }
 
     #[test]

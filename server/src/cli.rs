@@ -178,6 +178,49 @@ pub struct ServeArgs {
     /// TLS-terminating proxy).
     #[arg(long, env = "REALMS_SECURE_COOKIES")]
     pub secure_cookies: bool,
+
+    /// Largest request body the API accepts, in MiB (Claude Code sends several MB in long sessions).
+    #[arg(long, env = "REALMS_MAX_BODY_MIB", default_value_t = 32)]
+    pub max_body_mib: usize,
+
+    /// Upstream attempts per request (failover happens only before the first byte reaches the client).
+    #[arg(long, env = "REALMS_MAX_ATTEMPTS", default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=20))]
+    pub max_attempts: u16,
+
+    /// Seconds to wait for a connection to an upstream.
+    #[arg(long, env = "REALMS_CONNECT_TIMEOUT", default_value_t = 10)]
+    pub connect_timeout: u64,
+
+    /// Seconds to wait for the response headers of a streamed request.
+    #[arg(long, env = "REALMS_FIRST_BYTE_TIMEOUT", default_value_t = 60)]
+    pub first_byte_timeout: u64,
+
+    /// Seconds a stream may stay silent between two chunks.
+    #[arg(long, env = "REALMS_IDLE_TIMEOUT", default_value_t = 300)]
+    pub idle_timeout: u64,
+
+    /// Seconds a whole non-streamed request may take (streams have no total cap).
+    #[arg(long, env = "REALMS_REQUEST_TIMEOUT", default_value_t = 600)]
+    pub request_timeout: u64,
+
+    /// Seconds the upstream is still read after a client disconnects, to learn the final usage.
+    #[arg(long, env = "REALMS_DISCONNECT_DRAIN", default_value_t = 60)]
+    pub disconnect_drain: u64,
+}
+
+impl ServeArgs {
+    pub fn relay_config(&self) -> crate::relay::RelayConfig {
+        use std::time::Duration;
+        crate::relay::RelayConfig {
+            max_body_bytes: self.max_body_mib.saturating_mul(1024 * 1024),
+            max_attempts: usize::from(self.max_attempts),
+            connect_timeout: Duration::from_secs(self.connect_timeout),
+            first_byte_timeout: Duration::from_secs(self.first_byte_timeout),
+            idle_timeout: Duration::from_secs(self.idle_timeout),
+            request_timeout: Duration::from_secs(self.request_timeout),
+            disconnect_drain: Duration::from_secs(self.disconnect_drain),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

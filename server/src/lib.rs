@@ -5,6 +5,7 @@ pub mod cli;
 pub mod console;
 pub mod mock_upstream;
 pub mod ops;
+pub mod relay;
 pub mod router;
 pub mod serve;
 

@@ -3,13 +3,27 @@
 //!
 //! It checks the API key against the accepted ones (when any are configured) and answers in each
 //! provider's error shape. Faults are chosen by the requested model name, so a binding's upstream
-//! model selects the behaviour: `mock-status-<code>` answers that status with a provider-shaped
-//! error body. Every request is recorded for tests to inspect.
+//! model selects the behaviour:
+//!
+//! - `mock-status-<code>`: that status with a provider-shaped error body;
+//! - `mock-retry-after-<secs>`: 429 with a `retry-after` header;
+//! - `mock-slow-<ms>`: waits before the response headers;
+//! - `mock-spaced-<ms>`: a stream whose events are that far apart;
+//! - `mock-gated`: a stream that sends `message_start`, then waits until [`MockState::open_gate`];
+//! - `mock-reset-mid`: a stream that breaks off (connection reset) after its first events;
+//! - `mock-stall`: a stream that sends its first events, then nothing, forever.
+//!
+//! [`spawn_resetting`] serves a port that resets every connection before any response.
+//! Every request is recorded for tests to inspect.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use axum::body::Bytes;
+use bytes::Bytes;
+use tokio::io::AsyncReadExt;
+use tokio::sync::Notify;
+
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -33,14 +47,27 @@ pub struct MockState {
     /// Accepted API keys; empty accepts any key.
     pub keys: Arc<Vec<String>>,
     pub seen: Arc<Mutex<Vec<Recorded>>>,
+    gate: Arc<Notify>,
+    /// Told when a request arrives (tests await it instead of sleeping).
+    arrived: Arc<Notify>,
 }
 
 impl MockState {
     pub fn new(keys: Vec<String>) -> Self {
         MockState {
             keys: Arc::new(keys),
-            seen: Arc::default(),
+            ..MockState::default()
         }
+    }
+
+    /// Lets one waiting `mock-gated` stream go on.
+    pub fn open_gate(&self) {
+        self.gate.notify_one();
+    }
+
+    /// Waits for the next request to arrive.
+    pub async fn next_request(&self) {
+        self.arrived.notified().await;
     }
 
     /// The requests received so far.
@@ -49,6 +76,7 @@ impl MockState {
     }
 
     fn record(&self, uri: &Uri, headers: &HeaderMap, body: &Value) {
+        self.arrived.notify_waiters();
         if let Ok(mut seen) = self.seen.lock() {
             seen.push(Recorded {
                 path_and_query: uri
@@ -108,6 +136,30 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     header(headers, "authorization").and_then(|v| v.strip_prefix("Bearer "))
 }
 
+/// Serves `addr` by resetting every connection once its request has arrived, before any response.
+pub async fn spawn_resetting(addr: SocketAddr) -> std::io::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                // A zero linger makes the close a reset and does not block.
+                #[allow(deprecated)]
+                let _ = socket.set_linger(Some(Duration::ZERO));
+                drop(socket);
+            });
+        }
+    });
+    Ok(local)
+}
+
+/// The number after `prefix` in a fault model name.
+fn param(model: &str, prefix: &str) -> Option<u64> {
+    model.strip_prefix(prefix).and_then(|n| n.parse().ok())
+}
+
 /// The status a `mock-status-<code>` model asks for.
 fn fault_status(model: &str) -> Option<StatusCode> {
     model
@@ -143,16 +195,36 @@ async fn messages(
     }
     let model = body["model"].as_str().unwrap_or_default().to_string();
     if let Some(status) = fault_status(&model) {
-        return anthropic_error(status, "api_error", &format!("mock fault {status}"));
+        let kind = if status.as_u16() == 529 {
+            "overloaded_error"
+        } else {
+            "api_error"
+        };
+        return anthropic_error(status, kind, &format!("mock fault {status}"));
+    }
+    if let Some(secs) = param(&model, "mock-retry-after-") {
+        let mut res = anthropic_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limit_error",
+            "mock rate limit",
+        );
+        if let Ok(v) = secs.to_string().parse() {
+            res.headers_mut().insert("retry-after", v);
+        }
+        return res;
+    }
+    if let Some(ms) = param(&model, "mock-slow-") {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
     }
     let usage = json!({
         "input_tokens": 12,
         "output_tokens": 7,
-        "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 0
+        "cache_creation_input_tokens": 5,
+        "cache_read_input_tokens": 3,
+        "cache_creation": { "ephemeral_5m_input_tokens": 2, "ephemeral_1h_input_tokens": 3 }
     });
     if body["stream"].as_bool() == Some(true) {
-        return sse(&model);
+        return sse(&state, &model);
     }
     Json(json!({
         "id": "msg_mock",
@@ -167,8 +239,8 @@ async fn messages(
     .into_response()
 }
 
-/// A complete Anthropic event stream with the answer and usage.
-fn sse(model: &str) -> Response {
+/// The events of a complete Anthropic stream with the answer and usage.
+pub fn sse_events(model: &str) -> Vec<String> {
     let events = [
         (
             "message_start",
@@ -176,7 +248,9 @@ fn sse(model: &str) -> Response {
                 "id": "msg_mock", "type": "message", "role": "assistant", "model": model,
                 "content": [], "stop_reason": Value::Null, "stop_sequence": Value::Null,
                 "usage": { "input_tokens": 12, "output_tokens": 1,
-                           "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0 } } }),
+                           "cache_creation_input_tokens": 5, "cache_read_input_tokens": 3,
+                           "cache_creation": { "ephemeral_5m_input_tokens": 2,
+                                               "ephemeral_1h_input_tokens": 3 } } } }),
         ),
         (
             "content_block_start",
@@ -200,16 +274,54 @@ fn sse(model: &str) -> Response {
         ),
         ("message_stop", json!({ "type": "message_stop" })),
     ];
-    let mut text = String::new();
-    for (name, data) in events {
-        text.push_str(&format!("event: {name}\ndata: {data}\n\n"));
-    }
+    events
+        .iter()
+        .map(|(name, data)| format!("event: {name}\ndata: {data}\n\n"))
+        .collect()
+}
+
+/// An Anthropic event stream, shaped by the fault the model name asks for.
+fn sse(state: &MockState, model: &str) -> Response {
+    let events = sse_events(model);
+    let spacing = param(model, "mock-spaced-").map(Duration::from_millis);
+    let gated = model == "mock-gated";
+    let reset_mid = model == "mock-reset-mid";
+    let stall = model == "mock-stall";
+    let gate = state.gate.clone();
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
+    tokio::spawn(async move {
+        for (i, event) in events.into_iter().enumerate() {
+            if i > 0 {
+                if let Some(d) = spacing {
+                    tokio::time::sleep(d).await;
+                }
+                if gated && i == 1 {
+                    gate.notified().await;
+                }
+                if reset_mid && i == 3 {
+                    // Give the server a moment to put the first events on the wire, then break.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    let _ = tx
+                        .send(Err(std::io::Error::other("mock reset mid-stream")))
+                        .await;
+                    return;
+                }
+                if stall && i == 2 {
+                    std::future::pending::<()>().await;
+                }
+            }
+            if tx.send(Ok(Bytes::from(event))).await.is_err() {
+                return;
+            }
+        }
+    });
+    let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
     (
         [
             ("content-type", "text/event-stream"),
             ("cache-control", "no-cache"),
         ],
-        text,
+        body,
     )
         .into_response()
 }

@@ -13,6 +13,8 @@ use app::core::state::AppState;
 use app::{shell, App};
 
 use crate::console;
+use crate::relay::{self, Relay};
+use std::sync::Arc;
 
 /// How the console's cookies are set up.
 #[derive(Clone)]
@@ -21,8 +23,9 @@ pub struct ConsoleConfig {
     pub secure_cookies: bool,
 }
 
-/// Builds the whole service: health, the console pages and server fns, static assets.
-pub fn app(state: AppState, config: &ConsoleConfig) -> Router {
+/// Builds the whole service: health, the data plane (`/v1/…`, no sessions), the console pages and
+/// server fns, static assets.
+pub fn app(state: AppState, config: &ConsoleConfig, relay: Arc<Relay>) -> Router {
     let routes = generate_route_list(App);
     let ctx = {
         let state = state.clone();
@@ -50,6 +53,7 @@ pub fn app(state: AppState, config: &ConsoleConfig) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .with_state(state)
+        .merge(relay::router(relay))
         .merge(console)
 }
 

@@ -10,6 +10,7 @@ use app::core::sessions::DbSessionStore;
 use app::core::state::AppState;
 
 use crate::cli::ServeArgs;
+use crate::relay::Relay;
 use crate::router::{app, ConsoleConfig};
 
 /// How often each instance checks the database for changes made elsewhere (other instances, CLI).
@@ -51,7 +52,10 @@ pub async fn run(globals: &crate::ops::Globals, args: ServeArgs) -> Result<()> {
         cookie_key: secret.cookie_key(),
         secure_cookies: args.secure_cookies,
     };
-    let router = app(state, &config);
+    let (usage_sink, usage_writer) = crate::relay::settle::start(db.clone());
+    let relay = Relay::new(state.clone(), args.relay_config(), usage_sink)
+        .map_err(|e| anyhow!("Could not set up the upstream HTTP client: {e}"))?;
+    let router = app(state, &config, relay.clone());
 
     let listener = TcpListener::bind(args.addr)
         .await
@@ -64,6 +68,10 @@ pub async fn run(globals: &crate::ops::Globals, args: ServeArgs) -> Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("The server stopped")?;
+    // Running requests (streams included) finish and every usage event is stored before exit.
+    relay.shutdown().await;
+    drop(relay);
+    usage_writer.finish().await;
     sweeper.abort();
     watcher.abort();
     db.close().await;

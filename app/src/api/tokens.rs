@@ -64,6 +64,13 @@ pub async fn revoke_token(id: i64) -> Result<(), AppError> {
     tokens::revoke(&state.db, user.id, id)
         .await
         .map_err(store_err)?;
+    // Every instance drops its cached copy of the token.
+    crate::core::audit::bump(&state.db)
+        .await
+        .map_err(store_err)?;
+    if let Err(e) = state.catalog.refresh().await {
+        tracing::error!(error = %e, "could not reload the routing catalog");
+    }
     tracing::info!(user_id = user.id, token_id = id, "token revoked");
     Ok(())
 }

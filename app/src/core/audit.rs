@@ -58,6 +58,15 @@ pub async fn record(
     Ok(())
 }
 
+/// Bumps the catalog revision for a change that is not an administrative one (a user revoking a
+/// token), so every instance drops what it cached.
+pub async fn bump(db: &Db) -> Result<(), StoreError> {
+    let mut tx = db.pool().begin().await?;
+    bump_revision(&mut tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Increments the catalog revision inside `tx`.
 pub async fn bump_revision(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), StoreError> {
     sqlx::query("UPDATE revisions SET value = value + 1 WHERE name = 'catalog'")

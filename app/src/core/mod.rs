@@ -22,5 +22,6 @@ pub mod throttle;
 pub mod token;
 pub mod tokens;
 pub mod upstream_url;
+pub mod usage;
 pub mod users;
 pub mod views;

@@ -148,6 +148,8 @@ pub async fn revoke(db: &Db, user_id: i64, token_id: i64) -> Result<(), StoreErr
 pub struct TokenOwner {
     pub token_id: i64,
     pub user_id: i64,
+    /// When the token stops working (checked again by callers that cache the owner).
+    pub expires_at: Option<i64>,
 }
 
 /// Why a presented token was refused.
@@ -190,6 +192,7 @@ pub async fn authenticate(
         Ok(TokenOwner {
             token_id: row.try_get("id")?,
             user_id: row.try_get("user_id")?,
+            expires_at,
         })
     })
 }

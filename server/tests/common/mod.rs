@@ -8,7 +8,9 @@ use serde_json::Value;
 
 use app::core::db::Db;
 use app::core::state::AppState;
+use realms::relay::{Relay, RelayConfig};
 use realms::router::{app, ConsoleConfig};
+use std::sync::Arc;
 
 pub const SECRET: &str = "0123456789abcdef0123456789abcdef";
 
@@ -16,10 +18,16 @@ pub struct Server {
     pub url: String,
     pub db: Db,
     pub state: AppState,
+    pub relay: Arc<Relay>,
     _dir: tempfile::TempDir,
 }
 
 pub async fn start() -> Server {
+    start_with(RelayConfig::default()).await
+}
+
+/// Realms in-process on a fresh SQLite database, with the given data-plane settings.
+pub async fn start_with(relay_config: RelayConfig) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::connect(&format!("sqlite://{}/realms.db", dir.path().display()))
         .await
@@ -36,12 +44,15 @@ pub async fn start() -> Server {
     )
     .await
     .unwrap();
+    let (sink, _writer) = realms::relay::settle::start(db.clone());
+    let relay = Relay::new(state.clone(), relay_config, sink).unwrap();
     let router = app(
         state.clone(),
         &ConsoleConfig {
             cookie_key: [7; 64],
             secure_cookies: false,
         },
+        relay.clone(),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -50,6 +61,7 @@ pub async fn start() -> Server {
         url,
         db,
         state,
+        relay,
         _dir: dir,
     }
 }

@@ -1,0 +1,157 @@
+//! The data plane's one error type. It knows its cause and renders Anthropic's error shape
+//! `{"type":"error","error":{"type":…,"message":…}}` with the matching status, in one place.
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+/// The response header carrying Realms' id of the request (also in the usage log).
+pub const REQUEST_ID_HEADER: &str = "x-realms-request-id";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RelayError {
+    /// Missing, unknown, revoked or expired token, or a disabled user.
+    Unauthenticated(String),
+    /// The request itself is wrong (malformed JSON, missing model).
+    InvalidRequest(String),
+    /// The model is unknown or not enabled.
+    NotFound(String),
+    /// The body is over the size limit.
+    TooLarge(String),
+    /// No channel can take the request now.
+    Unavailable(String),
+    /// Every attempt failed to reach an upstream (connection errors).
+    UpstreamUnreachable(String),
+    /// The upstream did not answer in time.
+    UpstreamTimeout(String),
+    /// A fault in Realms itself.
+    Internal(String),
+}
+
+impl RelayError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            RelayError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            RelayError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            RelayError::NotFound(_) => StatusCode::NOT_FOUND,
+            RelayError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            RelayError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            RelayError::UpstreamUnreachable(_) => StatusCode::BAD_GATEWAY,
+            RelayError::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            RelayError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The `error.type` of Anthropic's error shape.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RelayError::Unauthenticated(_) => "authentication_error",
+            RelayError::InvalidRequest(_) => "invalid_request_error",
+            RelayError::NotFound(_) => "not_found_error",
+            RelayError::TooLarge(_) => "request_too_large",
+            RelayError::Unavailable(_) => "overloaded_error",
+            RelayError::UpstreamUnreachable(_) => "api_error",
+            RelayError::UpstreamTimeout(_) => "timeout_error",
+            RelayError::Internal(_) => "api_error",
+        }
+    }
+
+    /// The error class recorded in the usage log.
+    pub fn class(&self) -> &'static str {
+        match self {
+            RelayError::Unauthenticated(_) => "authentication",
+            RelayError::InvalidRequest(_) => "invalid_request",
+            RelayError::NotFound(_) => "model_not_found",
+            RelayError::TooLarge(_) => "request_too_large",
+            RelayError::Unavailable(_) => "no_channel",
+            RelayError::UpstreamUnreachable(_) => "upstream_unreachable",
+            RelayError::UpstreamTimeout(_) => "upstream_timeout",
+            RelayError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            RelayError::Unauthenticated(m)
+            | RelayError::InvalidRequest(m)
+            | RelayError::NotFound(m)
+            | RelayError::TooLarge(m)
+            | RelayError::Unavailable(m)
+            | RelayError::UpstreamUnreachable(m)
+            | RelayError::UpstreamTimeout(m)
+            | RelayError::Internal(m) => m,
+        }
+    }
+
+    /// The JSON body in Anthropic's shape, fields in Anthropic's order.
+    pub fn body(&self) -> String {
+        #[derive(serde::Serialize)]
+        struct Detail<'a> {
+            r#type: &'a str,
+            message: &'a str,
+        }
+        #[derive(serde::Serialize)]
+        struct Body<'a> {
+            r#type: &'a str,
+            error: Detail<'a>,
+        }
+        serde_json::to_string(&Body {
+            r#type: "error",
+            error: Detail {
+                r#type: self.kind(),
+                message: self.message(),
+            },
+        })
+        .unwrap_or_else(|_| {
+            r#"{"type":"error","error":{"type":"api_error","message":"Internal error."}}"#
+                .to_string()
+        })
+    }
+
+    /// The SSE `error` event sent when a stream fails after bytes were written.
+    pub fn sse_event(&self) -> String {
+        format!("event: error\ndata: {}\n\n", self.body())
+    }
+
+    /// The response, tagged with Realms' request id when there is one.
+    pub fn into_response_with_id(self, request_id: Option<&str>) -> Response {
+        let mut res = (
+            self.status(),
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            self.body(),
+        )
+            .into_response();
+        if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(id).ok()) {
+            res.headers_mut().insert(REQUEST_ID_HEADER, id);
+        }
+        res
+    }
+}
+
+impl IntoResponse for RelayError {
+    fn into_response(self) -> Response {
+        self.into_response_with_id(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_render_in_anthropic_shape() {
+        let e = RelayError::NotFound("The model x is not available.".into());
+        assert_eq!(e.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            e.body(),
+            r#"{"type":"error","error":{"type":"not_found_error","message":"The model x is not available."}}"#
+        );
+        let sse = RelayError::UpstreamUnreachable("gone".into()).sse_event();
+        assert!(sse.starts_with("event: error\ndata: {"));
+        assert!(sse.ends_with("}\n\n"));
+        assert_eq!(
+            RelayError::TooLarge(String::new()).kind(),
+            "request_too_large"
+        );
+        assert_eq!(RelayError::TooLarge(String::new()).status().as_u16(), 413);
+    }
+}

@@ -1,0 +1,675 @@
+//! The data plane: `POST /v1/messages` and `POST /v1/messages/count_tokens`, read as phases carried
+//! by one per-request context:
+//!
+//! authenticate → read and parse → resolve model → plan route → attempt loop (failover while nothing
+//! was written) → relay (stream or whole) → settle (exactly one usage event).
+//!
+//! Each request runs in its own tracked task, so a client that goes away does not cancel the work:
+//! the upstream answer is still read (bounded) and the request is settled as client-disconnected.
+
+pub mod auth;
+pub mod error;
+pub mod health;
+pub mod request;
+pub mod route;
+pub mod settle;
+pub mod upstream;
+pub mod usage;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, post};
+use axum::Router;
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::task::TaskTracker;
+
+use app::core::catalog::{CatalogModel, Snapshot};
+use app::core::db::now_ms;
+use app::core::state::AppState;
+use app::core::tokens::TokenOwner;
+use app::core::usage::{Tokens, UsageEvent};
+use app::model::ChannelKind;
+use app::money::{cost_nano, Prices};
+
+use error::{RelayError, REQUEST_ID_HEADER};
+use health::{Health, HealthKey, Sticky};
+use route::Attempt;
+use settle::UsageSink;
+
+/// Limits and timeouts of the data plane.
+#[derive(Clone, Debug)]
+pub struct RelayConfig {
+    pub max_body_bytes: usize,
+    pub max_attempts: usize,
+    pub connect_timeout: Duration,
+    /// Until the response headers of a streamed request arrive.
+    pub first_byte_timeout: Duration,
+    /// Between two chunks of a stream.
+    pub idle_timeout: Duration,
+    /// A whole non-streamed request.
+    pub request_timeout: Duration,
+    /// How long the upstream is still read after the client went away, to learn the usage.
+    pub disconnect_drain: Duration,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        RelayConfig {
+            max_body_bytes: 32 * 1024 * 1024,
+            max_attempts: 3,
+            connect_timeout: Duration::from_secs(10),
+            first_byte_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(300),
+            request_timeout: Duration::from_secs(600),
+            disconnect_drain: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The data plane of one instance.
+pub struct Relay {
+    pub state: AppState,
+    pub config: RelayConfig,
+    http: reqwest::Client,
+    health: Health,
+    sticky: Sticky,
+    tokens: auth::TokenCache,
+    pub usage: UsageSink,
+    /// Every request task; waited for at shutdown.
+    pub tasks: TaskTracker,
+}
+
+impl Relay {
+    pub fn new(
+        state: AppState,
+        config: RelayConfig,
+        usage: UsageSink,
+    ) -> Result<Arc<Relay>, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(config.connect_timeout)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true)
+            .build()?;
+        Ok(Arc::new(Relay {
+            state,
+            config,
+            http,
+            health: Health::default(),
+            sticky: Sticky::default(),
+            tokens: auth::TokenCache::default(),
+            usage,
+            tasks: TaskTracker::new(),
+        }))
+    }
+
+    /// Stops taking requests, waits for the running ones (streams included) and stores every usage
+    /// event.
+    pub async fn shutdown(&self) {
+        self.tasks.close();
+        self.tasks.wait().await;
+        self.usage.flush().await;
+    }
+}
+
+/// The data-plane routes (no session or cookies here).
+pub fn router(relay: Arc<Relay>) -> Router {
+    Router::new()
+        .route("/v1/messages", post(messages))
+        .route("/v1/messages/count_tokens", post(count_tokens))
+        .route("/v1/{*rest}", any(unknown_path))
+        .with_state(relay)
+}
+
+/// Which API a request calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    Messages,
+    CountTokens,
+}
+
+impl Endpoint {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Endpoint::Messages => "messages",
+            Endpoint::CountTokens => "count_tokens",
+        }
+    }
+
+    fn billed(self) -> bool {
+        self == Endpoint::Messages
+    }
+}
+
+async fn messages(State(relay): State<Arc<Relay>>, req: Request) -> Response {
+    serve(relay, Endpoint::Messages, req).await
+}
+
+async fn count_tokens(State(relay): State<Arc<Relay>>, req: Request) -> Response {
+    serve(relay, Endpoint::CountTokens, req).await
+}
+
+async fn unknown_path(req: Request) -> Response {
+    RelayError::NotFound(format!(
+        "There is no API at {} {}. Realms serves POST /v1/messages and POST /v1/messages/count_tokens.",
+        req.method(),
+        req.uri().path()
+    ))
+    .into_response()
+}
+
+/// Runs the request in its own tracked task and hands back its response.
+async fn serve(relay: Arc<Relay>, endpoint: Endpoint, req: Request) -> Response {
+    let (reply, response) = oneshot::channel();
+    let worker = relay.clone();
+    relay.tasks.spawn(async move {
+        worker.run(endpoint, req, Reply(Some(reply))).await;
+    });
+    response.await.unwrap_or_else(|_| {
+        RelayError::Internal("Realms stopped while handling the request. Retry.".into())
+            .into_response()
+    })
+}
+
+/// The way back to the client; sending tells whether it is still there.
+struct Reply(Option<oneshot::Sender<Response>>);
+
+impl Reply {
+    fn send(&mut self, res: Response) -> bool {
+        self.0.take().is_some_and(|tx| tx.send(res).is_ok())
+    }
+}
+
+/// What a request is, as it goes through the phases.
+struct Ctx {
+    request_id: String,
+    started: Instant,
+    created_at: i64,
+    endpoint: Endpoint,
+    owner: TokenOwner,
+    model: String,
+    prices: Option<Prices>,
+    stream: bool,
+    attempts: i64,
+    upstream_model: Option<String>,
+    channel_id: Option<i64>,
+    credential_id: Option<i64>,
+    ttfb: Option<Duration>,
+}
+
+/// How a request ended, for its usage event.
+struct Outcome {
+    status: StatusCode,
+    error_class: Option<String>,
+    tokens: Tokens,
+    disconnected: bool,
+}
+
+fn new_request_id() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 12];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    format!("req_{}", hex::encode(bytes))
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Statuses after which another channel is tried (while nothing was written to the client).
+fn fails_over(status: StatusCode) -> bool {
+    matches!(
+        status.as_u16(),
+        401 | 403 | 408 | 429 | 500 | 502 | 503 | 504 | 529
+    )
+}
+
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+fn upstream_class(status: StatusCode) -> Option<String> {
+    match status.as_u16() {
+        200..=299 => None,
+        429 => Some("upstream_rate_limited".into()),
+        400..=499 => Some("upstream_4xx".into()),
+        _ => Some("upstream_5xx".into()),
+    }
+}
+
+impl Relay {
+    async fn run(self: Arc<Self>, endpoint: Endpoint, req: Request, mut reply: Reply) {
+        let request_id = new_request_id();
+        let started = Instant::now();
+        let snapshot = self.state.catalog.snapshot();
+        let (parts, body) = req.into_parts();
+
+        // Authenticate: refusals are not usage (nobody to charge).
+        let owner = match self
+            .tokens
+            .authenticate(&self.state.db, snapshot.revision, &parts.headers)
+            .await
+        {
+            Ok(owner) => owner,
+            Err(e) => {
+                reply.send(e.into_response_with_id(Some(&request_id)));
+                return;
+            }
+        };
+        let mut ctx = Ctx {
+            request_id,
+            started,
+            created_at: now_ms(),
+            endpoint,
+            owner,
+            model: String::new(),
+            prices: None,
+            stream: false,
+            attempts: 0,
+            upstream_model: None,
+            channel_id: None,
+            credential_id: None,
+            ttfb: None,
+        };
+        let outcome = match self
+            .handle(&mut ctx, &snapshot, parts, body, &mut reply)
+            .await
+        {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                let delivered = reply.send(e.clone().into_response_with_id(Some(&ctx.request_id)));
+                Outcome {
+                    status: e.status(),
+                    error_class: Some(e.class().into()),
+                    tokens: Tokens::default(),
+                    disconnected: !delivered,
+                }
+            }
+        };
+        self.settle(ctx, outcome);
+    }
+
+    /// Every phase after authentication. An `Err` has not been sent to the client yet.
+    async fn handle(
+        &self,
+        ctx: &mut Ctx,
+        snapshot: &Snapshot,
+        parts: axum::http::request::Parts,
+        body: Body,
+        reply: &mut Reply,
+    ) -> Result<Outcome, RelayError> {
+        // Read and parse.
+        let bytes = read_body(body, &parts.headers, self.config.max_body_bytes).await?;
+        let req = request::parse(&bytes)?;
+        ctx.model = req.model.clone();
+        ctx.stream = req.stream && ctx.endpoint == Endpoint::Messages;
+
+        // Resolve the model.
+        let model = resolve(snapshot, &req.model)?;
+        ctx.prices = model.prices;
+
+        // Plan the route.
+        let session = request::session_id(&parts.headers, &req);
+        let now = Instant::now();
+        let sticky = session.as_deref().and_then(|s| self.sticky.get(s, now));
+        let cooling = |k: &HealthKey| self.health.is_cooling(k, now);
+        let attempts = route::plan(
+            snapshot,
+            model,
+            ChannelKind::Anthropic,
+            &cooling,
+            sticky,
+            self.config.max_attempts,
+            &mut rand::thread_rng(),
+        );
+        if attempts.is_empty() {
+            return Err(no_route(snapshot, model));
+        }
+
+        // Attempt loop: fail over only while nothing has reached the client.
+        let path_and_query = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/v1/messages");
+        let mut last_error = None;
+        for (i, attempt) in attempts.iter().enumerate() {
+            let last_try = i + 1 == attempts.len();
+            ctx.attempts = i64::try_from(i + 1).unwrap_or(i64::MAX);
+            ctx.channel_id = Some(attempt.channel.id);
+            ctx.credential_id = Some(attempt.credential.id);
+            ctx.upstream_model = Some(attempt.upstream_model.to_string());
+            let send = upstream::build(
+                &self.http,
+                attempt,
+                path_and_query,
+                &parts.headers,
+                req.body_for(&attempt.upstream_model),
+            )
+            .send();
+            let wait = if ctx.stream {
+                self.config.first_byte_timeout
+            } else {
+                self.config.request_timeout
+            };
+            let endpoint_key = HealthKey::Endpoint(attempt.channel.id, attempt.endpoint.clone());
+            let credential_key = HealthKey::Credential(attempt.credential.id);
+            match tokio::time::timeout(wait, send).await {
+                Err(_) => {
+                    self.health.failure(endpoint_key, Instant::now(), None);
+                    log_failover(ctx, attempt, "no answer in time");
+                    last_error = Some(RelayError::UpstreamTimeout(format!(
+                        "The upstream did not answer within {} seconds. Retry the request.",
+                        wait.as_secs()
+                    )));
+                }
+                Ok(Err(e)) => {
+                    self.health.failure(endpoint_key, Instant::now(), None);
+                    log_failover(ctx, attempt, &format!("connection failed: {e}"));
+                    last_error = Some(RelayError::UpstreamUnreachable(format!(
+                        "Realms could not reach an upstream for {} (tried {} channel{}). Retry shortly.",
+                        ctx.model,
+                        i + 1,
+                        if i == 0 { "" } else { "s" }
+                    )));
+                }
+                Ok(Ok(res)) => {
+                    let status = res.status();
+                    if fails_over(status) {
+                        self.health.failure(
+                            credential_key,
+                            Instant::now(),
+                            retry_after(res.headers()),
+                        );
+                        if !last_try {
+                            log_failover(ctx, attempt, &format!("status {status}"));
+                            continue;
+                        }
+                        if matches!(status.as_u16(), 401 | 403) {
+                            tracing::error!(channel = %attempt.channel.name, credential_id = attempt.credential.id, %status, "the upstream refused the channel's key");
+                            return Err(RelayError::UpstreamUnreachable(
+                                "The upstream refused this Realms channel's API key. Ask an administrator to check the channel.".into(),
+                            ));
+                        }
+                    } else {
+                        self.health.success(&credential_key);
+                        self.health.success(&endpoint_key);
+                        if let (true, Some(s)) = (status.is_success(), session.as_deref()) {
+                            self.sticky.set(s, attempt.sticky_target(), Instant::now());
+                        }
+                    }
+                    return self.relay(ctx, res, reply).await;
+                }
+            }
+        }
+        Err(last_error.unwrap_or_else(|| no_route(snapshot, model)))
+    }
+
+    /// Sends the upstream's answer to the client: a success event stream chunk by chunk, anything
+    /// else whole.
+    async fn relay(
+        &self,
+        ctx: &mut Ctx,
+        res: reqwest::Response,
+        reply: &mut Reply,
+    ) -> Result<Outcome, RelayError> {
+        let status = res.status();
+        let mut headers = upstream::response_headers(res.headers());
+        if let Ok(id) = HeaderValue::from_str(&ctx.request_id) {
+            headers.insert(REQUEST_ID_HEADER, id);
+        }
+        let is_sse = res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        if is_sse && status.is_success() {
+            return Ok(self.relay_stream(ctx, res, status, headers, reply).await);
+        }
+        ctx.ttfb = Some(ctx.started.elapsed());
+        let remaining = self
+            .config
+            .request_timeout
+            .saturating_sub(ctx.started.elapsed());
+        let body = match tokio::time::timeout(remaining, res.bytes()).await {
+            Ok(Ok(b)) => b,
+            Ok(Err(e)) => {
+                tracing::warn!(request_id = %ctx.request_id, error = %e, "the upstream answer broke off");
+                return Err(RelayError::UpstreamUnreachable(
+                    "The upstream connection broke before the answer was complete. Retry the request.".into(),
+                ));
+            }
+            Err(_) => {
+                return Err(RelayError::UpstreamTimeout(format!(
+                    "The upstream did not finish its answer within {} seconds.",
+                    self.config.request_timeout.as_secs()
+                )))
+            }
+        };
+        let tokens = if status.is_success() && ctx.endpoint == Endpoint::Messages {
+            usage::from_message(&body)
+        } else {
+            Tokens::default()
+        };
+        let mut response = Response::new(Body::from(body));
+        *response.status_mut() = status;
+        *response.headers_mut() = headers;
+        let delivered = reply.send(response);
+        Ok(Outcome {
+            status,
+            error_class: if delivered {
+                upstream_class(status)
+            } else {
+                Some("client_disconnected".into())
+            },
+            tokens,
+            disconnected: !delivered,
+        })
+    }
+
+    /// Forwards an event stream chunk by chunk as it arrives, reading usage on the way. After the
+    /// first byte nothing fails over: a broken upstream becomes an SSE `error` event. When the client
+    /// goes away the upstream is still read for a bounded time to learn the final usage.
+    async fn relay_stream(
+        &self,
+        ctx: &mut Ctx,
+        mut res: reqwest::Response,
+        status: StatusCode,
+        mut headers: HeaderMap,
+        reply: &mut Reply,
+    ) -> Outcome {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+        let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(16);
+        let mut response = Response::new(Body::from_stream(ReceiverStream::new(rx)));
+        *response.status_mut() = status;
+        *response.headers_mut() = headers;
+        let mut gone = !reply.send(response);
+        let drain = self.config.disconnect_drain;
+        let mut drain_until = gone.then(|| Instant::now() + drain);
+        let mut tap = usage::SseTap::default();
+        let mut failure: Option<RelayError> = None;
+        loop {
+            let wait = match drain_until {
+                Some(until) => until
+                    .saturating_duration_since(Instant::now())
+                    .min(self.config.idle_timeout),
+                None => self.config.idle_timeout,
+            };
+            let next = tokio::select! {
+                next = tokio::time::timeout(wait, res.chunk()) => next,
+                _ = tx.closed(), if !gone => {
+                    gone = true;
+                    drain_until = Some(Instant::now() + drain);
+                    continue;
+                }
+            };
+            match next {
+                Ok(Ok(Some(chunk))) => {
+                    if ctx.ttfb.is_none() {
+                        ctx.ttfb = Some(ctx.started.elapsed());
+                    }
+                    tap.feed(&chunk);
+                    if !gone && tx.send(Ok(chunk)).await.is_err() {
+                        gone = true;
+                        drain_until = Some(Instant::now() + drain);
+                    }
+                }
+                Ok(Ok(None)) => break,
+                Ok(Err(e)) => {
+                    tracing::warn!(request_id = %ctx.request_id, error = %e, "the upstream stream broke off");
+                    failure = Some(RelayError::UpstreamUnreachable(
+                        "The upstream connection broke during the answer. Retry the request."
+                            .into(),
+                    ));
+                    break;
+                }
+                Err(_) if drain_until.is_some() => break,
+                Err(_) => {
+                    failure = Some(RelayError::UpstreamTimeout(format!(
+                        "The upstream sent nothing for {} seconds.",
+                        self.config.idle_timeout.as_secs()
+                    )));
+                    break;
+                }
+            }
+        }
+        if let (Some(e), false) = (&failure, gone) {
+            let _ = tx.send(Ok(Bytes::from(e.sse_event()))).await;
+        }
+        drop(tx);
+        let error_class = if gone {
+            Some("client_disconnected".to_string())
+        } else if let Some(e) = &failure {
+            Some(e.class().to_string())
+        } else {
+            tap.usage.error.clone().map(|k| format!("upstream_{k}"))
+        };
+        Outcome {
+            status,
+            error_class,
+            tokens: tap.usage.tokens,
+            disconnected: gone,
+        }
+    }
+
+    /// Records the request's one usage event (off the request path).
+    fn settle(&self, ctx: Ctx, outcome: Outcome) {
+        let t = outcome.tokens;
+        let cost = match (ctx.endpoint.billed(), ctx.prices) {
+            (true, Some(p)) => cost_nano(
+                &p,
+                [
+                    t.input,
+                    t.output,
+                    t.cache_write_5m,
+                    t.cache_write_1h,
+                    t.cache_read,
+                ],
+            ),
+            _ => 0,
+        };
+        self.usage.record(UsageEvent {
+            request_id: ctx.request_id,
+            created_at: ctx.created_at,
+            user_id: ctx.owner.user_id,
+            token_id: Some(ctx.owner.token_id),
+            endpoint: ctx.endpoint.as_str().to_string(),
+            model: ctx.model,
+            upstream_model: ctx.upstream_model,
+            channel_id: ctx.channel_id,
+            credential_id: ctx.credential_id,
+            status: outcome.status.as_u16(),
+            error_class: outcome.error_class,
+            stream: ctx.stream,
+            client_disconnected: outcome.disconnected,
+            attempts: ctx.attempts,
+            tokens: t,
+            cost,
+            ttfb_ms: ctx.ttfb.map(ms),
+            latency_ms: ms(ctx.started.elapsed()),
+        });
+    }
+}
+
+fn log_failover(ctx: &Ctx, attempt: &Attempt, why: &str) {
+    tracing::warn!(
+        request_id = %ctx.request_id,
+        channel = %attempt.channel.name,
+        credential_id = attempt.credential.id,
+        attempt = ctx.attempts,
+        why,
+        "upstream attempt failed"
+    );
+}
+
+/// Reads the body up to `limit` bytes.
+async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, RelayError> {
+    let too_large = || {
+        RelayError::TooLarge(format!(
+            "The request body is larger than this Realms instance accepts ({} MiB).",
+            limit / (1024 * 1024)
+        ))
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    match axum::body::to_bytes(body, limit).await {
+        Ok(b) => Ok(b),
+        Err(e) => {
+            let over = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            if over {
+                Err(too_large())
+            } else {
+                Err(RelayError::InvalidRequest(
+                    "The request body could not be read completely.".into(),
+                ))
+            }
+        }
+    }
+}
+
+/// The enabled model, or a 404 that never reaches an upstream.
+fn resolve<'a>(snapshot: &'a Snapshot, id: &str) -> Result<&'a CatalogModel, RelayError> {
+    snapshot.model(id).map(|m| m.as_ref()).ok_or_else(|| {
+        RelayError::NotFound(format!(
+            "The model {id} is not available on this Realms instance. The Models page of the console lists the ids you can use."
+        ))
+    })
+}
+
+fn no_route(snapshot: &Snapshot, model: &CatalogModel) -> RelayError {
+    let bound = model.routes.iter().any(|r| {
+        snapshot
+            .channel(r.channel_id)
+            .is_some_and(|c| c.kind == ChannelKind::Anthropic)
+    });
+    RelayError::Unavailable(if bound {
+        format!(
+            "Every channel for {} is cooling down after upstream errors. Retry in a few seconds.",
+            model.public_id
+        )
+    } else {
+        format!(
+            "No enabled Anthropic channel serves {}. Ask an administrator to bind it to a channel.",
+            model.public_id
+        )
+    })
+}

@@ -1,0 +1,175 @@
+//! The request to an upstream and the headers that cross Realms in each direction.
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use bytes::Bytes;
+
+use app::core::upstream_url::join;
+
+use super::route::Attempt;
+
+/// Request headers never forwarded upstream: the client's credentials and cookies, hop-by-hop
+/// headers, the host, and what Realms sets itself.
+const DROP_REQUEST: &[&str] = &[
+    "authorization",
+    "x-api-key",
+    "cookie",
+    "host",
+    "content-length",
+    "accept-encoding",
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-real-ip",
+];
+
+/// Response headers never passed back to the client.
+const DROP_RESPONSE: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "set-cookie",
+    "alt-svc",
+    "content-length",
+];
+
+pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
+
+/// The headers to send upstream: the client's (minus [`DROP_REQUEST`]), the channel key as both
+/// `x-api-key` and `Authorization: Bearer`, `anthropic-version` defaulted, an uncompressed answer.
+pub fn request_headers(client: &HeaderMap, key: &str) -> HeaderMap {
+    let mut out = HeaderMap::with_capacity(client.len() + 4);
+    for (name, value) in client {
+        if !DROP_REQUEST.contains(&name.as_str()) {
+            out.append(name.clone(), value.clone());
+        }
+    }
+    if !out.contains_key("anthropic-version") {
+        out.insert(
+            HeaderName::from_static("anthropic-version"),
+            HeaderValue::from_static(DEFAULT_ANTHROPIC_VERSION),
+        );
+    }
+    out.insert(
+        HeaderName::from_static("content-type"),
+        HeaderValue::from_static("application/json"),
+    );
+    out.insert(
+        HeaderName::from_static("accept-encoding"),
+        HeaderValue::from_static("identity"),
+    );
+    if let Ok(v) = HeaderValue::from_str(key) {
+        let mut v = v;
+        v.set_sensitive(true);
+        out.insert(HeaderName::from_static("x-api-key"), v);
+    }
+    if let Ok(mut v) = HeaderValue::from_str(&format!("Bearer {key}")) {
+        v.set_sensitive(true);
+        out.insert(HeaderName::from_static("authorization"), v);
+    }
+    out
+}
+
+/// The upstream's response headers that go back to the client.
+pub fn response_headers(upstream: &HeaderMap) -> HeaderMap {
+    let mut out = HeaderMap::with_capacity(upstream.len());
+    for (name, value) in upstream {
+        if !DROP_RESPONSE.contains(&name.as_str()) {
+            out.append(name.clone(), value.clone());
+        }
+    }
+    out
+}
+
+/// The request for one attempt: same path and query on the channel's endpoint, the body with the
+/// upstream model name.
+pub fn build(
+    http: &reqwest::Client,
+    attempt: &Attempt,
+    path_and_query: &str,
+    client_headers: &HeaderMap,
+    body: Bytes,
+) -> reqwest::RequestBuilder {
+    http.post(join(&attempt.endpoint, path_and_query))
+        .headers(request_headers(client_headers, &attempt.credential.key))
+        .body(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_credentials_never_cross_and_the_key_is_injected() {
+        let mut h = HeaderMap::new();
+        for (k, v) in [
+            ("authorization", "Bearer rlm_client"),
+            ("x-api-key", "rlm_client"),
+            ("cookie", "realms_session=abc"),
+            ("host", "realms.local"),
+            ("connection", "keep-alive"),
+            ("accept-encoding", "gzip, br"),
+            (
+                "anthropic-beta",
+                "claude-code-20250219,interleaved-thinking-2025-05-14",
+            ),
+            ("x-app", "cli"),
+            ("user-agent", "claude-cli/2.1"),
+            ("x-forwarded-for", "10.0.0.1"),
+        ] {
+            h.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
+        }
+        let out = request_headers(&h, "sk-upstream");
+        assert_eq!(out["x-api-key"], "sk-upstream");
+        assert_eq!(out["authorization"], "Bearer sk-upstream");
+        assert_eq!(out["anthropic-version"], DEFAULT_ANTHROPIC_VERSION);
+        assert_eq!(
+            out["anthropic-beta"],
+            "claude-code-20250219,interleaved-thinking-2025-05-14"
+        );
+        assert_eq!(out["accept-encoding"], "identity");
+        assert_eq!(out["x-app"], "cli");
+        for gone in ["cookie", "host", "connection", "x-forwarded-for"] {
+            assert!(!out.contains_key(gone), "{gone} is not forwarded");
+        }
+        assert!(!format!("{out:?}").contains("rlm_client"));
+
+        let mut given = HeaderMap::new();
+        given.insert("anthropic-version", HeaderValue::from_static("2024-01-01"));
+        assert_eq!(
+            request_headers(&given, "k")["anthropic-version"],
+            "2024-01-01"
+        );
+    }
+
+    #[test]
+    fn hop_by_hop_and_cookies_do_not_come_back() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "content-type",
+            HeaderValue::from_static("text/event-stream"),
+        );
+        h.insert("request-id", HeaderValue::from_static("req_1"));
+        h.insert("set-cookie", HeaderValue::from_static("upstream=1"));
+        h.insert("transfer-encoding", HeaderValue::from_static("chunked"));
+        let out = response_headers(&h);
+        assert_eq!(out["content-type"], "text/event-stream");
+        assert_eq!(out["request-id"], "req_1");
+        assert!(!out.contains_key("set-cookie"));
+        assert!(!out.contains_key("transfer-encoding"));
+    }
+}
