@@ -37,8 +37,9 @@ install_build_tools() {
     cargo install wasm-bindgen-cli --version "$wbg"
   fi
   # wasm-opt comes from npm's binaryen (Debian's older build breaks hydration), with Playwright.
-  if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/@playwright/test ]; then
-    log "installing end2end Node packages (binaryen, Playwright)"
+  if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/@playwright/test ] ||
+     [ ! -e end2end/node_modules/.bin/claude ]; then
+    log "installing end2end Node packages (binaryen, Playwright, the Claude Code CLI)"
     (cd end2end && npm ci --no-audit --no-fund --loglevel=error)
   fi
 }

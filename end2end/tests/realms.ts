@@ -86,7 +86,7 @@ export const test = base.extend<{ realms: Realms; mock: Mock }>({
   realms: async ({}, use) => {
     const dir = mkdtempSync(path.join(tmpdir(), "realms-e2e-"));
     const { child, url } = await start(dir);
-    const env = { REALMS_DATABASE_URL: `sqlite://${dir}/realms.db` };
+    const env = { REALMS_DATABASE_URL: `sqlite://${dir}/realms.db`, REALMS_DATA_DIR: dir };
     await use({ url, dir, cli: (args, extra = {}) => run(args, { ...env, ...extra }) });
     const exited = new Promise((r) => child.once("exit", r));
     child.kill("SIGTERM");

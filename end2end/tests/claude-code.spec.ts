@@ -1,0 +1,66 @@
+// The real Claude Code CLI against Realms, with the mock upstream behind it.
+import { test, expect } from "./realms";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+const claudeBin = path.resolve(__dirname, "..", "node_modules", ".bin", "claude");
+const MODEL = "claude-sonnet-4-5";
+
+function claude(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(claudeBin, args, { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test("claude -p answers through Realms", async ({ realms, mock }) => {
+  test.setTimeout(120_000);
+  // Provision with the ops CLI: a user and token, a channel to the mock, a priced model, a binding.
+  const ok = async (args: string[], env: Record<string, string> = {}) => {
+    const r = await realms.cli(args, env);
+    expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(0);
+    return r.stdout;
+  };
+  await ok(["user", "create", "--email", "dev@example.com"], { REALMS_PASSWORD: "password123" });
+  const token = (await ok(["token", "create", "--user", "dev@example.com", "--name", "claude-code"])).trim().split("\n").pop()!;
+  expect(token).toMatch(/^rlm_/);
+  await ok(["channel", "create", "--name", "mock", "--type", "anthropic", "--base-url", mock.url, "--key", mock.key]);
+  await ok(["model", "create", "--id", MODEL, "--input-price", "3", "--output-price", "15"]);
+  await ok(["binding", "create", "--model", MODEL, "--channel", "mock"]);
+
+  // The running instance picks the CLI's changes up by itself (within about a second).
+  await expect
+    .poll(async () => {
+      const res = await fetch(`${realms.url}/v1/messages/count_tokens`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "hi" }] }),
+      });
+      return res.status;
+    }, { timeout: 10_000 })
+    .toBe(200);
+
+  const home = mkdtempSync(path.join(tmpdir(), "realms-claude-home-"));
+  try {
+    const run = await claude(["-p", "Say hello", "--model", MODEL], {
+      HOME: home,
+      ANTHROPIC_BASE_URL: realms.url,
+      ANTHROPIC_AUTH_TOKEN: token,
+      ANTHROPIC_SMALL_FAST_MODEL: MODEL,
+      ANTHROPIC_DEFAULT_HAIKU_MODEL: MODEL,
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+      DISABLE_AUTOUPDATER: "1",
+      NO_COLOR: "1",
+    });
+    expect(run.code, `claude failed:\n${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stdout).toContain("Hello from the mock upstream.");
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
