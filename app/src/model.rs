@@ -81,6 +81,8 @@ pub struct TokenView {
     pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,
     pub status: TokenStatus,
+    #[serde(default)]
+    pub limits: Limits,
 }
 
 /// A token just created: `secret` is its full value, shown once.
@@ -145,9 +147,34 @@ pub fn format_time(ms: i64) -> String {
     }
 }
 
+/// Renders Unix milliseconds as the UTC day `YYYY-MM-DD`.
+pub fn format_day(ms: i64) -> String {
+    format_time(ms).chars().take(10).collect()
+}
+
+/// Reads a UTC day `YYYY-MM-DD` as the Unix milliseconds of its start.
+pub fn parse_day(s: &str) -> Option<i64> {
+    let mut parts = s.trim().splitn(3, '-');
+    let year: i32 = parts.next()?.parse().ok()?;
+    let month: u8 = parts.next()?.parse().ok()?;
+    let day: u8 = parts.next()?.parse().ok()?;
+    let date =
+        time::Date::from_calendar_date(year, time::Month::try_from(month).ok()?, day).ok()?;
+    Some((i64::from(date.to_julian_day()) - 2_440_588) * 86_400_000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_parse_and_render_in_utc() {
+        let d = parse_day("2026-11-21").unwrap();
+        assert_eq!(format_time(d), "2026-11-21 00:00 UTC");
+        assert_eq!(format_day(d + 3_600_000), "2026-11-21");
+        assert_eq!(parse_day("2026-02-30"), None);
+        assert_eq!(parse_day("yesterday"), None);
+    }
 
     #[test]
     fn times_render_in_utc() {

@@ -58,6 +58,9 @@ pub enum Command {
     /// Shows and changes user balances (every change is a ledger row).
     #[command(subcommand)]
     Balance(BalanceCommand),
+    /// Shows the usage log (one entry per request).
+    #[command(subcommand)]
+    Usage(UsageCommand),
     /// Runs the mock upstream provider used by the end-to-end tests and benchmarks.
     #[command(hide = true)]
     MockUpstream {
@@ -143,6 +146,22 @@ pub enum BindingCommand {
         /// The model name sent to this channel (default: the model's id).
         #[arg(long)]
         upstream_model: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsageCommand {
+    /// Lists requests, newest first.
+    List {
+        /// Only this user's requests.
+        #[arg(long)]
+        user: Option<String>,
+        /// How many requests to show.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
     },
 }
 

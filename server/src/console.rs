@@ -96,7 +96,7 @@ pub enum PageAccess {
 pub fn page_access(path: &str) -> PageAccess {
     match path {
         "/login" | "/register" => PageAccess::GuestOnly,
-        "/" | "/tokens" | "/models" => PageAccess::SignedIn,
+        "/" | "/tokens" | "/models" | "/usage" => PageAccess::SignedIn,
         p if p == "/admin" || p.starts_with("/admin/") => PageAccess::Admin,
         _ => PageAccess::Public,
     }

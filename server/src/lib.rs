@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod console;
+pub mod export;
 pub mod mock_upstream;
 pub mod ops;
 pub mod relay;
@@ -38,6 +39,7 @@ pub fn main_entry() -> std::process::ExitCode {
             Command::Model(cmd) => ops::model(&globals, cmd).await,
             Command::Binding(cmd) => ops::binding(&globals, cmd).await,
             Command::Balance(cmd) => ops::balance(&globals, cmd).await,
+            Command::Usage(cmd) => ops::usage(&globals, cmd).await,
             Command::MockUpstream { addr, keys } => run_mock_upstream(addr, keys).await,
         }
     });

@@ -36,6 +36,7 @@ pub fn app(state: AppState, config: &ConsoleConfig, relay: Arc<Relay>) -> Router
         .leptos_routes_with_context(&state, routes, ctx.clone(), move || shell(options.clone()))
         // Claude Code probes `HEAD /` before its first request.
         .route("/", head(|| async { StatusCode::OK }))
+        .route("/usage.csv", get(crate::export::usage_csv))
         .fallback(file_and_error_handler_with_context::<AppState, _>(
             ctx, shell,
         ))

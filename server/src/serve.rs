@@ -64,6 +64,7 @@ pub async fn run(globals: &crate::ops::Globals, args: ServeArgs) -> Result<()> {
     tracing::info!("Realms is listening on http://{local}");
 
     let sweeper = tokio::spawn(sweep_sessions(DbSessionStore::new(db.clone())));
+    let reservations = tokio::spawn(sweep_reservations(db.clone()));
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await
@@ -73,6 +74,7 @@ pub async fn run(globals: &crate::ops::Globals, args: ServeArgs) -> Result<()> {
     drop(relay);
     usage_writer.finish().await;
     sweeper.abort();
+    reservations.abort();
     watcher.abort();
     db.close().await;
     tracing::info!("Realms stopped");
@@ -87,6 +89,19 @@ async fn sweep_sessions(store: DbSessionStore) {
             Ok(n) if n > 0 => tracing::info!(deleted = n, "expired sessions removed"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
+        }
+    }
+}
+
+/// Releases balance reservations left open by an instance that stopped mid-request.
+async fn sweep_reservations(db: app::core::db::Db) {
+    let mut every = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        match app::core::billing::sweep(&db, app::core::db::now_ms()).await {
+            Ok(n) if n > 0 => tracing::warn!(released = n, "expired balance reservations released"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not release expired reservations"),
         }
     }
 }

@@ -463,3 +463,110 @@ fn control_plane_commands_fail_with_one_clear_sentence() {
     );
     assert!(out.status.success(), "listing needs no decryption");
 }
+
+#[tokio::test]
+async fn usage_list_prints_one_json_object_per_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = db_url(&dir);
+    let out = realms(
+        &db_url,
+        &["user", "create", "--email", "dev@example.com"],
+        &[("REALMS_PASSWORD", "password123")],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let db = Db::connect(&db_url).await.unwrap();
+    let user = app::core::users::find_by_email(&db, "dev@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let event = |id: &str, at: i64, cost: i64| app::core::usage::UsageEvent {
+        request_id: id.into(),
+        created_at: at,
+        user_id: user.id,
+        token_id: None,
+        endpoint: "messages".into(),
+        model: "claude-sonnet-4-5".into(),
+        upstream_model: None,
+        channel_id: None,
+        credential_id: None,
+        status: 200,
+        error_class: None,
+        stream: true,
+        client_disconnected: false,
+        attempts: 1,
+        tokens: app::core::usage::Tokens {
+            input: 12,
+            output: 7,
+            cache_write_5m: 2,
+            cache_write_1h: 3,
+            cache_read: 3,
+        },
+        cost,
+        ttfb_ms: Some(5),
+        latency_ms: 9,
+    };
+    app::core::usage::insert_batch(
+        &db,
+        &[event("req_a", 1_000, 167_400), event("req_b", 2_000, 1)],
+    )
+    .await
+    .unwrap();
+    db.close().await;
+
+    let out = realms(
+        &db_url,
+        &[
+            "usage",
+            "list",
+            "--user",
+            "dev@example.com",
+            "--limit",
+            "10",
+            "--json",
+        ],
+        &[],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    // Newest first: req_b (cost 1 nano-USD), then req_a.
+    assert!(
+        lines[0].contains("\"cost_usd\":0.000000001"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains("\"cost_usd\":0.0001674"),
+        "exact decimal USD: {}",
+        lines[1]
+    );
+    let v: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(v["request_id"], "req_b");
+    for key in [
+        "request_id",
+        "created_at",
+        "user",
+        "token",
+        "model",
+        "channel",
+        "status",
+        "stream",
+        "input_tokens",
+        "output_tokens",
+        "cache_write_5m_tokens",
+        "cache_write_1h_tokens",
+        "cache_read_tokens",
+        "cost_usd",
+        "ttfb_ms",
+        "latency_ms",
+        "error",
+    ] {
+        assert!(v.get(key).is_some(), "{key} in {v}");
+    }
+    assert_eq!(v["user"], "dev@example.com");
+    assert_eq!(v["cache_write_1h_tokens"], 3);
+    assert_eq!(v["created_at"], "1970-01-01T00:00:02Z");
+}

@@ -178,6 +178,10 @@ async fn every_admin_server_fn_refuses_plain_users_and_anonymous_and_changes_not
         ),
         ("admin/set_user_role", vec![("id", &u), ("role", "admin")]),
         ("admin/adjust_balance", vec![("id", &u), ("amount", "100")]),
+        (
+            "admin/set_user_limits",
+            vec![("id", &u), ("limits[rpm]", "1")],
+        ),
         ("admin/settings", vec![]),
         ("admin/set_registration", vec![("open", "false")]),
         ("admin/set_billing", vec![("enabled", "false")]),
@@ -668,4 +672,106 @@ async fn balance_adjustments_are_ledger_rows_and_audited() {
         .clone();
     assert_eq!(row["role"], "admin");
     assert_eq!(row["disabled"], true);
+}
+
+fn event(id: &str, user_id: i64, model: &str, cost: i64) -> app::core::usage::UsageEvent {
+    app::core::usage::UsageEvent {
+        request_id: id.into(),
+        created_at: app::core::db::now_ms(),
+        user_id,
+        token_id: None,
+        endpoint: "messages".into(),
+        model: model.into(),
+        upstream_model: None,
+        channel_id: None,
+        credential_id: None,
+        status: 200,
+        error_class: None,
+        stream: false,
+        client_disconnected: false,
+        attempts: 1,
+        tokens: app::core::usage::Tokens {
+            input: 10,
+            output: 5,
+            ..Default::default()
+        },
+        cost,
+        ttfb_ms: Some(3),
+        latency_ms: 4,
+    }
+}
+
+#[tokio::test]
+async fn usage_is_private_to_its_user_and_administrators_see_everyone() {
+    let s = start().await;
+    let (admin, user) = admin_and_user(&s).await;
+    let admin_id = users::find_by_email(&s.db, "admin@example.com")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let user_id = users::find_by_email(&s.db, "user@example.com")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    app::core::usage::insert_batch(
+        &s.db,
+        &[
+            event("req_admin", admin_id, "model-a", 1_000),
+            event("req_user", user_id, "model-u", 2_000),
+        ],
+    )
+    .await
+    .unwrap();
+
+    let mine = ok(&user, &s, "usage", &[]).await;
+    let ids: Vec<&str> = mine["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["request_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec!["req_user"]);
+    assert_eq!(mine["is_admin"], false);
+    assert!(
+        mine["channels"].is_null(),
+        "channel statistics are for administrators"
+    );
+    // A plain user cannot widen the query to someone else.
+    let widened = ok(&user, &s, "usage", &[("query[user]", "admin@example.com")]).await;
+    assert_eq!(widened["total"], 1);
+
+    let all = ok(&admin, &s, "usage", &[]).await;
+    assert_eq!(all["total"], 2);
+    let one = ok(&admin, &s, "usage", &[("query[user]", "user@example.com")]).await;
+    assert_eq!(one["total"], 1);
+    let by_model = ok(&admin, &s, "usage", &[("query[model]", "model-a")]).await;
+    assert_eq!(by_model["rows"][0]["request_id"], "req_admin");
+
+    let csv = user
+        .get(format!("{}/usage.csv", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert!(csv.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    let text = csv.text().await.unwrap();
+    assert!(
+        text.contains("req_user") && !text.contains("req_admin"),
+        "{text}"
+    );
+    let anonymous = client(&s)
+        .get(format!("{}/usage.csv", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+
+    let dash = ok(&user, &s, "dashboard", &[]).await;
+    assert_eq!(dash["spend_today"], 2_000);
+    assert_eq!(dash["requests_today"], 1);
 }

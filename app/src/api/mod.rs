@@ -7,4 +7,5 @@ pub mod channels;
 pub mod ctx;
 pub mod models;
 pub mod tokens;
+pub mod usage;
 pub mod users;

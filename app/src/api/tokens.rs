@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{NewToken, TokensPage};
+use crate::model::{LimitsInput, NewToken, TokensPage};
 
 /// The user's tokens, and a token just created by a no-script form (taken from the session by the
 /// server for this page load only).
@@ -30,12 +30,14 @@ pub async fn list_tokens() -> Result<TokensPage, AppError> {
 pub async fn create_token(
     name: String,
     #[server(default)] expires_in_days: Option<u32>,
+    #[server(default)] limits: LimitsInput,
 ) -> Result<NewToken, AppError> {
     use super::ctx::*;
-    use crate::core::{state::SESSION_FRESH_TOKEN_KEY, tokens};
+    use crate::core::{limits as token_limits, state::SESSION_FRESH_TOKEN_KEY, tokens};
     let user = require_user()?;
     let state = state()?;
-    let created = tokens::create(&state.db, user.id, &name, expires_in_days)
+    let limits = token_limits::parse(&limits).map_err(store_err)?;
+    let created = tokens::create_with_limits(&state.db, user.id, &name, expires_in_days, &limits)
         .await
         .map_err(store_err)?;
     tracing::info!(
@@ -72,5 +74,30 @@ pub async fn revoke_token(id: i64) -> Result<(), AppError> {
         tracing::error!(error = %e, "could not reload the routing catalog");
     }
     tracing::info!(user_id = user.id, token_id = id, "token revoked");
+    Ok(())
+}
+
+/// Changes the limits of one of the user's tokens (blank fields remove a limit).
+#[server(prefix = "/api", endpoint = "set_token_limits")]
+pub async fn set_token_limits(
+    id: i64,
+    #[server(default)] limits: LimitsInput,
+) -> Result<(), AppError> {
+    use super::ctx::*;
+    use crate::core::limits;
+    let user = require_user()?;
+    let state = state()?;
+    let parsed = limits::parse(&limits).map_err(store_err)?;
+    limits::set_token_limits(&state.db, user.id, id, &parsed)
+        .await
+        .map_err(store_err)?;
+    // Every instance drops its cached copy of the token.
+    crate::core::audit::bump(&state.db)
+        .await
+        .map_err(store_err)?;
+    if let Err(e) = state.catalog.refresh().await {
+        tracing::error!(error = %e, "could not reload the routing catalog");
+    }
+    tracing::info!(user_id = user.id, token_id = id, "token limits changed");
     Ok(())
 }

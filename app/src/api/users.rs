@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{AdminUserView, UserDetail};
+use crate::model::{AdminUserView, LimitsInput, UserDetail};
 
 #[server(prefix = "/api", endpoint = "admin/users")]
 pub async fn list_users() -> Result<Vec<AdminUserView>, AppError> {
@@ -26,7 +26,14 @@ pub async fn get_user(id: i64) -> Result<UserDetail, AppError> {
     let ledger = balances::ledger(&state.db, id, 100)
         .await
         .map_err(store_err)?;
-    Ok(UserDetail { user, ledger })
+    let limits = crate::core::limits::user_limits(&state.db, id)
+        .await
+        .map_err(store_err)?;
+    Ok(UserDetail {
+        user,
+        ledger,
+        limits,
+    })
 }
 
 #[server(prefix = "/api", endpoint = "admin/set_user_disabled")]
@@ -102,4 +109,30 @@ pub async fn adjust_balance(
     )
     .await?;
     Ok(balance)
+}
+
+/// Sets the limits on all of a user's requests (blank fields remove a limit).
+#[server(prefix = "/api", endpoint = "admin/set_user_limits")]
+pub async fn set_user_limits(
+    id: i64,
+    #[server(default)] limits: LimitsInput,
+) -> Result<(), AppError> {
+    use super::ctx::*;
+    use crate::core::{limits, users};
+    let (admin, state) = admin_ctx()?;
+    let parsed = limits::parse(&limits).map_err(store_err)?;
+    let user = users::get_admin_view(&state.db, id)
+        .await
+        .map_err(store_err)?;
+    limits::set_user_limits(&state.db, id, &parsed)
+        .await
+        .map_err(store_err)?;
+    changed(
+        &state,
+        &admin,
+        "user.limits",
+        &user.email,
+        &parsed.summary(),
+    )
+    .await
 }

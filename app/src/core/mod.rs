@@ -4,12 +4,14 @@
 
 pub mod audit;
 pub mod balances;
+pub mod billing;
 pub mod bindings;
 pub mod catalog;
 pub mod channels;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod limits;
 pub mod models;
 pub mod password;
 pub mod price_list;

@@ -22,6 +22,7 @@ pub struct Token {
     pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    pub limits: crate::model::Limits,
 }
 
 impl Token {
@@ -44,6 +45,7 @@ impl Token {
             expires_at: self.expires_at,
             last_used_at: self.last_used_at,
             status: self.status(now),
+            limits: self.limits,
         }
     }
 
@@ -57,11 +59,13 @@ impl Token {
             expires_at: row.try_get("expires_at")?,
             last_used_at: row.try_get("last_used_at")?,
             revoked_at: row.try_get("revoked_at")?,
+            limits: super::limits::from_row(row, "")?,
         })
     }
 }
 
-const COLUMNS: &str = "id, user_id, name, hint, created_at, expires_at, last_used_at, revoked_at";
+const COLUMNS: &str = "id, user_id, name, hint, created_at, expires_at, last_used_at, revoked_at, \
+    rpm_limit, concurrency_limit, spend_5h_limit, spend_day_limit, spend_month_limit";
 
 /// Trims a token name; empty becomes "default".
 pub fn normalize_name(raw: &str) -> Result<String, StoreError> {
@@ -86,6 +90,24 @@ pub async fn create(
     name: &str,
     expires_in_days: Option<u32>,
 ) -> Result<NewToken, StoreError> {
+    create_with_limits(
+        db,
+        user_id,
+        name,
+        expires_in_days,
+        &crate::model::Limits::default(),
+    )
+    .await
+}
+
+/// Creates a token with limits (see [`create`]).
+pub async fn create_with_limits(
+    db: &Db,
+    user_id: i64,
+    name: &str,
+    expires_in_days: Option<u32>,
+    limits: &crate::model::Limits,
+) -> Result<NewToken, StoreError> {
     let name = normalize_name(name)?;
     if expires_in_days.is_some_and(|d| d > 3650) {
         return Err(StoreError::Invalid(
@@ -98,8 +120,9 @@ pub async fn create(
         .map(|d| now + i64::from(d) * DAY_MS);
     let generated = token::generate();
     let row = sqlx::query(&format!(
-        "INSERT INTO tokens (user_id, name, token_hash, hint, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}"
+        "INSERT INTO tokens (user_id, name, token_hash, hint, created_at, expires_at, \
+         rpm_limit, concurrency_limit, spend_5h_limit, spend_day_limit, spend_month_limit) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {COLUMNS}"
     ))
     .bind(user_id)
     .bind(&name)
@@ -107,6 +130,11 @@ pub async fn create(
     .bind(&generated.hint)
     .bind(now)
     .bind(expires_at)
+    .bind(limits.rpm)
+    .bind(limits.concurrency)
+    .bind(limits.spend_5h)
+    .bind(limits.spend_day)
+    .bind(limits.spend_month)
     .fetch_one(db.pool())
     .await?;
     let stored = Token::from_row(&row)?;
@@ -150,6 +178,10 @@ pub struct TokenOwner {
     pub user_id: i64,
     /// When the token stops working (checked again by callers that cache the owner).
     pub expires_at: Option<i64>,
+    /// The token's own limits.
+    pub token_limits: crate::model::Limits,
+    /// The limits an administrator put on the token's user.
+    pub user_limits: crate::model::Limits,
 }
 
 /// Why a presented token was refused.
@@ -170,7 +202,13 @@ pub async fn authenticate(
         return Ok(Err(TokenRefusal::Unknown));
     }
     let row = sqlx::query(
-        "SELECT t.id, t.user_id, t.expires_at, t.revoked_at, u.disabled_at \
+        "SELECT t.id, t.user_id, t.expires_at, t.revoked_at, u.disabled_at, \
+         t.rpm_limit AS t_rpm_limit, t.concurrency_limit AS t_concurrency_limit, \
+         t.spend_5h_limit AS t_spend_5h_limit, t.spend_day_limit AS t_spend_day_limit, \
+         t.spend_month_limit AS t_spend_month_limit, \
+         u.rpm_limit AS u_rpm_limit, u.concurrency_limit AS u_concurrency_limit, \
+         u.spend_5h_limit AS u_spend_5h_limit, u.spend_day_limit AS u_spend_day_limit, \
+         u.spend_month_limit AS u_spend_month_limit \
          FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
     )
     .bind(token::hash(presented))
@@ -193,6 +231,8 @@ pub async fn authenticate(
             token_id: row.try_get("id")?,
             user_id: row.try_get("user_id")?,
             expires_at,
+            token_limits: super::limits::from_row(&row, "t_")?,
+            user_limits: super::limits::from_row(&row, "u_")?,
         })
     })
 }
@@ -222,6 +262,7 @@ mod tests {
             expires_at: Some(10),
             last_used_at: None,
             revoked_at: None,
+            limits: Default::default(),
         };
         assert_eq!(t.status(5), TokenStatus::Active);
         assert_eq!(t.status(10), TokenStatus::Expired);

@@ -169,3 +169,315 @@ pub async fn touch_tokens(db: &Db, used: &[(i64, i64)]) -> Result<(), StoreError
     tx.commit().await?;
     Ok(())
 }
+
+/// Which requests a usage query covers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// One user, or everyone (administrators).
+    pub user_id: Option<i64>,
+    /// Unix ms, inclusive.
+    pub from: i64,
+    /// Unix ms, exclusive.
+    pub to: i64,
+    pub model: Option<String>,
+    pub token_id: Option<i64>,
+    pub status: StatusFilter,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StatusFilter {
+    #[default]
+    All,
+    Ok,
+    Error,
+    Code(u16),
+}
+
+impl StatusFilter {
+    pub fn parse(s: &str) -> StatusFilter {
+        match s.trim() {
+            "ok" => StatusFilter::Ok,
+            "error" => StatusFilter::Error,
+            other => other
+                .parse::<u16>()
+                .map(StatusFilter::Code)
+                .unwrap_or(StatusFilter::All),
+        }
+    }
+}
+
+enum Param {
+    Int(i64),
+    Text(String),
+}
+
+/// The WHERE clause of a filter over `usage_events e`, with its parameters from `$1`.
+fn where_clause(f: &Filter) -> (String, Vec<Param>) {
+    let mut clauses = vec![
+        "e.created_at >= $1".to_string(),
+        "e.created_at < $2".to_string(),
+    ];
+    let mut params = vec![Param::Int(f.from), Param::Int(f.to)];
+    let mut push = |clause: &str, p: Param, params: &mut Vec<Param>| {
+        params.push(p);
+        clauses.push(clause.replace('?', &format!("${}", params.len())));
+    };
+    if let Some(u) = f.user_id {
+        push("e.user_id = ?", Param::Int(u), &mut params);
+    }
+    if let Some(m) = &f.model {
+        push("e.model = ?", Param::Text(m.clone()), &mut params);
+    }
+    if let Some(t) = f.token_id {
+        push("e.token_id = ?", Param::Int(t), &mut params);
+    }
+    match f.status {
+        StatusFilter::All => {}
+        StatusFilter::Ok => clauses.push("e.status < 400 AND e.error_class IS NULL".into()),
+        StatusFilter::Error => {
+            clauses.push("(e.status >= 400 OR e.error_class IS NOT NULL)".into())
+        }
+        StatusFilter::Code(c) => push("e.status = ?", Param::Int(i64::from(c)), &mut params),
+    }
+    (clauses.join(" AND "), params)
+}
+
+fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    params: &'q [Param],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for p in params {
+        q = match p {
+            Param::Int(i) => q.bind(*i),
+            Param::Text(t) => q.bind(t.as_str()),
+        };
+    }
+    q
+}
+
+const ROW_QUERY: &str = "SELECT e.request_id, e.created_at, u.email AS user_email, t.name AS token_name, \
+    e.endpoint, e.model, c.name AS channel_name, e.status, e.error_class, e.stream, e.input_tokens, \
+    e.output_tokens, e.cache_write_5m_tokens, e.cache_write_1h_tokens, e.cache_read_tokens, e.cost, \
+    e.ttfb_ms, e.latency_ms \
+    FROM usage_events e JOIN users u ON u.id = e.user_id \
+    LEFT JOIN tokens t ON t.id = e.token_id LEFT JOIN channels c ON c.id = e.channel_id";
+
+fn usage_row(r: &AnyRow) -> Result<crate::model::UsageRow, StoreError> {
+    let status: i64 = r.try_get("status")?;
+    let stream: i64 = r.try_get("stream")?;
+    Ok(crate::model::UsageRow {
+        request_id: r.try_get("request_id")?,
+        created_at: r.try_get("created_at")?,
+        user: r.try_get("user_email")?,
+        token: r.try_get("token_name")?,
+        endpoint: r.try_get("endpoint")?,
+        model: r.try_get("model")?,
+        channel: r.try_get("channel_name")?,
+        status: u16::try_from(status).unwrap_or(0),
+        error: r.try_get("error_class")?,
+        stream: stream != 0,
+        input_tokens: r.try_get("input_tokens")?,
+        output_tokens: r.try_get("output_tokens")?,
+        cache_write_5m_tokens: r.try_get("cache_write_5m_tokens")?,
+        cache_write_1h_tokens: r.try_get("cache_write_1h_tokens")?,
+        cache_read_tokens: r.try_get("cache_read_tokens")?,
+        cost: r.try_get("cost")?,
+        ttfb_ms: r.try_get("ttfb_ms")?,
+        latency_ms: r.try_get("latency_ms")?,
+    })
+}
+
+/// A page of matching requests, newest first, and how many match in all.
+pub async fn list(
+    db: &Db,
+    f: &Filter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<crate::model::UsageRow>, i64), StoreError> {
+    let (clause, params) = where_clause(f);
+    let n = params.len();
+    let sql = format!(
+        "{ROW_QUERY} WHERE {clause} ORDER BY e.created_at DESC, e.id DESC LIMIT ${} OFFSET ${}",
+        n + 1,
+        n + 2
+    );
+    let rows = bind_all(sqlx::query(&sql), &params)
+        .bind(limit.clamp(1, 100_000))
+        .bind(offset.max(0))
+        .fetch_all(db.pool())
+        .await?;
+    let count_sql = format!("SELECT COUNT(*) AS n FROM usage_events e WHERE {clause}");
+    let total: i64 = bind_all(sqlx::query(&count_sql), &params)
+        .fetch_one(db.pool())
+        .await?
+        .try_get("n")?;
+    Ok((rows.iter().map(usage_row).collect::<Result<_, _>>()?, total))
+}
+
+/// Cost, tokens and requests per UTC day and model.
+pub async fn daily(db: &Db, f: &Filter) -> Result<Vec<crate::model::DailyPoint>, StoreError> {
+    let (clause, params) = where_clause(f);
+    let sql = format!(
+        "SELECT (e.created_at / 86400000) * 86400000 AS day, e.model, \
+         CAST(SUM(e.cost) AS BIGINT) AS cost, \
+         CAST(SUM(e.input_tokens + e.output_tokens + e.cache_write_5m_tokens + e.cache_write_1h_tokens + e.cache_read_tokens) AS BIGINT) AS tokens, \
+         COUNT(*) AS requests FROM usage_events e WHERE {clause} \
+         GROUP BY (e.created_at / 86400000) * 86400000, e.model ORDER BY day, e.model"
+    );
+    let rows = bind_all(sqlx::query(&sql), &params)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(crate::model::DailyPoint {
+                day: r.try_get("day")?,
+                model: r.try_get("model")?,
+                cost: r.try_get("cost")?,
+                tokens: r.try_get("tokens")?,
+                requests: r.try_get("requests")?,
+            })
+        })
+        .collect()
+}
+
+/// Spend per token, highest first.
+pub async fn by_token(db: &Db, f: &Filter) -> Result<Vec<crate::model::TokenSpend>, StoreError> {
+    let (clause, params) = where_clause(f);
+    let sql = format!(
+        "SELECT t.id AS token_id, t.name AS token_name, u.email AS user_email, \
+         CAST(SUM(e.cost) AS BIGINT) AS cost, COUNT(*) AS requests \
+         FROM usage_events e JOIN users u ON u.id = e.user_id LEFT JOIN tokens t ON t.id = e.token_id \
+         WHERE {clause} GROUP BY t.id, t.name, u.email ORDER BY cost DESC"
+    );
+    let rows = bind_all(sqlx::query(&sql), &params)
+        .fetch_all(db.pool())
+        .await?;
+    let all_users = f.user_id.is_none();
+    rows.iter()
+        .map(|r| {
+            let name: Option<String> = r.try_get("token_name")?;
+            let email: String = r.try_get("user_email")?;
+            let name = name.unwrap_or_else(|| "(deleted token)".into());
+            Ok(crate::model::TokenSpend {
+                token: if all_users {
+                    format!("{email} · {name}")
+                } else {
+                    name
+                },
+                cost: r.try_get("cost")?,
+                requests: r.try_get("requests")?,
+            })
+        })
+        .collect()
+}
+
+/// Requests, errors and average time to first byte per channel.
+pub async fn channel_stats(
+    db: &Db,
+    f: &Filter,
+) -> Result<Vec<crate::model::ChannelStat>, StoreError> {
+    let (clause, params) = where_clause(f);
+    let sql = format!(
+        "SELECT c.name AS channel_name, COUNT(*) AS requests, \
+         CAST(SUM(CASE WHEN e.status >= 400 OR e.error_class IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS errors, \
+         CAST(AVG(e.ttfb_ms) AS BIGINT) AS avg_ttfb \
+         FROM usage_events e JOIN channels c ON c.id = e.channel_id \
+         WHERE {clause} GROUP BY c.id, c.name ORDER BY requests DESC"
+    );
+    let rows = bind_all(sqlx::query(&sql), &params)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(crate::model::ChannelStat {
+                channel: r.try_get("channel_name")?,
+                requests: r.try_get("requests")?,
+                errors: r.try_get("errors")?,
+                avg_ttfb_ms: r.try_get("avg_ttfb")?,
+            })
+        })
+        .collect()
+}
+
+/// The models and tokens that appear in a user's usage (for the filter choices).
+pub async fn models_seen(db: &Db, user_id: Option<i64>) -> Result<Vec<String>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT model FROM usage_events WHERE ($1 IS NULL OR user_id = $1) AND model <> '' ORDER BY model",
+    )
+    .bind(user_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(|r| Ok(r.try_get("model")?)).collect()
+}
+
+/// Spend and requests of a user since `since`.
+pub async fn totals_since(db: &Db, user_id: i64, since: i64) -> Result<(i64, i64), StoreError> {
+    let row = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(cost), 0) AS BIGINT) AS cost, COUNT(*) AS requests \
+         FROM usage_events WHERE user_id = $1 AND created_at >= $2",
+    )
+    .bind(user_id)
+    .bind(since)
+    .fetch_one(db.pool())
+    .await?;
+    Ok((row.try_get("cost")?, row.try_get("requests")?))
+}
+
+/// Rows per page of the usage log.
+pub const PER_PAGE: u32 = 50;
+const DEFAULT_DAYS: i64 = 30;
+
+/// Turns the page's filters into a query for `viewer`: plain users see only their own requests;
+/// administrators see everyone's, or one user's by email. The range defaults to the last 30 days.
+pub async fn filter_for(
+    db: &Db,
+    viewer: &super::users::User,
+    q: &crate::model::UsageQuery,
+    now: i64,
+) -> Result<(Filter, String, String), StoreError> {
+    use crate::model::{format_day, parse_day};
+    const DAY: i64 = 86_400_000;
+    let today = now - now.rem_euclid(DAY);
+    let to_day = if q.to.trim().is_empty() {
+        today
+    } else {
+        parse_day(&q.to)
+            .ok_or_else(|| StoreError::field("to", "Enter the last day as YYYY-MM-DD."))?
+    };
+    let from_day = if q.from.trim().is_empty() {
+        to_day - (DEFAULT_DAYS - 1) * DAY
+    } else {
+        parse_day(&q.from)
+            .ok_or_else(|| StoreError::field("from", "Enter the first day as YYYY-MM-DD."))?
+    };
+    if from_day > to_day {
+        return Err(StoreError::field(
+            "from",
+            "The first day comes after the last day.",
+        ));
+    }
+    let user_id = if viewer.is_admin_role() {
+        match q.user.trim() {
+            "" => None,
+            email => Some(
+                super::users::find_by_email(db, email)
+                    .await?
+                    .ok_or_else(|| {
+                        StoreError::field("user", format!("No user has the email {email}."))
+                    })?
+                    .id,
+            ),
+        }
+    } else {
+        Some(viewer.id)
+    };
+    let filter = Filter {
+        user_id,
+        from: from_day,
+        to: to_day + DAY,
+        model: Some(q.model.trim().to_string()).filter(|m| !m.is_empty()),
+        token_id: q.token.trim().parse().ok(),
+        status: StatusFilter::parse(&q.status),
+    };
+    Ok((filter, format_day(from_day), format_day(to_day)))
+}

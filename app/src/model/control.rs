@@ -158,6 +158,7 @@ pub struct LedgerEntryView {
 pub struct UserDetail {
     pub user: AdminUserView,
     pub ledger: Vec<LedgerEntryView>,
+    pub limits: Limits,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -208,4 +209,170 @@ impl UnpricedPolicy {
             _ => None,
         }
     }
+}
+
+/// Optional limits of a token or a user (None = no limit). Spend limits are nano-USD.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    pub rpm: Option<i64>,
+    pub concurrency: Option<i64>,
+    pub spend_5h: Option<i64>,
+    pub spend_day: Option<i64>,
+    pub spend_month: Option<i64>,
+}
+
+impl Limits {
+    pub fn is_empty(&self) -> bool {
+        *self == Limits::default()
+    }
+
+    pub fn has_spend_limit(&self) -> bool {
+        self.spend_5h.is_some() || self.spend_day.is_some() || self.spend_month.is_some()
+    }
+
+    /// A short description for lists ("60 rpm · 2 at once · $5.00/day").
+    pub fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(n) = self.rpm {
+            parts.push(format!("{n} requests/min"));
+        }
+        if let Some(n) = self.concurrency {
+            parts.push(format!("{n} at once"));
+        }
+        for (limit, per) in [
+            (self.spend_5h, "5 h"),
+            (self.spend_day, "day"),
+            (self.spend_month, "month"),
+        ] {
+            if let Some(n) = limit {
+                parts.push(format!("{}/{per}", crate::money::format_balance(n)));
+            }
+        }
+        if parts.is_empty() {
+            "no limits".into()
+        } else {
+            parts.join(" · ")
+        }
+    }
+}
+
+/// One request of the usage log, as listed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageRow {
+    pub request_id: String,
+    pub created_at: i64,
+    pub user: String,
+    pub token: Option<String>,
+    pub endpoint: String,
+    pub model: String,
+    pub channel: Option<String>,
+    pub status: u16,
+    pub error: Option<String>,
+    pub stream: bool,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cache_write_5m_tokens: i64,
+    pub cache_write_1h_tokens: i64,
+    pub cache_read_tokens: i64,
+    /// Nano-USD.
+    pub cost: i64,
+    pub ttfb_ms: Option<i64>,
+    pub latency_ms: i64,
+}
+
+/// Filters of the usage log, as they travel in the page address.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageQuery {
+    /// First day, `YYYY-MM-DD` (UTC), inclusive.
+    #[serde(default)]
+    pub from: String,
+    /// Last day, `YYYY-MM-DD` (UTC), inclusive.
+    #[serde(default)]
+    pub to: String,
+    #[serde(default)]
+    pub model: String,
+    /// A token id, as text ("" = all).
+    #[serde(default)]
+    pub token: String,
+    /// "" (all), "ok", "error", or an HTTP status.
+    #[serde(default)]
+    pub status: String,
+    /// Administrators only: a user's email ("" = everyone).
+    #[serde(default)]
+    pub user: String,
+    #[serde(default)]
+    pub page: u32,
+}
+
+/// One bar segment of a daily chart: a day, a series (model), a value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DailyPoint {
+    /// Unix ms of the day's start (UTC).
+    pub day: i64,
+    pub model: String,
+    pub cost: i64,
+    pub tokens: i64,
+    pub requests: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenSpend {
+    pub token: String,
+    pub cost: i64,
+    pub requests: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelStat {
+    pub channel: String,
+    pub requests: i64,
+    pub errors: i64,
+    pub avg_ttfb_ms: Option<i64>,
+}
+
+/// What the Usage page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsagePage {
+    pub rows: Vec<UsageRow>,
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+    pub daily: Vec<DailyPoint>,
+    pub by_token: Vec<TokenSpend>,
+    /// Administrators: per-channel statistics.
+    pub channels: Option<Vec<ChannelStat>>,
+    /// The user's tokens and the models seen, for the filter choices.
+    pub tokens: Vec<(i64, String)>,
+    pub models: Vec<String>,
+    pub is_admin: bool,
+    /// The effective date range (`YYYY-MM-DD`).
+    pub from: String,
+    pub to: String,
+}
+
+/// What the dashboard shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DashboardView {
+    pub balance: i64,
+    pub reserved: i64,
+    pub spend_today: i64,
+    pub spend_month: i64,
+    pub requests_today: i64,
+    pub recent_errors: Vec<UsageRow>,
+    pub billing_enabled: bool,
+}
+
+/// Limits as typed in a form: blank means none.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LimitsInput {
+    #[serde(default)]
+    pub rpm: String,
+    #[serde(default)]
+    pub concurrency: String,
+    #[serde(default)]
+    pub spend_5h: String,
+    #[serde(default)]
+    pub spend_day: String,
+    #[serde(default)]
+    pub spend_month: String,
 }

@@ -62,6 +62,7 @@ fn TopBar(user: UserView) -> impl IntoView {
                 <A href="/">"Dashboard"</A>
                 <A href="/tokens">"Tokens"</A>
                 <A href="/models">"Models"</A>
+                <A href="/usage">"Usage"</A>
                 {is_admin.then(|| view! {
                     <span class="nav-group" data-testid="admin-nav">
                         <span class="nav-label">"Admin"</span>

@@ -2,10 +2,12 @@
 
 mod account;
 mod admin;
+mod charts;
 mod dashboard;
 mod layout;
 mod models;
 mod tokens;
+mod usage;
 mod widgets;
 
 use leptos::prelude::*;
@@ -77,6 +79,7 @@ fn Pages() -> impl IntoView {
             <Route path=path!("/") view=dashboard::DashboardPage ssr=SsrMode::Async/>
             <Route path=path!("/tokens") view=tokens::TokensPage ssr=SsrMode::Async/>
             <Route path=path!("/models") view=models::ModelsPage ssr=SsrMode::Async/>
+            <Route path=path!("/usage") view=usage::UsagePageView ssr=SsrMode::Async/>
             <Route path=path!("/admin/channels") view=admin::channels::ChannelsPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/channels/:id") view=admin::channels::ChannelPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/models") view=admin::models::AdminModelsPage ssr=SsrMode::Async/>

@@ -3,8 +3,8 @@
 use leptos::prelude::*;
 
 use super::layout::{Access, Console};
-use super::widgets::{ActionError, Submit};
-use crate::api::tokens::{list_tokens, CreateToken, RevokeToken};
+use super::widgets::{ActionError, LimitsFields, Saved, Submit, LIMIT_FIELDS};
+use crate::api::tokens::{list_tokens, CreateToken, RevokeToken, SetTokenLimits};
 use crate::model::{format_time, NewToken, TokenStatus, TokenView, TOKEN_EXPIRY_CHOICES};
 
 #[component]
@@ -20,8 +20,15 @@ pub fn TokensPage() -> impl IntoView {
 fn Tokens() -> impl IntoView {
     let create = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeToken>::new();
+    let set_limits = ServerAction::<SetTokenLimits>::new();
     let page = Resource::new(
-        move || (create.version().get(), revoke.version().get()),
+        move || {
+            (
+                create.version().get(),
+                revoke.version().get(),
+                set_limits.version().get(),
+            )
+        },
         |_| list_tokens(),
     );
     // The value of a token created in place (with script); a no-script post gets it via `fresh`.
@@ -46,7 +53,11 @@ fn Tokens() -> impl IntoView {
                     </label>
                     <Submit action=create label="Create token" busy="Creating…"/>
                 </div>
-                <ActionError action=create/>
+                <details class="limits-box">
+                    <summary>"Limits (optional)"</summary>
+                    <LimitsFields action=create current=Default::default()/>
+                </details>
+                <ActionError action=create inline=LIMIT_FIELDS/>
             </ActionForm>
             {move || created().map(|t| view! { <ShownOnce token=t/> })}
         </section>
@@ -55,13 +66,14 @@ fn Tokens() -> impl IntoView {
                 match page.await {
                     Ok(p) => view! {
                         {p.fresh.map(|t| view! { <section class="card"><ShownOnce token=t/></section> })}
-                        <TokenTable tokens=p.tokens revoke/>
+                        <TokenTable tokens=p.tokens revoke set_limits/>
                     }.into_any(),
                     Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
                 }
             })}
         </Transition>
         <ActionError action=revoke/>
+        <ActionError action=set_limits inline=LIMIT_FIELDS/>
     }
 }
 
@@ -95,14 +107,18 @@ fn ShownOnce(token: NewToken) -> impl IntoView {
 }
 
 #[component]
-fn TokenTable(tokens: Vec<TokenView>, revoke: ServerAction<RevokeToken>) -> impl IntoView {
+fn TokenTable(
+    tokens: Vec<TokenView>,
+    revoke: ServerAction<RevokeToken>,
+    set_limits: ServerAction<SetTokenLimits>,
+) -> impl IntoView {
     if tokens.is_empty() {
         return view! { <p class="empty">"No tokens yet. Create one above."</p> }.into_any();
     }
     view! {
         <table class="list" data-testid="token-table">
             <thead>
-                <tr><th>"Name"</th><th>"Token"</th><th>"Created"</th><th>"Expires"</th><th>"Last used"</th><th>"Status"</th><th></th></tr>
+                <tr><th>"Name"</th><th>"Token"</th><th>"Created"</th><th>"Expires"</th><th>"Last used"</th><th>"Limits"</th><th>"Status"</th><th></th></tr>
             </thead>
             <tbody>
                 {tokens.into_iter().map(|t| {
@@ -114,6 +130,17 @@ fn TokenTable(tokens: Vec<TokenView>, revoke: ServerAction<RevokeToken>) -> impl
                             <td>{format_time(t.created_at)}</td>
                             <td>{t.expires_at.map(format_time).unwrap_or_else(|| "never".into())}</td>
                             <td>{t.last_used_at.map(format_time).unwrap_or_else(|| "never".into())}</td>
+                            <td>
+                                <details class="limits-edit">
+                                    <summary>{t.limits.summary()}</summary>
+                                    <ActionForm action=set_limits>
+                                        <input type="hidden" name="id" value=t.id.to_string()/>
+                                        <LimitsFields action=set_limits current=t.limits/>
+                                        <button type="submit" class="small">"Save limits"</button>
+                                        <Saved action=set_limits/>
+                                    </ActionForm>
+                                </details>
+                            </td>
                             <td><span class=format!("status status-{}", t.status.label())>{t.status.label()}</span></td>
                             <td>
                                 {active.then(|| view! {

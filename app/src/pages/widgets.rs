@@ -123,3 +123,44 @@ pub fn Confirm(
         </details>
     }
 }
+
+/// The fields of a limits form (`limits[...]` names), filled from `current`.
+#[component]
+pub fn LimitsFields<S>(action: ServerAction<S>, current: crate::model::Limits) -> impl IntoView
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    let usd = |v: Option<i64>| {
+        v.map(|n| crate::money::format_usd(n, crate::money::BALANCE_SCALE))
+            .unwrap_or_default()
+    };
+    let int = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
+    view! {
+        <div class="grid limits">
+            <label>"Requests per minute"
+                <input type="number" min="1" step="1" name="limits[rpm]" placeholder="no limit" value=int(current.rpm)/>
+                <FieldError action field="rpm"/>
+            </label>
+            <label>"Requests at once"
+                <input type="number" min="1" step="1" name="limits[concurrency]" placeholder="no limit" value=int(current.concurrency)/>
+                <FieldError action field="concurrency"/>
+            </label>
+            <label>"Spend per 5 hours (USD)"
+                <input type="text" inputmode="decimal" name="limits[spend_5h]" placeholder="no limit" value=usd(current.spend_5h)/>
+                <FieldError action field="spend_5h"/>
+            </label>
+            <label>"Spend per day (USD)"
+                <input type="text" inputmode="decimal" name="limits[spend_day]" placeholder="no limit" value=usd(current.spend_day)/>
+                <FieldError action field="spend_day"/>
+            </label>
+            <label>"Spend per month (USD)"
+                <input type="text" inputmode="decimal" name="limits[spend_month]" placeholder="no limit" value=usd(current.spend_month)/>
+                <FieldError action field="spend_month"/>
+            </label>
+        </div>
+    }
+}
+
+/// The limit fields that [`LimitsFields`] shows errors for.
+pub const LIMIT_FIELDS: &[&str] = &["rpm", "concurrency", "spend_5h", "spend_day", "spend_month"];

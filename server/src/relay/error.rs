@@ -17,6 +17,15 @@ pub enum RelayError {
     NotFound(String),
     /// The body is over the size limit.
     TooLarge(String),
+    /// The balance cannot cover the request.
+    PaymentRequired(String),
+    /// The request is not allowed (a model without prices while billing is on).
+    Forbidden(String),
+    /// A limit of the token or user was reached.
+    RateLimited {
+        message: String,
+        retry_after: Option<std::time::Duration>,
+    },
     /// No channel can take the request now.
     Unavailable(String),
     /// Every attempt failed to reach an upstream (connection errors).
@@ -34,6 +43,9 @@ impl RelayError {
             RelayError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             RelayError::NotFound(_) => StatusCode::NOT_FOUND,
             RelayError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            RelayError::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
+            RelayError::Forbidden(_) => StatusCode::FORBIDDEN,
+            RelayError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             RelayError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             RelayError::UpstreamUnreachable(_) => StatusCode::BAD_GATEWAY,
             RelayError::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
@@ -48,6 +60,9 @@ impl RelayError {
             RelayError::InvalidRequest(_) => "invalid_request_error",
             RelayError::NotFound(_) => "not_found_error",
             RelayError::TooLarge(_) => "request_too_large",
+            RelayError::PaymentRequired(_) => "billing_error",
+            RelayError::Forbidden(_) => "permission_error",
+            RelayError::RateLimited { .. } => "rate_limit_error",
             RelayError::Unavailable(_) => "overloaded_error",
             RelayError::UpstreamUnreachable(_) => "api_error",
             RelayError::UpstreamTimeout(_) => "timeout_error",
@@ -62,6 +77,9 @@ impl RelayError {
             RelayError::InvalidRequest(_) => "invalid_request",
             RelayError::NotFound(_) => "model_not_found",
             RelayError::TooLarge(_) => "request_too_large",
+            RelayError::PaymentRequired(_) => "insufficient_balance",
+            RelayError::Forbidden(_) => "model_unpriced",
+            RelayError::RateLimited { .. } => "rate_limited",
             RelayError::Unavailable(_) => "no_channel",
             RelayError::UpstreamUnreachable(_) => "upstream_unreachable",
             RelayError::UpstreamTimeout(_) => "upstream_timeout",
@@ -75,6 +93,9 @@ impl RelayError {
             | RelayError::InvalidRequest(m)
             | RelayError::NotFound(m)
             | RelayError::TooLarge(m)
+            | RelayError::PaymentRequired(m)
+            | RelayError::Forbidden(m)
+            | RelayError::RateLimited { message: m, .. }
             | RelayError::Unavailable(m)
             | RelayError::UpstreamUnreachable(m)
             | RelayError::UpstreamTimeout(m)
@@ -122,6 +143,16 @@ impl RelayError {
             .into_response();
         if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(id).ok()) {
             res.headers_mut().insert(REQUEST_ID_HEADER, id);
+        }
+        if let RelayError::RateLimited {
+            retry_after: Some(wait),
+            ..
+        } = &self
+        {
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            if let Ok(v) = HeaderValue::from_str(&secs.max(1).to_string()) {
+                res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+            }
         }
         res
     }

@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod error;
 pub mod health;
+pub mod limits;
 pub mod request;
 pub mod route;
 pub mod settle;
@@ -31,13 +32,15 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::task::TaskTracker;
 
+use app::core::billing::{self, Reservation};
 use app::core::catalog::{CatalogModel, Snapshot};
 use app::core::db::now_ms;
+use app::core::limits::{spent_since, Scope, Window};
 use app::core::state::AppState;
 use app::core::tokens::TokenOwner;
 use app::core::usage::{Tokens, UsageEvent};
-use app::model::ChannelKind;
-use app::money::{cost_nano, Prices};
+use app::model::{ChannelKind, UnpricedPolicy};
+use app::money::{cost_nano, format_balance, Prices};
 
 use error::{RelayError, REQUEST_ID_HEADER};
 use health::{Health, HealthKey, Sticky};
@@ -82,6 +85,7 @@ pub struct Relay {
     health: Health,
     sticky: Sticky,
     tokens: auth::TokenCache,
+    limiter: Arc<limits::Limiter>,
     pub usage: UsageSink,
     /// Every request task; waited for at shutdown.
     pub tasks: TaskTracker,
@@ -106,6 +110,7 @@ impl Relay {
             health: Health::default(),
             sticky: Sticky::default(),
             tokens: auth::TokenCache::default(),
+            limiter: Arc::default(),
             usage,
             tasks: TaskTracker::new(),
         }))
@@ -203,6 +208,9 @@ struct Ctx {
     channel_id: Option<i64>,
     credential_id: Option<i64>,
     ttfb: Option<Duration>,
+    /// Whether this request is charged (billing on, a billed endpoint).
+    charged: bool,
+    reservation: Option<Reservation>,
 }
 
 /// How a request ended, for its usage event.
@@ -282,6 +290,8 @@ impl Relay {
             channel_id: None,
             credential_id: None,
             ttfb: None,
+            charged: false,
+            reservation: None,
         };
         let outcome = match self
             .handle(&mut ctx, &snapshot, parts, body, &mut reply)
@@ -298,7 +308,7 @@ impl Relay {
                 }
             }
         };
-        self.settle(ctx, outcome);
+        self.settle(ctx, outcome).await;
     }
 
     /// Every phase after authentication. An `Err` has not been sent to the client yet.
@@ -320,6 +330,10 @@ impl Relay {
         let model = resolve(snapshot, &req.model)?;
         ctx.prices = model.prices;
 
+        // Limits of the token and its user; the permit is held until the request ends.
+        let _permit = self.limiter.admit(&ctx.owner)?;
+        self.check_spend(&ctx.owner).await?;
+
         // Plan the route.
         let session = request::session_id(&parts.headers, &req);
         let now = Instant::now();
@@ -337,6 +351,10 @@ impl Relay {
         if attempts.is_empty() {
             return Err(no_route(snapshot, model));
         }
+
+        // Reserve: nothing reaches an upstream unless the balance covers the worst case.
+        self.reserve(ctx, snapshot, model, bytes.len(), req.max_tokens)
+            .await?;
 
         // Attempt loop: fail over only while nothing has reached the client.
         let path_and_query = parts
@@ -565,8 +583,100 @@ impl Relay {
         }
     }
 
-    /// Records the request's one usage event (off the request path).
-    fn settle(&self, ctx: Ctx, outcome: Outcome) {
+    /// Checks the spend limits of the token and its user against the usage log.
+    async fn check_spend(&self, owner: &TokenOwner) -> Result<(), RelayError> {
+        let now = now_ms();
+        for (scope, limits, whose) in [
+            (
+                Scope::Token(owner.token_id),
+                owner.token_limits,
+                "This token",
+            ),
+            (
+                Scope::User(owner.user_id),
+                owner.user_limits,
+                "Your account",
+            ),
+        ] {
+            for (window, limit) in [
+                (Window::FiveHours, limits.spend_5h),
+                (Window::Day, limits.spend_day),
+                (Window::Month, limits.spend_month),
+            ] {
+                let Some(limit) = limit else { continue };
+                let (spent, oldest) = spent_since(&self.state.db, scope, window.start(now))
+                    .await
+                    .map_err(|e| {
+                        tracing::error!(error = %e, "could not read the spend of a limit");
+                        RelayError::Internal(
+                            "Realms could not check a spend limit. Retry shortly.".into(),
+                        )
+                    })?;
+                if spent >= limit {
+                    let wait_ms = (window.resets_at(now, oldest) - now).max(1000);
+                    return Err(RelayError::RateLimited {
+                        message: format!(
+                            "{whose} reached its {} spend limit of {} ({} spent).",
+                            window.label(),
+                            format_balance(limit),
+                            format_balance(spent)
+                        ),
+                        retry_after: Some(Duration::from_millis(
+                            u64::try_from(wait_ms).unwrap_or(u64::MAX),
+                        )),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The reserve phase: with billing on, a model needs prices (unless the site serves unpriced
+    /// models free) and the user's available balance must cover the estimate.
+    async fn reserve(
+        &self,
+        ctx: &mut Ctx,
+        snapshot: &Snapshot,
+        model: &CatalogModel,
+        body_bytes: usize,
+        max_tokens: Option<u64>,
+    ) -> Result<(), RelayError> {
+        if !snapshot.settings.billing_enabled || !ctx.endpoint.billed() {
+            return Ok(());
+        }
+        ctx.charged = true;
+        let Some(prices) = model.prices else {
+            return match snapshot.settings.unpriced_models {
+                UnpricedPolicy::Free => Ok(()),
+                UnpricedPolicy::Refuse => Err(RelayError::Forbidden(format!(
+                    "The model {} has no prices yet, and this Realms instance bills every request. Ask an administrator to set its prices.",
+                    model.public_id
+                ))),
+            };
+        };
+        let amount = billing::estimate(&prices, body_bytes, max_tokens);
+        match billing::reserve(&self.state.db, ctx.owner.user_id, &ctx.request_id, amount).await {
+            Ok(Ok(r)) => {
+                ctx.reservation = Some(r);
+                Ok(())
+            }
+            Ok(Err(short)) => Err(RelayError::PaymentRequired(format!(
+                "Your balance cannot cover this request: it may cost up to {} and {} is available. Ask an administrator to top up your balance, or lower max_tokens.",
+                format_balance(short.needed),
+                format_balance(short.available.max(0))
+            ))),
+            Err(e) => {
+                tracing::error!(error = %e, "could not reserve balance");
+                Err(RelayError::Internal(
+                    "Realms could not check your balance. Retry shortly.".into(),
+                ))
+            }
+        }
+    }
+
+    /// The settle phase: charge what the upstream reported (or release the reservation when it
+    /// reported nothing), then record the request's one usage event (written off the request path).
+    async fn settle(&self, ctx: Ctx, outcome: Outcome) {
         let t = outcome.tokens;
         let cost = match (ctx.endpoint.billed(), ctx.prices) {
             (true, Some(p)) => cost_nano(
@@ -581,6 +691,9 @@ impl Relay {
             ),
             _ => 0,
         };
+        if ctx.charged {
+            self.charge(&ctx, &t, cost).await;
+        }
         self.usage.record(UsageEvent {
             request_id: ctx.request_id,
             created_at: ctx.created_at,
@@ -601,6 +714,45 @@ impl Relay {
             ttfb_ms: ctx.ttfb.map(ms),
             latency_ms: ms(ctx.started.elapsed()),
         });
+    }
+
+    /// Commits the cost (or voids the reservation when nothing was used), retrying a few times; a
+    /// reservation that still cannot be released is left to the sweeper.
+    async fn charge(&self, ctx: &Ctx, tokens: &Tokens, cost: i64) {
+        let db = &self.state.db;
+        for attempt in 0..3u32 {
+            let done = if tokens.is_zero() {
+                match &ctx.reservation {
+                    Some(r) => billing::void(db, r).await.map(|_| ()),
+                    None => Ok(()),
+                }
+            } else {
+                billing::commit(
+                    db,
+                    ctx.reservation.as_ref(),
+                    billing::Charge {
+                        user_id: ctx.owner.user_id,
+                        token_id: Some(ctx.owner.token_id),
+                        request_id: &ctx.request_id,
+                        cost,
+                        reason: &ctx.model,
+                    },
+                )
+                .await
+                .map(|_| ())
+            };
+            match done {
+                Ok(()) => return,
+                Err(e) if e.is_unique_violation() => {
+                    tracing::error!(request_id = %ctx.request_id, "a second charge for one request was refused");
+                    return;
+                }
+                Err(e) => {
+                    tracing::error!(request_id = %ctx.request_id, attempt, error = %e, "could not settle the charge; retrying");
+                    tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt + 1))).await;
+                }
+            }
+        }
     }
 }
 

@@ -12,6 +12,8 @@ use realms::relay::{Relay, RelayConfig};
 use realms::router::{app, ConsoleConfig};
 use std::sync::Arc;
 
+pub mod setup;
+
 pub const SECRET: &str = "0123456789abcdef0123456789abcdef";
 
 pub struct Server {

@@ -7,7 +7,7 @@ use crate::api::users::*;
 use crate::model::{format_time, AdminUserView, Role};
 use crate::money::format_balance;
 use crate::pages::layout::{Access, Console};
-use crate::pages::widgets::{ActionError, FieldError, Submit};
+use crate::pages::widgets::{ActionError, FieldError, LimitsFields, Saved, Submit, LIMIT_FIELDS};
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
@@ -95,9 +95,10 @@ pub fn UserPage() -> impl IntoView {
 fn UserDetailView() -> impl IntoView {
     let id = route_id();
     let adjust = ServerAction::<AdjustBalance>::new();
+    let set_limits = ServerAction::<SetUserLimits>::new();
     let detail = Resource::new(
-        move || (id.get(), adjust.version().get()),
-        |(id, _)| get_user(id),
+        move || (id.get(), adjust.version().get(), set_limits.version().get()),
+        |(id, ..)| get_user(id),
     );
     view! {
         <p><a href="/admin/users">"← Users"</a></p>
@@ -126,6 +127,19 @@ fn UserDetailView() -> impl IntoView {
                                 <Submit action=adjust label="Apply" busy="Applying…"/>
                             </div>
                             <ActionError action=adjust inline=&["amount", "reason"]/>
+                        </ActionForm>
+                    </section>
+                    <section class="card">
+                        <h2>"Limits"</h2>
+                        <p class="muted">"Limits on all of this user's requests, whatever the token: " {d.limits.summary()} "."</p>
+                        <ActionForm action=set_limits>
+                            <input type="hidden" name="id" value=d.user.id.to_string()/>
+                            <LimitsFields action=set_limits current=d.limits/>
+                            <ActionError action=set_limits inline=LIMIT_FIELDS/>
+                            <div class="actions">
+                                <Submit action=set_limits label="Save limits" busy="Saving…"/>
+                                <Saved action=set_limits/>
+                            </div>
                         </ActionForm>
                     </section>
                     <section class="card">

@@ -1,0 +1,261 @@
+//! Billing: reserve → commit → void. Before a request reaches an upstream, a conservative estimate is
+//! reserved against the user's available balance (balance minus open reservations) in one atomic
+//! conditional update, so parallel requests cannot overdraw. When the request ends, the actual cost
+//! is charged (one ledger row, at most one per request) and the reservation released; a request that
+//! produced no usage only releases it. Reservations left by a crash expire and are swept.
+
+use sqlx::Row;
+
+use super::db::{now_ms, Db};
+use super::error::StoreError;
+use crate::money::Prices;
+
+/// How long a reservation may stay open before the sweeper releases it.
+pub const RESERVATION_TTL_MS: i64 = 6 * 3600 * 1000;
+
+/// An open reservation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reservation {
+    pub id: i64,
+    pub user_id: i64,
+    pub amount: i64,
+}
+
+/// The balance could not cover the estimate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Insufficient {
+    pub available: i64,
+    pub needed: i64,
+}
+
+/// Bytes of request body counted as one input token when estimating (conservative: real text runs
+/// about four bytes per token).
+pub const BYTES_PER_TOKEN_ESTIMATE: i64 = 2;
+
+/// The amount to reserve: every output token the request allows at the output price, plus the
+/// input estimated from the body size at the dearest input-side price (cache writes cost more than
+/// plain input). Nano-USD, rounded up.
+pub fn estimate(prices: &Prices, body_bytes: usize, max_tokens: Option<u64>) -> i64 {
+    let input_tokens =
+        i128::try_from(body_bytes).unwrap_or(i128::MAX) / i128::from(BYTES_PER_TOKEN_ESTIMATE) + 1;
+    let input_price = prices
+        .input
+        .max(prices.cache_write_5m)
+        .max(prices.cache_write_1h)
+        .max(prices.cache_read);
+    let output_tokens = i128::from(max_tokens.unwrap_or(4096).min(1_000_000));
+    let micro_times_tokens =
+        input_tokens * i128::from(input_price) + output_tokens * i128::from(prices.output);
+    // micro-USD per million tokens × tokens / 1000 = nano-USD; round up.
+    let nano = (micro_times_tokens + 999) / 1000;
+    i64::try_from(nano).unwrap_or(i64::MAX)
+}
+
+/// Reserves `amount` for `request_id` when the user's available balance covers it.
+pub async fn reserve(
+    db: &Db,
+    user_id: i64,
+    request_id: &str,
+    amount: i64,
+) -> Result<Result<Reservation, Insufficient>, StoreError> {
+    if amount <= 0 {
+        return Err(StoreError::Internal(
+            "a reservation must be positive".into(),
+        ));
+    }
+    let now = now_ms();
+    let mut tx = db.pool().begin().await?;
+    // One conditional update: the row lock (PostgreSQL) or the write lock (SQLite) makes the check
+    // and the hold a single step.
+    let held = sqlx::query(
+        "UPDATE users SET reserved = reserved + $1 WHERE id = $2 AND balance - reserved >= $1 \
+         RETURNING reserved",
+    )
+    .bind(amount)
+    .bind(user_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if held.is_none() {
+        tx.rollback().await?;
+        let row = sqlx::query("SELECT balance - reserved AS available FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(db.pool())
+            .await?;
+        let available: i64 = match row {
+            Some(r) => r.try_get("available")?,
+            None => return Err(StoreError::NotFound("No such user.".into())),
+        };
+        return Ok(Err(Insufficient {
+            available,
+            needed: amount,
+        }));
+    }
+    let row = sqlx::query(
+        "INSERT INTO reservations (user_id, request_id, amount, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(user_id)
+    .bind(request_id)
+    .bind(amount)
+    .bind(now)
+    .bind(now + RESERVATION_TTL_MS)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(Reservation {
+        id: row.try_get("id")?,
+        user_id,
+        amount,
+    }))
+}
+
+/// Releases the reservation if it is still open; true when it was.
+async fn release(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    r: &Reservation,
+) -> Result<bool, StoreError> {
+    let gone = sqlx::query("DELETE FROM reservations WHERE id = $1")
+        .bind(r.id)
+        .execute(&mut **tx)
+        .await?;
+    if gone.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE users SET reserved = reserved - $1 WHERE id = $2")
+        .bind(r.amount)
+        .bind(r.user_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(true)
+}
+
+/// What a request costs, charged once.
+pub struct Charge<'a> {
+    pub user_id: i64,
+    pub token_id: Option<i64>,
+    pub request_id: &'a str,
+    /// Nano-USD, as reported usage priced; may exceed the reservation (the upstream served it).
+    pub cost: i64,
+    pub reason: &'a str,
+}
+
+/// Charges the actual cost and releases the reservation (if any), in one transaction. A second
+/// charge for the same request is refused by the database, so nobody pays twice. Returns the new
+/// balance.
+pub async fn commit(
+    db: &Db,
+    reservation: Option<&Reservation>,
+    charge: Charge<'_>,
+) -> Result<i64, StoreError> {
+    let mut tx = db.pool().begin().await?;
+    if let Some(r) = reservation {
+        release(&mut tx, r).await?;
+    }
+    let row =
+        sqlx::query("UPDATE users SET balance = balance - $1 WHERE id = $2 RETURNING balance")
+            .bind(charge.cost.max(0))
+            .bind(charge.user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let balance: i64 = match row {
+        Some(r) => r.try_get("balance")?,
+        None => return Err(StoreError::NotFound("No such user.".into())),
+    };
+    if charge.cost > 0 {
+        sqlx::query(
+            "INSERT INTO ledger (user_id, amount, balance_after, kind, reason, request_id, token_id, created_at) \
+             VALUES ($1, $2, $3, 'charge', $4, $5, $6, $7)",
+        )
+        .bind(charge.user_id)
+        .bind(-charge.cost)
+        .bind(balance)
+        .bind(charge.reason)
+        .bind(charge.request_id)
+        .bind(charge.token_id)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(balance)
+}
+
+/// Releases a reservation without charging (the request produced no usage).
+pub async fn void(db: &Db, reservation: &Reservation) -> Result<(), StoreError> {
+    let mut tx = db.pool().begin().await?;
+    release(&mut tx, reservation).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Releases reservations past their expiry (left by a crashed instance); returns how many.
+pub async fn sweep(db: &Db, now: i64) -> Result<u64, StoreError> {
+    let rows = sqlx::query("SELECT id, user_id, amount FROM reservations WHERE expires_at <= $1")
+        .bind(now)
+        .fetch_all(db.pool())
+        .await?;
+    let mut released = 0;
+    for row in rows {
+        let r = Reservation {
+            id: row.try_get("id")?,
+            user_id: row.try_get("user_id")?,
+            amount: row.try_get("amount")?,
+        };
+        let mut tx = db.pool().begin().await?;
+        if release(&mut tx, &r).await? {
+            released += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(released)
+}
+
+/// Balance and the part held by open reservations.
+pub async fn holdings(db: &Db, user_id: i64) -> Result<(i64, i64), StoreError> {
+    let row = sqlx::query("SELECT balance, reserved FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(db.pool())
+        .await?;
+    let row = row.ok_or_else(|| StoreError::NotFound("No such user.".into()))?;
+    Ok((row.try_get("balance")?, row.try_get("reserved")?))
+}
+
+/// The sum of the user's open reservations, from the reservation rows themselves.
+pub async fn open_reservations(db: &Db, user_id: i64) -> Result<i64, StoreError> {
+    let row = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total FROM reservations WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_one(db.pool())
+    .await?;
+    Ok(row.try_get("total")?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimates_cover_the_worst_case_and_round_up() {
+        let sonnet = Prices::with_derived_cache(3_000_000, 15_000_000);
+        // 2000 bytes → 1001 tokens at the 1 h write price ($6/M) + 1000 output tokens at $15/M.
+        assert_eq!(
+            estimate(&sonnet, 2000, Some(1000)),
+            1001 * 6_000 + 1000 * 15_000
+        );
+        // Without max_tokens a default of 4096 output tokens is assumed.
+        assert_eq!(estimate(&sonnet, 0, None), 6_000 + 4096 * 15_000);
+        let tiny = Prices {
+            input: 1,
+            output: 0,
+            cache_write_5m: 0,
+            cache_write_1h: 0,
+            cache_read: 0,
+        };
+        assert_eq!(
+            estimate(&tiny, 0, Some(0)),
+            1,
+            "rounded up, never zero for a priced model"
+        );
+    }
+}

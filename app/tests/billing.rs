@@ -1,0 +1,294 @@
+//! Billing on SQLite and PostgreSQL: reserve → commit → void keeps every balance equal to its ledger,
+//! never creates money, and parallel requests cannot overdraw.
+
+mod common;
+
+use proptest::prelude::*;
+
+use app::core::balances::{self, AdjustmentKind};
+use app::core::billing::{self, Charge, Reservation};
+use app::core::db::Db;
+use app::core::users;
+
+async fn funded_user(db: &Db, email: &str, nano: i64) -> i64 {
+    let u = users::create(
+        db,
+        users::NewUser {
+            email,
+            username: None,
+            password: "password123",
+            role: Some(app::model::Role::User),
+        },
+    )
+    .await
+    .unwrap();
+    if nano > 0 {
+        balances::adjust(db, u.id, nano, AdjustmentKind::Topup, "test", None)
+            .await
+            .unwrap();
+    }
+    u.id
+}
+
+async fn assert_consistent(db: &Db, user: i64, label: &str) {
+    let (balance, reserved) = billing::holdings(db, user).await.unwrap();
+    assert_eq!(
+        balance,
+        balances::ledger_sum(db, user).await.unwrap(),
+        "{label}: balance = ledger"
+    );
+    assert_eq!(
+        reserved,
+        billing::open_reservations(db, user).await.unwrap(),
+        "{label}: reserved = open reservations"
+    );
+}
+
+#[tokio::test]
+async fn reserve_commit_void_and_sweep() {
+    for t in common::all().await {
+        let db = &t.db;
+        let u = funded_user(db, "ann@example.com", 1_000_000_000).await;
+        let r = billing::reserve(db, u, "req-1", 600_000_000)
+            .await
+            .unwrap()
+            .unwrap();
+        let short = billing::reserve(db, u, "req-2", 600_000_000)
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(
+            (short.available, short.needed),
+            (400_000_000, 600_000_000),
+            "{}",
+            t.label
+        );
+        // Commit less than reserved: the rest is released.
+        let balance = billing::commit(
+            db,
+            Some(&r),
+            Charge {
+                user_id: u,
+                token_id: None,
+                request_id: "req-1",
+                cost: 250_000_000,
+                reason: "m",
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(balance, 750_000_000);
+        assert_eq!(billing::holdings(db, u).await.unwrap(), (750_000_000, 0));
+        // A second charge for the same request is refused by the database.
+        assert!(billing::commit(
+            db,
+            None,
+            Charge {
+                user_id: u,
+                token_id: None,
+                request_id: "req-1",
+                cost: 1,
+                reason: "m"
+            }
+        )
+        .await
+        .is_err());
+        assert_eq!(
+            billing::holdings(db, u).await.unwrap().0,
+            750_000_000,
+            "{}: nothing charged twice",
+            t.label
+        );
+        // Void releases without charging.
+        let r = billing::reserve(db, u, "req-3", 100)
+            .await
+            .unwrap()
+            .unwrap();
+        billing::void(db, &r).await.unwrap();
+        billing::void(db, &r).await.unwrap();
+        assert_eq!(
+            billing::holdings(db, u).await.unwrap(),
+            (750_000_000, 0),
+            "voiding twice is harmless"
+        );
+        // Expired reservations are swept.
+        billing::reserve(db, u, "req-4", 500)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            billing::sweep(db, app::core::db::now_ms()).await.unwrap(),
+            0
+        );
+        assert_eq!(
+            billing::sweep(
+                db,
+                app::core::db::now_ms() + billing::RESERVATION_TTL_MS + 1
+            )
+            .await
+            .unwrap(),
+            1
+        );
+        assert_eq!(billing::holdings(db, u).await.unwrap().1, 0);
+        assert_consistent(db, u, t.label).await;
+    }
+}
+
+#[tokio::test]
+async fn parallel_requests_cannot_overdraw() {
+    for t in common::all().await {
+        let db = t.db.clone();
+        // $1 and forty parallel reservations of $0.10: exactly ten fit.
+        let u = funded_user(&db, "par@example.com", 1_000_000_000).await;
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..40 {
+            let db = db.clone();
+            tasks.spawn(
+                async move { billing::reserve(&db, u, &format!("p-{i}"), 100_000_000).await },
+            );
+        }
+        let mut held = Vec::new();
+        while let Some(r) = tasks.join_next().await {
+            match r.unwrap() {
+                Ok(Ok(r)) => held.push(r),
+                Ok(Err(_)) => {}
+                Err(e) => panic!("{}: {e}", t.label),
+            }
+        }
+        assert_eq!(held.len(), 10, "{}", t.label);
+        let (balance, reserved) = billing::holdings(&db, u).await.unwrap();
+        assert_eq!((balance, reserved), (1_000_000_000, 1_000_000_000));
+        // All commit in parallel at their reserved amount: the balance lands exactly on zero.
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, r) in held.into_iter().enumerate() {
+            let db = db.clone();
+            tasks.spawn(async move {
+                let id = format!("p-commit-{i}");
+                billing::commit(
+                    &db,
+                    Some(&r),
+                    Charge {
+                        user_id: u,
+                        token_id: None,
+                        request_id: &id,
+                        cost: r.amount,
+                        reason: "m",
+                    },
+                )
+                .await
+            });
+        }
+        while let Some(r) = tasks.join_next().await {
+            r.unwrap().unwrap();
+        }
+        assert_eq!(
+            billing::holdings(&db, u).await.unwrap(),
+            (0, 0),
+            "{}",
+            t.label
+        );
+        assert_consistent(&db, u, t.label).await;
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Reserve(i64),
+    Commit(usize, i64),
+    Void(usize),
+    TopUp(i64),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (1i64..500).prop_map(Op::Reserve),
+        (0usize..8, 0i64..600).prop_map(|(i, c)| Op::Commit(i, c)),
+        (0usize..8).prop_map(Op::Void),
+        (1i64..400).prop_map(Op::TopUp),
+    ]
+}
+
+/// Runs one sequence on a fresh user and checks the invariants after every step.
+async fn run_sequence(db: &Db, case: usize, ops: &[Op]) {
+    let u = funded_user(db, &format!("case{case}@example.com"), 0).await;
+    let mut open: Vec<Reservation> = Vec::new();
+    let mut topped_up = 0i64;
+    for (n, op) in ops.iter().enumerate() {
+        let request_id = format!("c{case}-{n}");
+        match op {
+            Op::Reserve(amount) => {
+                let (balance, reserved) = billing::holdings(db, u).await.unwrap();
+                match billing::reserve(db, u, &request_id, *amount).await.unwrap() {
+                    Ok(r) => {
+                        assert!(
+                            balance - reserved >= *amount,
+                            "reserved beyond the available balance"
+                        );
+                        open.push(r);
+                    }
+                    Err(short) => assert!(short.available < *amount),
+                }
+            }
+            Op::Commit(i, cost) if !open.is_empty() => {
+                let r = open.remove(i % open.len());
+                billing::commit(
+                    db,
+                    Some(&r),
+                    Charge {
+                        user_id: u,
+                        token_id: None,
+                        request_id: &request_id,
+                        cost: (*cost).min(r.amount),
+                        reason: "m",
+                    },
+                )
+                .await
+                .unwrap();
+            }
+            Op::Void(i) if !open.is_empty() => {
+                let r = open.remove(i % open.len());
+                billing::void(db, &r).await.unwrap();
+            }
+            Op::TopUp(amount) => {
+                balances::adjust(db, u, *amount, AdjustmentKind::Topup, "", None)
+                    .await
+                    .unwrap();
+                topped_up += amount;
+            }
+            _ => {}
+        }
+        let (balance, reserved) = billing::holdings(db, u).await.unwrap();
+        assert_eq!(
+            balance,
+            balances::ledger_sum(db, u).await.unwrap(),
+            "balance = ledger after {op:?}"
+        );
+        assert_eq!(
+            reserved,
+            billing::open_reservations(db, u).await.unwrap(),
+            "reserved = open reservations after {op:?}"
+        );
+        assert!(balance <= topped_up, "no money is created");
+        assert!(balance - reserved >= 0, "never overdrawn");
+    }
+}
+
+#[test]
+fn any_sequence_keeps_balance_equal_to_ledger_and_creates_no_money() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dbs = rt.block_on(common::all());
+    for t in &dbs {
+        let case = std::sync::atomic::AtomicUsize::new(0);
+        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+            cases: 24,
+            ..ProptestConfig::default()
+        });
+        runner
+            .run(&proptest::collection::vec(op(), 1..16), |ops| {
+                let n = case.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                rt.block_on(run_sequence(&t.db, n, &ops));
+                Ok(())
+            })
+            .unwrap_or_else(|e| panic!("{}: {e}", t.label));
+    }
+}

@@ -1,0 +1,104 @@
+//! `GET /usage.csv`: every request the usage filters match, as CSV, for the signed-in user (an
+//! administrator: for everyone, or one user).
+
+use axum::extract::{Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use app::core::db::now_ms;
+use app::core::state::{AppState, Viewer};
+use app::core::usage;
+use app::model::{format_time, UsageQuery};
+use app::money::{format_usd, BALANCE_SCALE};
+
+/// At most this many rows per export.
+const MAX_ROWS: i64 = 100_000;
+
+pub async fn usage_csv(
+    State(state): State<AppState>,
+    Query(query): Query<UsageQuery>,
+    req: Request,
+) -> Response {
+    let Some(viewer) = req.extensions().get::<Viewer>().and_then(|v| v.0.clone()) else {
+        return (StatusCode::UNAUTHORIZED, "Sign in to export your usage.").into_response();
+    };
+    let (filter, from, to) = match usage::filter_for(&state.db, &viewer, &query, now_ms()).await {
+        Ok(f) => f,
+        Err(e) => return (StatusCode::BAD_REQUEST, e.public_message()).into_response(),
+    };
+    let rows = match usage::list(&state.db, &filter, 0, MAX_ROWS).await {
+        Ok((rows, _)) => rows,
+        Err(e) => {
+            tracing::error!(error = %e, "usage export failed");
+            return (StatusCode::INTERNAL_SERVER_ERROR, e.public_message()).into_response();
+        }
+    };
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let header_row = [
+        "request_id",
+        "time_utc",
+        "user",
+        "token",
+        "endpoint",
+        "model",
+        "channel",
+        "status",
+        "error",
+        "stream",
+        "input_tokens",
+        "output_tokens",
+        "cache_write_5m_tokens",
+        "cache_write_1h_tokens",
+        "cache_read_tokens",
+        "cost_usd",
+        "ttfb_ms",
+        "latency_ms",
+    ];
+    let mut result = out.write_record(header_row);
+    for r in &rows {
+        if result.is_err() {
+            break;
+        }
+        result = out.write_record([
+            r.request_id.clone(),
+            format_time(r.created_at),
+            r.user.clone(),
+            r.token.clone().unwrap_or_default(),
+            r.endpoint.clone(),
+            r.model.clone(),
+            r.channel.clone().unwrap_or_default(),
+            r.status.to_string(),
+            r.error.clone().unwrap_or_default(),
+            r.stream.to_string(),
+            r.input_tokens.to_string(),
+            r.output_tokens.to_string(),
+            r.cache_write_5m_tokens.to_string(),
+            r.cache_write_1h_tokens.to_string(),
+            r.cache_read_tokens.to_string(),
+            format_usd(r.cost, BALANCE_SCALE),
+            r.ttfb_ms.map(|t| t.to_string()).unwrap_or_default(),
+            r.latency_ms.to_string(),
+        ]);
+    }
+    let body = match (result, out.into_inner()) {
+        (Ok(()), Ok(bytes)) => bytes,
+        _ => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The export could not be written.",
+            )
+                .into_response()
+        }
+    };
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"realms-usage-{from}-to-{to}.csv\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}

@@ -1,0 +1,323 @@
+//! Billing and limits through the data plane: unfunded users are refused before any upstream call,
+//! each request is charged exactly once (also across failover, and after a client disconnect),
+//! failures without usage cost nothing, models without prices follow the site policy, and the
+//! per-token limits answer 429.
+
+mod common;
+
+use reqwest::StatusCode;
+
+use app::core::balances::{self, AdjustmentKind};
+use app::core::{billing, channels, limits, models, settings};
+use app::model::{Limits, UnpricedPolicy};
+use common::setup::*;
+use realms::relay::RelayConfig;
+
+async fn charges(t: &Setup) -> Vec<app::model::LedgerEntryView> {
+    let u = t.user_id().await;
+    balances::ledger(&t.s.db, u, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|l| l.kind == "charge")
+        .collect()
+}
+
+#[tokio::test]
+async fn a_request_is_charged_exactly_what_the_upstream_reported_once() {
+    let t = Setup::new().await;
+    let mut events = t.events();
+    let res = t.messages(body("claude-test", false)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let e = next(&mut events).await;
+    let u = t.user_id().await;
+    let (balance, reserved) = billing::holdings(&t.s.db, u).await.unwrap();
+    assert_eq!(reserved, 0, "the reservation is released");
+    assert_eq!(balance, FUNDS - e.cost);
+    let c = charges(&t).await;
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].amount, -e.cost);
+    assert_eq!(c[0].reason, "claude-test");
+    assert_eq!(balances::ledger_sum(&t.s.db, u).await.unwrap(), balance);
+}
+
+#[tokio::test]
+async fn an_unfunded_user_is_refused_before_any_upstream_call() {
+    let t = Setup::new().await;
+    let u = t.user_id().await;
+    balances::adjust(
+        &t.s.db,
+        u,
+        -FUNDS,
+        AdjustmentKind::Adjustment,
+        "empty",
+        None,
+    )
+    .await
+    .unwrap();
+    let mut events = t.events();
+    let (status, kind, message) = error_of(t.messages(body("claude-test", false)).await).await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (StatusCode::PAYMENT_REQUIRED, "billing_error")
+    );
+    assert!(message.contains("balance cannot cover"), "{message}");
+    assert!(t.mock.requests().is_empty());
+    let e = next(&mut events).await;
+    assert_eq!(e.error_class.as_deref(), Some("insufficient_balance"));
+    assert_eq!(e.cost, 0);
+    assert!(charges(&t).await.is_empty());
+}
+
+#[tokio::test]
+async fn failover_is_charged_once() {
+    let t = Setup::new().await;
+    let primary = channels::find_by_name(&t.s.db, "primary")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let overloaded = t.channel("overloaded", &t.mock_url.clone(), 10).await;
+    t.model("claude-fo").await;
+    t.bind("claude-fo", overloaded, "mock-status-503").await;
+    t.bind("claude-fo", primary, "claude-fo").await;
+    let mut events = t.events();
+    assert_eq!(
+        t.messages(body("claude-fo", true)).await.status(),
+        StatusCode::OK
+    );
+    let e = next(&mut events).await;
+    assert_eq!(e.attempts, 2);
+    let c = charges(&t).await;
+    assert_eq!(c.len(), 1, "two attempts, one charge");
+    assert_eq!(c[0].amount, -e.cost);
+}
+
+#[tokio::test]
+async fn a_disconnected_client_pays_for_what_the_upstream_reported() {
+    let t = Setup::new().await;
+    let primary = channels::find_by_name(&t.s.db, "primary")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    t.model("claude-gone").await;
+    t.bind("claude-gone", primary, "mock-gated").await;
+    let mut events = t.events();
+    let mut res = t.messages(body("claude-gone", true)).await;
+    res.chunk().await.unwrap().unwrap();
+    drop(res);
+    t.mock.open_gate();
+    let e = next(&mut events).await;
+    assert!(e.client_disconnected);
+    assert_eq!(e.tokens.output, 7);
+    let c = charges(&t).await;
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].amount, -e.cost);
+    assert_eq!(
+        billing::holdings(&t.s.db, t.user_id().await)
+            .await
+            .unwrap()
+            .1,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_failure_without_usage_costs_nothing() {
+    let t = Setup::new().await;
+    let primary = channels::find_by_name(&t.s.db, "primary")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    t.model("claude-400").await;
+    t.bind("claude-400", primary, "mock-status-400").await;
+    let mut events = t.events();
+    assert_eq!(
+        t.messages(body("claude-400", false)).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    let e = next(&mut events).await;
+    assert_eq!(e.cost, 0);
+    assert!(charges(&t).await.is_empty());
+    assert_eq!(
+        billing::holdings(&t.s.db, t.user_id().await).await.unwrap(),
+        (FUNDS, 0),
+        "voided"
+    );
+}
+
+#[tokio::test]
+async fn models_without_prices_follow_the_site_policy_and_billing_can_be_off() {
+    let t = Setup::new().await;
+    let primary = channels::find_by_name(&t.s.db, "primary")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    models::create(
+        &t.s.db,
+        &models::ModelInput {
+            public_id: "claude-free".into(),
+            display_name: None,
+            prices: None,
+            enabled: true,
+        },
+    )
+    .await
+    .unwrap();
+    t.bind("claude-free", primary, "claude-free").await;
+
+    let (status, kind, message) = error_of(t.messages(body("claude-free", false)).await).await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (StatusCode::FORBIDDEN, "permission_error")
+    );
+    assert!(message.contains("has no prices"), "{message}");
+    assert!(t.mock.requests().is_empty());
+
+    settings::set_unpriced_models(&t.s.db, UnpricedPolicy::Free)
+        .await
+        .unwrap();
+    t.changed().await;
+    assert_eq!(
+        t.messages(body("claude-free", false)).await.status(),
+        StatusCode::OK
+    );
+    assert!(charges(&t).await.is_empty(), "served at no cost");
+
+    // Billing off: the cost is computed and recorded, nothing is deducted.
+    settings::set_billing_enabled(&t.s.db, false).await.unwrap();
+    t.changed().await;
+    let mut events = t.events();
+    assert_eq!(
+        t.messages(body("claude-test", false)).await.status(),
+        StatusCode::OK
+    );
+    let e = next(&mut events).await;
+    assert!(e.cost > 0);
+    assert!(charges(&t).await.is_empty());
+    assert_eq!(
+        billing::holdings(&t.s.db, t.user_id().await).await.unwrap(),
+        (FUNDS, 0)
+    );
+}
+
+async fn set_token_limits(t: &Setup, l: Limits) {
+    let u = t.user_id().await;
+    let token = app::core::tokens::list_for_user(&t.s.db, u).await.unwrap()[0].id;
+    limits::set_token_limits(&t.s.db, u, token, &l)
+        .await
+        .unwrap();
+    app::core::audit::bump(&t.s.db).await.unwrap();
+    t.s.state.catalog.refresh().await.unwrap();
+}
+
+#[tokio::test]
+async fn requests_per_minute_are_limited() {
+    let t = Setup::new().await;
+    set_token_limits(
+        &t,
+        Limits {
+            rpm: Some(2),
+            ..Limits::default()
+        },
+    )
+    .await;
+    for _ in 0..2 {
+        assert_eq!(
+            t.messages(body("claude-test", false)).await.status(),
+            StatusCode::OK
+        );
+    }
+    let res = t.messages(body("claude-test", false)).await;
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let (status, kind, message) = error_of(res).await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limit_error")
+    );
+    assert!(message.contains("2 requests per minute"), "{message}");
+    assert_eq!(t.mock.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn concurrent_requests_are_limited() {
+    let t = Setup::new().await;
+    let primary = channels::find_by_name(&t.s.db, "primary")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    t.model("claude-held").await;
+    t.bind("claude-held", primary, "mock-gated").await;
+    set_token_limits(
+        &t,
+        Limits {
+            concurrency: Some(1),
+            ..Limits::default()
+        },
+    )
+    .await;
+    let mut events = t.events();
+    let mut first = t.messages(body("claude-held", true)).await;
+    first.chunk().await.unwrap().unwrap();
+    let (status, _, message) = error_of(t.messages(body("claude-test", false)).await).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(message.contains("1 request at once"), "{message}");
+    t.mock.open_gate();
+    while first.chunk().await.unwrap().is_some() {}
+    drop(first);
+    // The slot frees when the first request has settled.
+    next(&mut events).await;
+    assert_eq!(
+        t.messages(body("claude-test", false)).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn spend_limits_are_enforced_over_their_window() {
+    let t = Setup::with(RelayConfig::default()).await;
+    // One request costs 167.4 micro-USD: a daily limit of $0.0001 is reached by the first.
+    set_token_limits(
+        &t,
+        Limits {
+            spend_day: Some(100_000),
+            ..Limits::default()
+        },
+    )
+    .await;
+    let mut events = t.events();
+    assert_eq!(
+        t.messages(body("claude-test", false)).await.status(),
+        StatusCode::OK
+    );
+    next(&mut events).await;
+    t.s.relay.usage.flush().await;
+    let res = t.messages(body("claude-test", false)).await;
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (1..=86_400).contains(&retry),
+        "until the next UTC day: {retry}"
+    );
+    let (status, kind, message) = error_of(res).await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limit_error")
+    );
+    assert!(
+        message.contains("daily spend limit of $0.0001"),
+        "{message}"
+    );
+}

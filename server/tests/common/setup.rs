@@ -1,0 +1,204 @@
+//! A data-plane fixture: Realms with a user, a token, the mock upstream as channel `primary`, and the
+//! model `claude-test` bound to it.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use app::core::audit::{self, Actor};
+use app::core::channels::{self, ChannelSettings, NewChannel};
+use app::core::models::{self, ModelInput};
+use app::core::usage::UsageEvent;
+use app::core::{bindings, tokens, users};
+use app::model::ChannelKind;
+use app::money::Prices;
+use realms::mock_upstream::{self, MockState};
+use realms::relay::RelayConfig;
+
+use super::{start_with, Server};
+
+/// The test user's starting balance: $100.
+pub const FUNDS: i64 = 100_000_000_000;
+
+pub const UPSTREAM_KEY: &str = "sk-ant-upstream-key-0001";
+
+pub struct Setup {
+    pub s: Server,
+    pub token: String,
+    pub mock: MockState,
+    pub mock_url: String,
+    pub http: reqwest::Client,
+}
+
+impl Setup {
+    pub async fn new() -> Setup {
+        Setup::with(RelayConfig::default()).await
+    }
+
+    /// Realms with a user, a token, the mock upstream as channel `primary`, and the model
+    /// `claude-test` bound to it as `claude-test-upstream`.
+    pub async fn with(config: RelayConfig) -> Setup {
+        let s = start_with(config).await;
+        let mock = MockState::new(vec![UPSTREAM_KEY.to_string()]);
+        let addr = mock_upstream::spawn("127.0.0.1:0".parse().unwrap(), mock.clone())
+            .await
+            .unwrap();
+        let user = users::create(
+            &s.db,
+            users::NewUser {
+                email: "dev@example.com",
+                username: None,
+                password: "password123",
+                role: None,
+            },
+        )
+        .await
+        .unwrap();
+        app::core::balances::adjust(
+            &s.db,
+            user.id,
+            FUNDS,
+            app::core::balances::AdjustmentKind::Topup,
+            "test funds",
+            None,
+        )
+        .await
+        .unwrap();
+        let token = tokens::create(&s.db, user.id, "cli", None)
+            .await
+            .unwrap()
+            .secret;
+        let setup = Setup {
+            s,
+            token,
+            mock,
+            mock_url: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+        };
+        let primary = setup.channel("primary", &setup.mock_url.clone(), 0).await;
+        setup.model("claude-test").await;
+        setup
+            .bind("claude-test", primary, "claude-test-upstream")
+            .await;
+        setup
+    }
+
+    pub async fn channel(&self, name: &str, base_url: &str, priority: i64) -> i64 {
+        let c = channels::create(
+            &self.s.db,
+            &self.s.state.cipher,
+            NewChannel {
+                settings: ChannelSettings {
+                    name: name.into(),
+                    kind: ChannelKind::Anthropic,
+                    priority,
+                    weight: 1,
+                },
+                base_urls: &[format!("{base_url}/v1")],
+                keys: &[UPSTREAM_KEY.to_string()],
+            },
+        )
+        .await
+        .unwrap();
+        self.changed().await;
+        c.id
+    }
+
+    pub async fn model(&self, id: &str) {
+        models::create(
+            &self.s.db,
+            &ModelInput {
+                public_id: id.into(),
+                display_name: None,
+                prices: Some(Prices::with_derived_cache(3_000_000, 15_000_000)),
+                enabled: true,
+            },
+        )
+        .await
+        .unwrap();
+        self.changed().await;
+    }
+
+    pub async fn bind(&self, model: &str, channel: i64, upstream: &str) {
+        let m = models::find_by_public_id(&self.s.db, model)
+            .await
+            .unwrap()
+            .unwrap();
+        bindings::create(&self.s.db, m.id, channel, Some(upstream))
+            .await
+            .unwrap();
+        self.changed().await;
+    }
+
+    pub async fn user_id(&self) -> i64 {
+        users::find_by_email(&self.s.db, "dev@example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    }
+
+    pub async fn changed(&self) {
+        audit::record(&self.s.db, &Actor::cli(), "test.change", "", "")
+            .await
+            .unwrap();
+        self.s.state.catalog.refresh().await.unwrap();
+    }
+
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .post(format!("{}{path}", self.s.url))
+            .bearer_auth(&self.token)
+    }
+
+    pub async fn messages(&self, body: Value) -> reqwest::Response {
+        self.post("/v1/messages?beta=true")
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The usage event of the next request to settle.
+    pub fn events(&self) -> tokio::sync::broadcast::Receiver<Arc<UsageEvent>> {
+        self.s.relay.usage.subscribe()
+    }
+
+    pub fn seen_models(&self) -> Vec<String> {
+        self.mock
+            .requests()
+            .iter()
+            .map(|r| r.body["model"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+}
+
+pub async fn next(rx: &mut tokio::sync::broadcast::Receiver<Arc<UsageEvent>>) -> Arc<UsageEvent> {
+    tokio::time::timeout(Duration::from_secs(20), rx.recv())
+        .await
+        .expect("the request settles")
+        .unwrap()
+}
+
+pub fn body(model: &str, stream: bool) -> Value {
+    json!({
+        "model": model,
+        "max_tokens": 32000,
+        "stream": stream,
+        "messages": [{ "role": "user", "content": "hello" }],
+    })
+}
+
+pub async fn error_of(res: reqwest::Response) -> (StatusCode, String, String) {
+    let status = res.status();
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["type"], "error", "Anthropic's error shape: {v}");
+    (
+        status,
+        v["error"]["type"].as_str().unwrap().to_string(),
+        v["error"]["message"].as_str().unwrap().to_string(),
+    )
+}
