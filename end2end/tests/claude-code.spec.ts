@@ -28,6 +28,7 @@ test("claude -p answers through Realms", async ({ realms, mock }) => {
     return r.stdout;
   };
   await ok(["user", "create", "--email", "dev@example.com"], { REALMS_PASSWORD: "password123" });
+  await ok(["balance", "add", "--user", "dev@example.com", "--usd", "20", "--reason", "e2e"]);
   const token = (await ok(["token", "create", "--user", "dev@example.com", "--name", "claude-code"])).trim().split("\n").pop()!;
   expect(token).toMatch(/^rlm_/);
   await ok(["channel", "create", "--name", "mock", "--type", "anthropic", "--base-url", mock.url, "--key", mock.key]);

@@ -93,7 +93,7 @@ test("an admin sets up a channel with a masked key, models and a binding, and te
   // A plain user sees the served model with its prices.
   await signOut(page);
   await register(page, "dev@example.com");
-  await page.getByRole("link", { name: "Models" }).click();
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Models" }).click();
   const offered = page.getByTestId("available-models");
   await expect(offered.locator("tr[data-model='house-model']")).toContainText("$1.50");
   await expect(offered).not.toContainText("claude-sonnet-4-5"); // not bound to a channel

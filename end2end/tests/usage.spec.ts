@@ -31,7 +31,7 @@ test("requests show up in the usage table, charts, dashboard and CSV export", as
   await expect(page.getByTestId("dash-requests")).not.toHaveText("0");
   await expect(page.getByTestId("dash-balance")).not.toHaveText("$10.00"); // charged
 
-  await page.getByRole("link", { name: "Usage" }).click();
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Usage" }).click();
   await expect(page.getByRole("heading", { name: "Usage", exact: true })).toBeVisible();
   const rows = page.getByTestId("usage-table").locator("tbody tr", { hasText: MODEL });
   await expect(rows.first()).toBeVisible();
@@ -49,9 +49,14 @@ test("requests show up in the usage table, charts, dashboard and CSV export", as
   await expect(page.getByTestId("chart-cost").locator(".chart-tip")).toContainText(MODEL);
 
   // Filters narrow the table.
-  await page.getByLabel("Status").selectOption("error");
+  await page.getByLabel("Status").selectOption("ok");
   await page.getByRole("button", { name: "Apply" }).click();
-  await expect(page).toHaveURL(/status=error/);
+  await expect(page).toHaveURL(/status=ok/);
+  await expect(page.getByTestId("usage-table").locator("tbody tr").first()).toBeVisible();
+  await expect(page.getByTestId("usage-table")).not.toContainText("model_not_found");
+  await page.getByLabel("From", { exact: true }).fill("2001-01-01");
+  await page.getByLabel("To", { exact: true }).fill("2001-01-31");
+  await page.getByRole("button", { name: "Apply" }).click();
   await expect(page.getByText("No requests match these filters.")).toBeVisible();
   await page.goto("/usage");
 

@@ -61,6 +61,8 @@ pub enum Command {
     /// Shows the usage log (one entry per request).
     #[command(subcommand)]
     Usage(UsageCommand),
+    /// Measures what Realms adds, side by side with direct calls to the mock upstream.
+    Bench(crate::bench::BenchArgs),
     /// Runs the mock upstream provider used by the end-to-end tests and benchmarks.
     #[command(hide = true)]
     MockUpstream {

@@ -1,6 +1,7 @@
 //! The Realms server process: CLI, router, console glue and the ops commands, over the domain code
 //! of the `app` crate.
 
+pub mod bench;
 pub mod cli;
 pub mod console;
 pub mod export;
@@ -41,6 +42,7 @@ pub fn main_entry() -> std::process::ExitCode {
             Command::Balance(cmd) => ops::balance(&globals, cmd).await,
             Command::Usage(cmd) => ops::usage(&globals, cmd).await,
             Command::MockUpstream { addr, keys } => run_mock_upstream(addr, keys).await,
+            Command::Bench(args) => bench::run(args).await,
         }
     });
     match result {
@@ -54,6 +56,7 @@ pub fn main_entry() -> std::process::ExitCode {
 
 /// Serves the mock upstream until interrupted; its address goes to stderr.
 async fn run_mock_upstream(addr: std::net::SocketAddr, keys: Vec<String>) -> anyhow::Result<()> {
+    raise_open_files();
     let state = mock_upstream::MockState::new(keys);
     let local = mock_upstream::spawn(addr, state)
         .await
@@ -62,6 +65,14 @@ async fn run_mock_upstream(addr: std::net::SocketAddr, keys: Vec<String>) -> any
     eprintln!("mock upstream listening on http://{local}");
     let _ = tokio::signal::ctrl_c().await;
     Ok(())
+}
+
+/// Raises this process's open-file limit to its hard limit: every open stream holds a connection
+/// both ways.
+pub fn raise_open_files() {
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        tracing::warn!(error = %e, "could not raise the open-file limit");
+    }
 }
 
 /// One sentence from an error chain: "Outer: inner." with a final period.

@@ -17,6 +17,8 @@ use crate::router::{app, ConsoleConfig};
 const CATALOG_POLL: Duration = Duration::from_secs(1);
 
 pub async fn run(globals: &crate::ops::Globals, args: ServeArgs) -> Result<()> {
+    // Every client stream holds a connection both ways: allow as many as the system does.
+    crate::raise_open_files();
     let database_url = globals.database_url.as_str();
     let db = crate::ops::open(database_url).await?;
     tracing::info!(database = %crate::ops::redact_url(database_url), "database ready");

@@ -8,7 +8,7 @@ mod common;
 use reqwest::StatusCode;
 
 use app::core::balances::{self, AdjustmentKind};
-use app::core::{billing, channels, limits, models, settings};
+use app::core::{billing, limits, models, settings};
 use app::model::{Limits, UnpricedPolicy};
 use common::setup::*;
 use realms::relay::RelayConfig;
@@ -72,11 +72,7 @@ async fn an_unfunded_user_is_refused_before_any_upstream_call() {
 #[tokio::test]
 async fn failover_is_charged_once() {
     let t = Setup::new().await;
-    let primary = channels::find_by_name(&t.s.db, "primary")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let primary = t.primary().await;
     let overloaded = t.channel("overloaded", &t.mock_url.clone(), 10).await;
     t.model("claude-fo").await;
     t.bind("claude-fo", overloaded, "mock-status-503").await;
@@ -96,13 +92,7 @@ async fn failover_is_charged_once() {
 #[tokio::test]
 async fn a_disconnected_client_pays_for_what_the_upstream_reported() {
     let t = Setup::new().await;
-    let primary = channels::find_by_name(&t.s.db, "primary")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
-    t.model("claude-gone").await;
-    t.bind("claude-gone", primary, "mock-gated").await;
+    t.on_primary("claude-gone", "mock-gated").await;
     let mut events = t.events();
     let mut res = t.messages(body("claude-gone", true)).await;
     res.chunk().await.unwrap().unwrap();
@@ -126,13 +116,7 @@ async fn a_disconnected_client_pays_for_what_the_upstream_reported() {
 #[tokio::test]
 async fn a_failure_without_usage_costs_nothing() {
     let t = Setup::new().await;
-    let primary = channels::find_by_name(&t.s.db, "primary")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
-    t.model("claude-400").await;
-    t.bind("claude-400", primary, "mock-status-400").await;
+    t.on_primary("claude-400", "mock-status-400").await;
     let mut events = t.events();
     assert_eq!(
         t.messages(body("claude-400", false)).await.status(),
@@ -151,11 +135,7 @@ async fn a_failure_without_usage_costs_nothing() {
 #[tokio::test]
 async fn models_without_prices_follow_the_site_policy_and_billing_can_be_off() {
     let t = Setup::new().await;
-    let primary = channels::find_by_name(&t.s.db, "primary")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let primary = t.primary().await;
     models::create(
         &t.s.db,
         &models::ModelInput {
@@ -250,13 +230,7 @@ async fn requests_per_minute_are_limited() {
 #[tokio::test]
 async fn concurrent_requests_are_limited() {
     let t = Setup::new().await;
-    let primary = channels::find_by_name(&t.s.db, "primary")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
-    t.model("claude-held").await;
-    t.bind("claude-held", primary, "mock-gated").await;
+    t.on_primary("claude-held", "mock-gated").await;
     set_token_limits(
         &t,
         Limits {

@@ -282,13 +282,7 @@ async fn the_upstream_gets_the_channel_key_the_rewritten_model_and_everything_el
 #[tokio::test]
 async fn streams_are_relayed_live_with_usage_read_on_the_way() {
     let t = Setup::new().await;
-    let primary = channels::find_by_name(&t.s.db, "primary")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
-    t.model("claude-live").await;
-    t.bind("claude-live", primary, "mock-gated").await;
+    t.on_primary("claude-live", "mock-gated").await;
     let mut events = t.events();
     let mut res = t.messages(body("claude-live", true)).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -332,11 +326,7 @@ async fn streams_are_relayed_live_with_usage_read_on_the_way() {
 #[tokio::test]
 async fn failover_happens_before_the_first_byte() {
     let t = Setup::new().await;
-    let primary = channels::find_by_name(&t.s.db, "primary")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let primary = t.primary().await;
     // Higher-priority channels that fail: an overloaded one, and one that resets the connection.
     let overloaded = t.channel("overloaded", &t.mock_url.clone(), 20).await;
     let reset_addr = mock_upstream::spawn_resetting("127.0.0.1:0".parse().unwrap())
@@ -373,11 +363,7 @@ async fn failover_happens_before_the_first_byte() {
 #[tokio::test]
 async fn a_bad_channel_key_fails_over_and_other_client_errors_pass_through() {
     let t = Setup::new().await;
-    let primary = channels::find_by_name(&t.s.db, "primary")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let primary = t.primary().await;
     let bad = channels::create(
         &t.s.db,
         &t.s.state.cipher,
@@ -426,11 +412,7 @@ async fn a_bad_channel_key_fails_over_and_other_client_errors_pass_through() {
 #[tokio::test]
 async fn no_failover_after_the_first_byte_the_stream_ends_with_an_error_event() {
     let t = Setup::new().await;
-    let primary = channels::find_by_name(&t.s.db, "primary")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let primary = t.primary().await;
     let breaking = t.channel("breaking", &t.mock_url.clone(), 10).await;
     t.model("claude-mid").await;
     t.bind("claude-mid", breaking, "mock-reset-mid").await;
@@ -465,11 +447,7 @@ async fn no_failover_after_the_first_byte_the_stream_ends_with_an_error_event() 
 #[tokio::test]
 async fn a_session_sticks_to_its_channel_and_key() {
     let t = Setup::new().await;
-    let primary = channels::find_by_name(&t.s.db, "primary")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let primary = t.primary().await;
     let second = t.channel("second", &t.mock_url.clone(), 0).await;
     t.model("claude-s").await;
     t.bind("claude-s", primary, "via-primary").await;
@@ -510,13 +488,7 @@ async fn a_session_sticks_to_its_channel_and_key() {
 #[tokio::test]
 async fn a_client_that_disconnects_is_settled_with_the_usage_the_upstream_reported() {
     let t = Setup::new().await;
-    let primary = channels::find_by_name(&t.s.db, "primary")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
-    t.model("claude-gone").await;
-    t.bind("claude-gone", primary, "mock-gated").await;
+    t.on_primary("claude-gone", "mock-gated").await;
     let mut events = t.events();
     let mut res = t.messages(body("claude-gone", true)).await;
     let first = res.chunk().await.unwrap().unwrap();
@@ -541,13 +513,7 @@ async fn timeouts_before_and_during_a_stream() {
         ..RelayConfig::default()
     })
     .await;
-    let primary = channels::find_by_name(&t.s.db, "primary")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
-    t.model("claude-slow").await;
-    t.bind("claude-slow", primary, "mock-slow-5000").await;
+    t.on_primary("claude-slow", "mock-slow-5000").await;
     // Its own channel: the slow one cools down after its timeout.
     let stalling = t.channel("stalling", &t.mock_url.clone(), 0).await;
     t.model("claude-stall").await;

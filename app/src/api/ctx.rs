@@ -85,11 +85,26 @@ pub async fn changed(
     audit::record(&state.db, &Actor::user(admin), action, target, detail)
         .await
         .map_err(store_err)?;
+    reload_catalog(state).await;
+    tracing::info!(admin_id = admin.id, action, target, "administrative change");
+    Ok(())
+}
+
+/// Reloads this instance's routing catalog (and so drops cached tokens). On failure the watcher
+/// retries on its next tick.
+pub async fn reload_catalog(state: &AppState) {
     if let Err(e) = state.catalog.refresh().await {
-        // The watcher retries on its next tick.
         tracing::error!(error = %e, "could not reload the routing catalog");
     }
-    tracing::info!(admin_id = admin.id, action, target, "administrative change");
+}
+
+/// Records a change that is not an administrative one (a user's own token) so that every instance
+/// drops what it cached, and reloads this one.
+pub async fn user_changed(state: &AppState) -> Result<(), AppError> {
+    crate::core::audit::bump(&state.db)
+        .await
+        .map_err(store_err)?;
+    reload_catalog(state).await;
     Ok(())
 }
 

@@ -67,12 +67,7 @@ pub async fn revoke_token(id: i64) -> Result<(), AppError> {
         .await
         .map_err(store_err)?;
     // Every instance drops its cached copy of the token.
-    crate::core::audit::bump(&state.db)
-        .await
-        .map_err(store_err)?;
-    if let Err(e) = state.catalog.refresh().await {
-        tracing::error!(error = %e, "could not reload the routing catalog");
-    }
+    user_changed(&state).await?;
     tracing::info!(user_id = user.id, token_id = id, "token revoked");
     Ok(())
 }
@@ -92,12 +87,7 @@ pub async fn set_token_limits(
         .await
         .map_err(store_err)?;
     // Every instance drops its cached copy of the token.
-    crate::core::audit::bump(&state.db)
-        .await
-        .map_err(store_err)?;
-    if let Err(e) = state.catalog.refresh().await {
-        tracing::error!(error = %e, "could not reload the routing catalog");
-    }
+    user_changed(&state).await?;
     tracing::info!(user_id = user.id, token_id = id, "token limits changed");
     Ok(())
 }

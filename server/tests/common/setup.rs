@@ -133,6 +133,22 @@ impl Setup {
         self.changed().await;
     }
 
+    /// The id of the `primary` channel.
+    pub async fn primary(&self) -> i64 {
+        channels::find_by_name(&self.s.db, "primary")
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    }
+
+    /// Creates `model` (priced) and binds it to `primary` as `upstream`.
+    pub async fn on_primary(&self, model: &str, upstream: &str) {
+        let primary = self.primary().await;
+        self.model(model).await;
+        self.bind(model, primary, upstream).await;
+    }
+
     pub async fn user_id(&self) -> i64 {
         users::find_by_email(&self.s.db, "dev@example.com")
             .await

@@ -1,0 +1,592 @@
+//! `realms bench`: measures what Realms adds, side by side with the same load sent straight to the
+//! mock upstream in the same run, and prints a markdown table.
+//!
+//! It starts the mock upstream and a Realms server as child processes of this binary (so it measures
+//! the build it is part of), provisions a user, token, channel, priced models and bindings in a fresh
+//! database (SQLite, or PostgreSQL with `--postgres-url`), then runs: open-loop non-stream latency at
+//! a fixed rate, closed-loop maximum throughput, streamed time to first byte and per-event delay,
+//! memory per open stream, idle memory and start-up time. `--quick` runs each part for a moment
+//! (it checks the harness works, not the numbers).
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context, Result};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use app::core::audit::{self, Actor};
+use app::core::balances::{self, AdjustmentKind};
+use app::core::channels::{self, ChannelSettings, NewChannel};
+use app::core::crypto::KeyCipher;
+use app::core::db::Db;
+use app::core::models::{self, ModelInput};
+use app::core::secret::InstanceSecret;
+use app::core::{bindings, tokens, users};
+use app::model::{ChannelKind, Role};
+use app::money::Prices;
+
+const UPSTREAM_KEY: &str = "sk-bench-upstream-key";
+const SECRET: &str = "bench-secret-0123456789abcdef0123456789";
+const MODEL: &str = "claude-bench";
+const STREAM_MODEL: &str = "claude-bench-stream";
+const STALL_MODEL: &str = "claude-bench-hold";
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct BenchArgs {
+    /// A few seconds in all: checks the harness, not the numbers.
+    #[arg(long)]
+    pub quick: bool,
+    /// Run on this PostgreSQL database instead of a fresh SQLite file (it is migrated and written to).
+    #[arg(long)]
+    pub postgres_url: Option<String>,
+    /// Requests per second of the open-loop latency run.
+    #[arg(long, default_value_t = 1000)]
+    pub rate: u32,
+    /// Open streams for the memory measure.
+    #[arg(long)]
+    pub streams: Option<usize>,
+}
+
+/// A child process, killed when dropped.
+struct Proc {
+    child: Child,
+    url: String,
+}
+
+impl Proc {
+    /// Starts this program with `args` and waits for `marker` (followed by its URL) in its log;
+    /// also returns when it was started.
+    async fn spawn(
+        args: &[&str],
+        envs: &[(&str, String)],
+        marker: &str,
+    ) -> Result<(Proc, Instant)> {
+        let exe = std::env::current_exe().context("Could not find this program's path")?;
+        let started = Instant::now();
+        let mut cmd = Command::new(exe);
+        cmd.args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().context("Could not start a child process")?;
+        let stderr = child.stderr.take().ok_or_else(|| anyhow!("no stderr"))?;
+        let mut lines = BufReader::new(stderr).lines();
+        let url = loop {
+            let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+                .await
+                .map_err(|_| anyhow!("{} did not start within 30 s", args[0]))??
+                .ok_or_else(|| anyhow!("{} exited before it listened", args[0]))?;
+            if let Some(pos) = line.find(marker) {
+                let rest = &line[pos + marker.len()..];
+                break rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+            }
+        };
+        // Keep draining its log so it never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok((Proc { child, url }, started))
+    }
+
+    fn rss_kib(&self) -> Option<u64> {
+        let pid = self.child.id()?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse().ok())
+    }
+}
+
+/// Where the load goes: straight to the mock, or through Realms.
+#[derive(Clone)]
+struct Target {
+    url: String,
+    auth: (&'static str, String),
+    direct: bool,
+}
+
+impl Target {
+    fn request(
+        &self,
+        http: &reqwest::Client,
+        model: &str,
+        stream: bool,
+    ) -> reqwest::RequestBuilder {
+        let upstream_model = if self.direct {
+            match model {
+                STREAM_MODEL => "mock-spaced-2",
+                STALL_MODEL => "mock-stall",
+                other => other,
+            }
+        } else {
+            model
+        };
+        http.post(format!("{}/v1/messages", self.url))
+            .header(self.auth.0, &self.auth.1)
+            .header("anthropic-version", "2023-06-01")
+            .header("content-type", "application/json")
+            .body(format!(
+                r#"{{"model":"{upstream_model}","max_tokens":256,"stream":{stream},"messages":[{{"role":"user","content":"Benchmark request with a little text in it."}}]}}"#
+            ))
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v
+}
+
+/// Fixed-rate load: latencies (ms) counted from each request's scheduled start.
+async fn open_loop(
+    http: &reqwest::Client,
+    target: &Target,
+    rate: u32,
+    duration: Duration,
+) -> Result<Vec<f64>> {
+    let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
+    let total = (duration.as_secs_f64() * f64::from(rate)) as usize;
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..total {
+        let due = start + interval.mul_f64(i as f64);
+        tokio::time::sleep_until(due.into()).await;
+        let req = target.request(http, MODEL, false);
+        tasks.spawn(async move {
+            let res = req.send().await?;
+            let ok = res.status().is_success();
+            res.bytes().await?;
+            anyhow::ensure!(ok, "a benchmark request failed");
+            Ok::<f64, anyhow::Error>(due.elapsed().as_secs_f64() * 1000.0)
+        });
+    }
+    let mut out = Vec::with_capacity(total);
+    while let Some(r) = tasks.join_next().await {
+        out.push(r??);
+    }
+    Ok(sorted(out))
+}
+
+/// As many requests as `workers` loops can make: requests per second.
+async fn closed_loop(
+    http: &reqwest::Client,
+    target: &Target,
+    workers: usize,
+    duration: Duration,
+) -> Result<f64> {
+    let deadline = Instant::now() + duration;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..workers {
+        let (http, target) = (http.clone(), target.clone());
+        tasks.spawn(async move {
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                let res = target.request(&http, MODEL, false).send().await?;
+                anyhow::ensure!(res.status().is_success(), "a benchmark request failed");
+                res.bytes().await?;
+                n += 1;
+            }
+            Ok::<u64, anyhow::Error>(n)
+        });
+    }
+    let mut total = 0;
+    while let Some(r) = tasks.join_next().await {
+        total += r??;
+    }
+    Ok(total as f64 / duration.as_secs_f64())
+}
+
+/// Streams: time to first byte, and each event's arrival after the request started (ms).
+async fn streams(
+    http: &reqwest::Client,
+    target: &Target,
+    count: usize,
+) -> Result<(Vec<f64>, Vec<f64>)> {
+    let mut ttfb = Vec::new();
+    let mut events = Vec::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..count {
+        let req = target.request(http, STREAM_MODEL, true);
+        tasks.spawn(async move {
+            tokio::time::sleep(Duration::from_millis((i % 20) as u64 * 5)).await;
+            let start = Instant::now();
+            let mut res = req.send().await?;
+            anyhow::ensure!(
+                res.status().is_success(),
+                "a streamed benchmark request failed"
+            );
+            let mut first = None;
+            let mut arrivals = Vec::new();
+            while let Some(chunk) = res.chunk().await? {
+                let at = start.elapsed().as_secs_f64() * 1000.0;
+                first.get_or_insert(at);
+                for _ in 0..chunk.windows(7).filter(|w| w == b"event: ").count() {
+                    arrivals.push(at);
+                }
+            }
+            Ok::<_, anyhow::Error>((first.unwrap_or(f64::NAN), arrivals))
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        let (first, arrivals) = r??;
+        ttfb.push(first);
+        events.extend(arrivals);
+    }
+    Ok((sorted(ttfb), sorted(events)))
+}
+
+/// Opens `count` streams through Realms that stay open; returns the RSS growth per stream (KiB).
+async fn memory_per_stream(realms: &Proc, target: &Target, count: usize) -> Result<f64> {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()?;
+    let before = realms.rss_kib().unwrap_or(0);
+    let (opened_tx, mut opened_rx) = tokio::sync::mpsc::channel::<Result<()>>(count.max(1));
+    let mut held = Vec::with_capacity(count);
+    for i in 0..count {
+        let req = target.request(&http, STALL_MODEL, true);
+        let opened = opened_tx.clone();
+        held.push(tokio::spawn(async move {
+            let result = async {
+                let mut res = req.send().await?;
+                anyhow::ensure!(
+                    res.status().is_success(),
+                    "stream {i} was refused: {}",
+                    res.status()
+                );
+                res.chunk().await?;
+                Ok(res)
+            }
+            .await;
+            match result {
+                Ok(res) => {
+                    let _ = opened.send(Ok(())).await;
+                    // Hold the stream open until the task is aborted.
+                    std::future::pending::<()>().await;
+                    drop(res);
+                }
+                Err(e) => {
+                    let _ = opened.send(Err(e)).await;
+                }
+            }
+        }));
+    }
+    for _ in 0..count {
+        opened_rx
+            .recv()
+            .await
+            .ok_or_else(|| anyhow!("a stream task ended"))??;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = realms.rss_kib().unwrap_or(before);
+    for h in held {
+        h.abort();
+    }
+    Ok(after.saturating_sub(before) as f64 / count.max(1) as f64)
+}
+
+/// A user with a large balance and a token, the mock as a channel, and three priced models: plain,
+/// streamed with spaced events, and streams that stay open.
+async fn provision(db: &Db, mock_url: &str) -> Result<String> {
+    let say = |e: app::core::error::StoreError| anyhow!(e.public_message());
+    let secret = InstanceSecret::from_value(SECRET).map_err(say)?;
+    let cipher = KeyCipher::new(&secret);
+    let email = format!("bench-{}@example.com", app::core::db::now_ms());
+    let user = users::create(
+        db,
+        users::NewUser {
+            email: &email,
+            username: None,
+            password: "bench-password",
+            role: Some(Role::User),
+        },
+    )
+    .await
+    .map_err(say)?;
+    balances::adjust(
+        db,
+        user.id,
+        1_000_000 * app::money::NANO_PER_USD,
+        AdjustmentKind::Topup,
+        "benchmark",
+        None,
+    )
+    .await
+    .map_err(say)?;
+    let token = tokens::create(db, user.id, "bench", None)
+        .await
+        .map_err(say)?
+        .secret;
+    let channel = channels::create(
+        db,
+        &cipher,
+        NewChannel {
+            settings: ChannelSettings {
+                name: format!("bench-mock-{}", app::core::db::now_ms()),
+                kind: ChannelKind::Anthropic,
+                priority: 0,
+                weight: 1,
+            },
+            base_urls: &[mock_url.to_string()],
+            keys: &[UPSTREAM_KEY.to_string()],
+        },
+    )
+    .await
+    .map_err(say)?;
+    for (model, upstream) in [
+        (MODEL, MODEL),
+        (STREAM_MODEL, "mock-spaced-2"),
+        (STALL_MODEL, "mock-stall"),
+    ] {
+        let m = match models::find_by_public_id(db, model).await.map_err(say)? {
+            Some(m) => m,
+            None => models::create(
+                db,
+                &ModelInput {
+                    public_id: model.into(),
+                    display_name: None,
+                    prices: Some(Prices::with_derived_cache(3_000_000, 15_000_000)),
+                    enabled: true,
+                },
+            )
+            .await
+            .map_err(say)?,
+        };
+        bindings::create(db, m.id, channel.id, Some(upstream))
+            .await
+            .map_err(say)?;
+    }
+    audit::record(db, &Actor::cli(), "bench.provision", &email, "")
+        .await
+        .map_err(say)?;
+    Ok(token)
+}
+
+struct Row {
+    measure: String,
+    direct: String,
+    realms: String,
+    result: String,
+    target: &'static str,
+    met: Option<bool>,
+}
+
+fn ms(v: f64) -> String {
+    format!("{v:.3} ms")
+}
+
+pub async fn run(args: BenchArgs) -> Result<()> {
+    crate::raise_open_files();
+    let quick = args.quick;
+    let phase = if quick {
+        Duration::from_millis(600)
+    } else {
+        Duration::from_secs(10)
+    };
+    let rate = if quick { args.rate.min(200) } else { args.rate };
+    let stream_count = args.streams.unwrap_or(if quick { 100 } else { 10_000 });
+    let dir = std::env::temp_dir().join(format!("realms-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let result = run_in(&args, &dir, phase, rate, stream_count).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+async fn run_in(
+    args: &BenchArgs,
+    dir: &std::path::Path,
+    phase: Duration,
+    rate: u32,
+    stream_count: usize,
+) -> Result<()> {
+    let database_url = match &args.postgres_url {
+        Some(url) => url.clone(),
+        None => format!("sqlite://{}/bench.db", dir.display()),
+    };
+    let (mock, _) = Proc::spawn(
+        &[
+            "mock-upstream",
+            "--addr",
+            "127.0.0.1:0",
+            "--key",
+            UPSTREAM_KEY,
+        ],
+        &[],
+        "mock upstream listening on ",
+    )
+    .await?;
+    let db = crate::ops::open(&database_url).await?;
+    let token = provision(&db, &mock.url).await?;
+    db.close().await;
+
+    let (realms, started) = Proc::spawn(
+        &[
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--site-root",
+            &dir.display().to_string(),
+        ],
+        &[
+            ("REALMS_DATABASE_URL", database_url.clone()),
+            ("REALMS_DATA_DIR", dir.display().to_string()),
+            ("REALMS_SECRET_KEY", SECRET.to_string()),
+            ("REALMS_LOG", "warn,realms::serve=info".to_string()),
+            ("NO_COLOR", "1".to_string()),
+        ],
+        "Realms is listening on ",
+    )
+    .await?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(1024)
+        .tcp_nodelay(true)
+        .build()?;
+    // Start-up: from spawning the process to the first served API request.
+    let mut first_served = None;
+    let probe = Target {
+        url: realms.url.clone(),
+        auth: ("authorization", format!("Bearer {token}")),
+        direct: false,
+    };
+    for _ in 0..3000 {
+        if let Ok(res) = probe.request(&http, MODEL, false).send().await {
+            if res.status().is_success() {
+                first_served = Some(started.elapsed());
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let start_to_first = first_served.ok_or_else(|| anyhow!("Realms never served a request"))?;
+    let idle_rss = realms.rss_kib().unwrap_or(0);
+
+    let direct = Target {
+        url: mock.url.clone(),
+        auth: ("x-api-key", UPSTREAM_KEY.to_string()),
+        direct: true,
+    };
+    let via = probe;
+    // Warm both paths (connections, caches).
+    open_loop(&http, &direct, 200, Duration::from_millis(250)).await?;
+    open_loop(&http, &via, 200, Duration::from_millis(250)).await?;
+
+    let d_lat = open_loop(&http, &direct, rate, phase).await?;
+    let v_lat = open_loop(&http, &via, rate, phase).await?;
+    let workers = 64;
+    let d_tput = closed_loop(&http, &direct, workers, phase).await?;
+    let v_tput = closed_loop(&http, &via, workers, phase).await?;
+    let stream_runs = if args.quick { 20 } else { 400 };
+    let (d_ttfb, d_events) = streams(&http, &direct, stream_runs).await?;
+    let (v_ttfb, v_events) = streams(&http, &via, stream_runs).await?;
+    let per_stream = memory_per_stream(&realms, &via, stream_count).await?;
+
+    let mut rows = Vec::new();
+    for (label, p, target) in [("p50", 0.5, 0.3), ("p99", 0.99, 1.0)] {
+        let added = percentile(&v_lat, p) - percentile(&d_lat, p);
+        rows.push(Row {
+            measure: format!("added latency, non-stream, {rate} req/s, {label}"),
+            direct: ms(percentile(&d_lat, p)),
+            realms: ms(percentile(&v_lat, p)),
+            result: ms(added),
+            target: if label == "p50" {
+                "≤ 0.3 ms"
+            } else {
+                "≤ 1 ms"
+            },
+            met: Some(added <= target),
+        });
+    }
+    let ratio = v_tput / d_tput.max(1.0);
+    rows.push(Row {
+        measure: format!("max throughput, {workers} connections"),
+        direct: format!("{d_tput:.0} req/s"),
+        realms: format!("{v_tput:.0} req/s"),
+        result: format!("{:.0} % of direct", ratio * 100.0),
+        target: "≥ 50 % of direct",
+        met: Some(ratio >= 0.5),
+    });
+    let added_ttfb = percentile(&v_ttfb, 0.99) - percentile(&d_ttfb, 0.99);
+    rows.push(Row {
+        measure: "SSE time to first byte, p99".into(),
+        direct: ms(percentile(&d_ttfb, 0.99)),
+        realms: ms(percentile(&v_ttfb, 0.99)),
+        result: ms(added_ttfb),
+        target: "≤ 1 ms added",
+        met: Some(added_ttfb <= 1.0),
+    });
+    let added_event = percentile(&v_events, 0.99) - percentile(&d_events, 0.99);
+    rows.push(Row {
+        measure: "SSE event arrival after request start, p99".into(),
+        direct: ms(percentile(&d_events, 0.99)),
+        realms: ms(percentile(&v_events, 0.99)),
+        result: ms(added_event),
+        target: "≤ 1 ms added",
+        met: Some(added_event <= 1.0),
+    });
+    rows.push(Row {
+        measure: format!("memory per open stream, {stream_count} streams"),
+        direct: "—".into(),
+        realms: format!("{per_stream:.1} KiB"),
+        result: format!("{per_stream:.1} KiB"),
+        target: "≤ 64 KiB",
+        met: Some(per_stream <= 64.0),
+    });
+    rows.push(Row {
+        measure: "idle RSS".into(),
+        direct: "—".into(),
+        realms: format!("{:.1} MB", idle_rss as f64 / 1024.0),
+        result: format!("{:.1} MB", idle_rss as f64 / 1024.0),
+        target: "≤ 40 MB",
+        met: Some(idle_rss <= 40 * 1024),
+    });
+    let start_ms = start_to_first.as_secs_f64() * 1000.0;
+    rows.push(Row {
+        measure: "start to first served request".into(),
+        direct: "—".into(),
+        realms: format!("{start_ms:.0} ms"),
+        result: format!("{start_ms:.0} ms"),
+        target: "≤ 300 ms",
+        met: Some(start_ms <= 300.0),
+    });
+
+    let db_label = if args.postgres_url.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    println!(
+        "Realms benchmark ({}; database: {db_label}; billing, auth, routing and usage logging on)\n",
+        if args.quick { "quick run: numbers are not meaningful" } else { "full run" }
+    );
+    println!("| measure | direct to mock | via Realms | Realms adds / ratio | target | met |");
+    println!("|---|---|---|---|---|---|");
+    for r in &rows {
+        let met = match r.met {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "—",
+        };
+        println!(
+            "| {} | {} | {} | {} | {} | {met} |",
+            r.measure, r.direct, r.realms, r.result, r.target
+        );
+    }
+    drop(realms);
+    drop(mock);
+    Ok(())
+}
