@@ -292,3 +292,88 @@ fn any_sequence_keeps_balance_equal_to_ledger_and_creates_no_money() {
             .unwrap_or_else(|e| panic!("{}: {e}", t.label));
     }
 }
+
+#[tokio::test]
+async fn leases_hold_balance_charges_shrink_them_and_expired_ones_are_swept() {
+    use app::core::billing::{LeaseCharge, LedgerOp};
+    for t in common::all().await {
+        let db = &t.db;
+        let u = funded_user(db, "lease@example.com", 1_000).await;
+        let id = billing::grow_lease(db, u, None, 600)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            billing::grow_lease(db, u, Some(id), 500)
+                .await
+                .unwrap()
+                .is_err(),
+            "{}: only 400 left",
+            t.label
+        );
+        assert_eq!(
+            billing::grow_lease(db, u, Some(id), 400)
+                .await
+                .unwrap()
+                .unwrap(),
+            id
+        );
+        assert_eq!(billing::holdings(db, u).await.unwrap(), (1_000, 1_000));
+        let charge = |n: &str, cost: i64, from_lease: i64| {
+            LedgerOp::Charge(LeaseCharge {
+                user_id: u,
+                token_id: None,
+                request_id: n.into(),
+                cost,
+                lease_id: Some(id),
+                from_lease,
+                reason: "m".into(),
+            })
+        };
+        let mut tx = db.pool().begin().await.unwrap();
+        billing::apply(&mut tx, &[charge("l-1", 300, 300), charge("l-2", 200, 200)])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(billing::holdings(db, u).await.unwrap(), (500, 500));
+        assert_consistent(db, u, t.label).await;
+        // Released: the rest goes back.
+        let mut tx = db.pool().begin().await.unwrap();
+        billing::apply(&mut tx, &[LedgerOp::Release { lease_id: id }])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(billing::holdings(db, u).await.unwrap(), (500, 0));
+        // A lease left by a stopped instance expires and is swept; a late charge then leaves the
+        // reserved total alone.
+        let id = billing::grow_lease(db, u, None, 100)
+            .await
+            .unwrap()
+            .unwrap();
+        let now = app::core::db::now_ms();
+        assert_eq!(
+            billing::sweep(db, now + billing::LEASE_TTL_MS + 1)
+                .await
+                .unwrap(),
+            1
+        );
+        let mut tx = db.pool().begin().await.unwrap();
+        billing::apply(
+            &mut tx,
+            &[LedgerOp::Charge(LeaseCharge {
+                user_id: u,
+                token_id: None,
+                request_id: "l-3".into(),
+                cost: 50,
+                lease_id: Some(id),
+                from_lease: 50,
+                reason: "m".into(),
+            })],
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(billing::holdings(db, u).await.unwrap(), (450, 0));
+        assert_consistent(db, u, t.label).await;
+    }
+}

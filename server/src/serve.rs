@@ -58,6 +58,16 @@ pub async fn run(globals: &crate::ops::Globals, args: ServeArgs) -> Result<()> {
     let relay = Relay::new(state.clone(), args.relay_config(), usage_sink)
         .map_err(|e| anyhow!("Could not set up the upstream HTTP client: {e}"))?;
     let router = app(state, &config, relay.clone());
+    let tidy = {
+        let relay = relay.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                every.tick().await;
+                relay.wallets.tidy(Duration::from_secs(10)).await;
+            }
+        })
+    };
 
     let listener = TcpListener::bind(args.addr)
         .await
@@ -72,6 +82,7 @@ pub async fn run(globals: &crate::ops::Globals, args: ServeArgs) -> Result<()> {
         .await
         .context("The server stopped")?;
     // Running requests (streams included) finish and every usage event is stored before exit.
+    tidy.abort();
     relay.shutdown().await;
     drop(relay);
     usage_writer.finish().await;

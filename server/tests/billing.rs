@@ -14,6 +14,7 @@ use common::setup::*;
 use realms::relay::RelayConfig;
 
 async fn charges(t: &Setup) -> Vec<app::model::LedgerEntryView> {
+    t.settled().await;
     let u = t.user_id().await;
     balances::ledger(&t.s.db, u, 100)
         .await
@@ -30,6 +31,7 @@ async fn a_request_is_charged_exactly_what_the_upstream_reported_once() {
     let res = t.messages(body("claude-test", false)).await;
     assert_eq!(res.status(), StatusCode::OK);
     let e = next(&mut events).await;
+    t.settled().await;
     let u = t.user_id().await;
     let (balance, reserved) = billing::holdings(&t.s.db, u).await.unwrap();
     assert_eq!(reserved, 0, "the reservation is released");
@@ -294,4 +296,62 @@ async fn spend_limits_are_enforced_over_their_window() {
         message.contains("daily spend limit of $0.0001"),
         "{message}"
     );
+}
+
+#[tokio::test]
+async fn two_instances_cannot_overdraw_through_their_leases() {
+    let t = Setup::new().await;
+    let u = t.user_id().await;
+    // Leave exactly $1.
+    balances::adjust(
+        &t.s.db,
+        u,
+        1_000_000_000 - FUNDS,
+        AdjustmentKind::Adjustment,
+        "",
+        None,
+    )
+    .await
+    .unwrap();
+    let (sink_a, _wa) = realms::relay::settle::start(t.s.db.clone());
+    let (sink_b, _wb) = realms::relay::settle::start(t.s.db.clone());
+    let a = std::sync::Arc::new(realms::relay::wallet::Wallets::new(
+        t.s.db.clone(),
+        sink_a.clone(),
+    ));
+    let b = std::sync::Arc::new(realms::relay::wallet::Wallets::new(
+        t.s.db.clone(),
+        sink_b.clone(),
+    ));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let w = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.spawn(async move { (i % 2, w.hold(u, 100_000_000).await.unwrap()) });
+    }
+    let mut held = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        let (which, hold) = r.unwrap();
+        if let Ok(h) = hold {
+            held.push((which, h));
+        }
+    }
+    assert_eq!(
+        held.len(),
+        10,
+        "ten holds of $0.10 fit in $1, across both instances"
+    );
+    // Each charges its full hold, then both give their leases back.
+    for (i, (which, h)) in held.iter().enumerate() {
+        let w = if *which == 0 { &a } else { &b };
+        w.settle(Some(h), u, None, &format!("two-{i}"), h.amount, "m")
+            .await;
+    }
+    a.tidy(std::time::Duration::ZERO).await;
+    b.tidy(std::time::Duration::ZERO).await;
+    sink_a.flush().await;
+    sink_b.flush().await;
+    let (balance, reserved) = billing::holdings(&t.s.db, u).await.unwrap();
+    assert_eq!((balance, reserved), (0, 0));
+    assert_eq!(balances::ledger_sum(&t.s.db, u).await.unwrap(), 0);
+    assert_eq!(billing::open_reservations(&t.s.db, u).await.unwrap(), 0);
 }

@@ -188,8 +188,215 @@ pub async fn void(db: &Db, reservation: &Reservation) -> Result<(), StoreError> 
     Ok(())
 }
 
-/// Releases reservations past their expiry (left by a crashed instance); returns how many.
+/// How long a lease lives without being refreshed by its instance.
+pub const LEASE_TTL_MS: i64 = 10 * 60 * 1000;
+
+/// Grows the lease `lease_id` (or opens one) by `amount` when the user's available balance covers
+/// it, in one atomic conditional update; returns the lease id.
+pub async fn grow_lease(
+    db: &Db,
+    user_id: i64,
+    lease_id: Option<i64>,
+    amount: i64,
+) -> Result<Result<i64, Insufficient>, StoreError> {
+    if amount <= 0 {
+        return Err(StoreError::Internal(
+            "a lease must grow by a positive amount".into(),
+        ));
+    }
+    let now = now_ms();
+    let mut tx = db.pool().begin().await?;
+    let held = sqlx::query(
+        "UPDATE users SET reserved = reserved + $1 WHERE id = $2 AND balance - reserved >= $1 \
+         RETURNING reserved",
+    )
+    .bind(amount)
+    .bind(user_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if held.is_none() {
+        tx.rollback().await?;
+        let row = sqlx::query("SELECT balance - reserved AS available FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(db.pool())
+            .await?;
+        let available: i64 = match row {
+            Some(r) => r.try_get("available")?,
+            None => return Err(StoreError::NotFound("No such user.".into())),
+        };
+        return Ok(Err(Insufficient {
+            available,
+            needed: amount,
+        }));
+    }
+    let grown = match lease_id {
+        Some(id) => sqlx::query(
+            "UPDATE leases SET amount = amount + $1, expires_at = $2 WHERE id = $3 RETURNING id",
+        )
+        .bind(amount)
+        .bind(now + LEASE_TTL_MS)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?,
+        None => None,
+    };
+    let id = match grown {
+        Some(row) => row.try_get("id")?,
+        None => sqlx::query(
+            "INSERT INTO leases (user_id, amount, created_at, expires_at) VALUES ($1, $2, $3, $4) \
+             RETURNING id",
+        )
+        .bind(user_id)
+        .bind(amount)
+        .bind(now)
+        .bind(now + LEASE_TTL_MS)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("id")?,
+    };
+    tx.commit().await?;
+    Ok(Ok(id))
+}
+
+/// A request's charge, paid from a lease as far as it goes and from the balance beyond.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeaseCharge {
+    pub user_id: i64,
+    pub token_id: Option<i64>,
+    pub request_id: String,
+    /// Nano-USD, positive.
+    pub cost: i64,
+    pub lease_id: Option<i64>,
+    /// The part of `cost` that was held by the lease.
+    pub from_lease: i64,
+    pub reason: String,
+}
+
+/// What the usage writer applies to balances, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LedgerOp {
+    Charge(LeaseCharge),
+    /// Gives a lease's remainder back to the user's available balance.
+    Release {
+        lease_id: i64,
+    },
+}
+
+/// Applies `ops` in order inside `tx`: charges become ledger rows (one per request), leases shrink
+/// by what they paid, released leases give back their remainder.
+pub async fn apply(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    ops: &[LedgerOp],
+) -> Result<(), StoreError> {
+    for op in ops {
+        match op {
+            LedgerOp::Charge(c) => {
+                // The lease may have been released or swept meanwhile: then nothing of it is held.
+                let part = match (c.lease_id, c.from_lease > 0) {
+                    (Some(id), true) => {
+                        let row = sqlx::query(
+                            "UPDATE leases SET amount = amount - $1 WHERE id = $2 RETURNING id",
+                        )
+                        .bind(c.from_lease)
+                        .bind(id)
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                        if row.is_some() {
+                            c.from_lease
+                        } else {
+                            0
+                        }
+                    }
+                    _ => 0,
+                };
+                let row = sqlx::query(
+                    "UPDATE users SET balance = balance - $1, reserved = reserved - $2 WHERE id = $3 \
+                     RETURNING balance",
+                )
+                .bind(c.cost)
+                .bind(part)
+                .bind(c.user_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+                // A deleted user has nothing left to charge.
+                let Some(row) = row else { continue };
+                let balance: i64 = row.try_get("balance")?;
+                sqlx::query(
+                    "INSERT INTO ledger (user_id, amount, balance_after, kind, reason, request_id, token_id, created_at) \
+                     VALUES ($1, $2, $3, 'charge', $4, $5, $6, $7)",
+                )
+                .bind(c.user_id)
+                .bind(-c.cost)
+                .bind(balance)
+                .bind(&c.reason)
+                .bind(&c.request_id)
+                .bind(c.token_id)
+                .bind(now_ms())
+                .execute(&mut **tx)
+                .await?;
+            }
+            LedgerOp::Release { lease_id } => release_lease(tx, *lease_id).await?,
+        }
+    }
+    Ok(())
+}
+
+async fn release_lease(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    lease_id: i64,
+) -> Result<(), StoreError> {
+    let row = sqlx::query("DELETE FROM leases WHERE id = $1 RETURNING user_id, amount")
+        .bind(lease_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if let Some(row) = row {
+        let user_id: i64 = row.try_get("user_id")?;
+        let amount: i64 = row.try_get("amount")?;
+        sqlx::query("UPDATE users SET reserved = reserved - $1 WHERE id = $2")
+            .bind(amount)
+            .bind(user_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Keeps an instance's leases alive.
+pub async fn refresh_leases(db: &Db, ids: &[i64], now: i64) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mut tx = db.pool().begin().await?;
+    for id in ids {
+        sqlx::query("UPDATE leases SET expires_at = $1 WHERE id = $2")
+            .bind(now + LEASE_TTL_MS)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Releases reservations and leases past their expiry (left by a stopped instance); returns how many.
 pub async fn sweep(db: &Db, now: i64) -> Result<u64, StoreError> {
+    let expired = sqlx::query("SELECT id FROM leases WHERE expires_at <= $1")
+        .bind(now)
+        .fetch_all(db.pool())
+        .await?;
+    let mut released = 0;
+    for row in expired {
+        let id: i64 = row.try_get("id")?;
+        let mut tx = db.pool().begin().await?;
+        release_lease(&mut tx, id).await?;
+        tx.commit().await?;
+        released += 1;
+    }
+    released += sweep_reservations(db, now).await?;
+    Ok(released)
+}
+
+async fn sweep_reservations(db: &Db, now: i64) -> Result<u64, StoreError> {
     let rows = sqlx::query("SELECT id, user_id, amount FROM reservations WHERE expires_at <= $1")
         .bind(now)
         .fetch_all(db.pool())
@@ -220,10 +427,11 @@ pub async fn holdings(db: &Db, user_id: i64) -> Result<(i64, i64), StoreError> {
     Ok((row.try_get("balance")?, row.try_get("reserved")?))
 }
 
-/// The sum of the user's open reservations, from the reservation rows themselves.
+/// The sum of the user's open reservations and leases, from their rows.
 pub async fn open_reservations(db: &Db, user_id: i64) -> Result<i64, StoreError> {
     let row = sqlx::query(
-        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total FROM reservations WHERE user_id = $1",
+        "SELECT CAST((SELECT COALESCE(SUM(amount), 0) FROM reservations WHERE user_id = $1) \
+         + (SELECT COALESCE(SUM(amount), 0) FROM leases WHERE user_id = $1) AS BIGINT) AS total",
     )
     .bind(user_id)
     .fetch_one(db.pool())

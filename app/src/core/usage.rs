@@ -64,12 +64,22 @@ pub async fn insert_batch(db: &Db, events: &[UsageEvent]) -> Result<(), StoreErr
     if events.is_empty() {
         return Ok(());
     }
+    let mut tx = db.pool().begin().await?;
+    insert_in(&mut tx, events).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Writes events inside `tx` (see [`insert_batch`]).
+pub async fn insert_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    events: &[UsageEvent],
+) -> Result<(), StoreError> {
     let placeholders: Vec<String> = (1..=COLUMN_COUNT).map(|i| format!("${i}")).collect();
     let sql = format!(
         "INSERT INTO usage_events ({COLUMNS}) VALUES ({}) ON CONFLICT (request_id) DO NOTHING",
         placeholders.join(", ")
     );
-    let mut tx = db.pool().begin().await?;
     for e in events {
         sqlx::query(&sql)
             .bind(&e.request_id)
@@ -94,10 +104,9 @@ pub async fn insert_batch(db: &Db, events: &[UsageEvent]) -> Result<(), StoreErr
             .bind(e.cost)
             .bind(e.ttfb_ms)
             .bind(e.latency_ms)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 

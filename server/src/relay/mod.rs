@@ -16,6 +16,7 @@ pub mod route;
 pub mod settle;
 pub mod upstream;
 pub mod usage;
+pub mod wallet;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -32,7 +33,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::task::TaskTracker;
 
-use app::core::billing::{self, Reservation};
+use app::core::billing;
 use app::core::catalog::{CatalogModel, Snapshot};
 use app::core::db::now_ms;
 use app::core::limits::{spent_since, Scope, Window};
@@ -86,6 +87,8 @@ pub struct Relay {
     sticky: Sticky,
     tokens: auth::TokenCache,
     limiter: Arc<limits::Limiter>,
+    /// Balance holds, served from leases in memory.
+    pub wallets: wallet::Wallets,
     pub usage: UsageSink,
     /// Every request task; waited for at shutdown.
     pub tasks: TaskTracker,
@@ -104,13 +107,14 @@ impl Relay {
             .tcp_nodelay(true)
             .build()?;
         Ok(Arc::new(Relay {
-            state,
+            state: state.clone(),
             config,
             http,
             health: Health::default(),
             sticky: Sticky::default(),
             tokens: auth::TokenCache::default(),
             limiter: Arc::default(),
+            wallets: wallet::Wallets::new(state.db.clone(), usage.clone()),
             usage,
             tasks: TaskTracker::new(),
         }))
@@ -121,6 +125,7 @@ impl Relay {
     pub async fn shutdown(&self) {
         self.tasks.close();
         self.tasks.wait().await;
+        self.wallets.tidy(Duration::ZERO).await;
         self.usage.flush().await;
     }
 }
@@ -210,7 +215,7 @@ struct Ctx {
     ttfb: Option<Duration>,
     /// Whether this request is charged (billing on, a billed endpoint).
     charged: bool,
-    reservation: Option<Reservation>,
+    reservation: Option<wallet::Hold>,
 }
 
 /// How a request ended, for its usage event.
@@ -655,7 +660,7 @@ impl Relay {
             };
         };
         let amount = billing::estimate(&prices, body_bytes, max_tokens);
-        match billing::reserve(&self.state.db, ctx.owner.user_id, &ctx.request_id, amount).await {
+        match self.wallets.hold(ctx.owner.user_id, amount).await {
             Ok(Ok(r)) => {
                 ctx.reservation = Some(r);
                 Ok(())
@@ -716,43 +721,20 @@ impl Relay {
         });
     }
 
-    /// Commits the cost (or voids the reservation when nothing was used), retrying a few times; a
-    /// reservation that still cannot be released is left to the sweeper.
+    /// Releases the request's hold and queues its charge (written with the usage events, in the
+    /// same transaction: one ledger row per request).
     async fn charge(&self, ctx: &Ctx, tokens: &Tokens, cost: i64) {
-        let db = &self.state.db;
-        for attempt in 0..3u32 {
-            let done = if tokens.is_zero() {
-                match &ctx.reservation {
-                    Some(r) => billing::void(db, r).await.map(|_| ()),
-                    None => Ok(()),
-                }
-            } else {
-                billing::commit(
-                    db,
-                    ctx.reservation.as_ref(),
-                    billing::Charge {
-                        user_id: ctx.owner.user_id,
-                        token_id: Some(ctx.owner.token_id),
-                        request_id: &ctx.request_id,
-                        cost,
-                        reason: &ctx.model,
-                    },
-                )
-                .await
-                .map(|_| ())
-            };
-            match done {
-                Ok(()) => return,
-                Err(e) if e.is_unique_violation() => {
-                    tracing::error!(request_id = %ctx.request_id, "a second charge for one request was refused");
-                    return;
-                }
-                Err(e) => {
-                    tracing::error!(request_id = %ctx.request_id, attempt, error = %e, "could not settle the charge; retrying");
-                    tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt + 1))).await;
-                }
-            }
-        }
+        let cost = if tokens.is_zero() { 0 } else { cost };
+        self.wallets
+            .settle(
+                ctx.reservation.as_ref(),
+                ctx.owner.user_id,
+                Some(ctx.owner.token_id),
+                &ctx.request_id,
+                cost,
+                &ctx.model,
+            )
+            .await;
     }
 }
 

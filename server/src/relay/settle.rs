@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use app::core::billing::{self, LedgerOp};
 use app::core::db::Db;
 use app::core::usage::{self, UsageEvent};
 
@@ -16,6 +17,8 @@ const RETRY_MAX: Duration = Duration::from_secs(30);
 
 enum Msg {
     Event(Box<UsageEvent>),
+    /// A charge or a lease release, applied in order with the events.
+    Ledger(Box<LedgerOp>),
     /// Answered once everything sent before it is stored.
     Flush(oneshot::Sender<()>),
 }
@@ -31,6 +34,7 @@ impl std::fmt::Debug for Msg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Msg::Event(e) => write!(f, "Event({})", e.request_id),
+            Msg::Ledger(op) => write!(f, "Ledger({op:?})"),
             Msg::Flush(_) => f.write_str("Flush"),
         }
     }
@@ -60,6 +64,13 @@ impl UsageSink {
         }
     }
 
+    /// Queues a charge or a lease release; it is written in order with the usage events.
+    pub fn ledger(&self, op: LedgerOp) {
+        if let Err(e) = self.tx.send(Msg::Ledger(Box::new(op))) {
+            tracing::error!(op = ?e.0, "ledger change after the writer stopped");
+        }
+    }
+
     /// Every event recorded from now on, as it is recorded (before it is stored).
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<UsageEvent>> {
         self.recorded.subscribe()
@@ -81,40 +92,65 @@ impl UsageWriter {
     }
 }
 
+#[derive(Default)]
+struct Batch {
+    events: Vec<UsageEvent>,
+    ledger: Vec<LedgerOp>,
+    waiting: Vec<oneshot::Sender<()>>,
+}
+
+impl Batch {
+    fn take(&mut self, m: Msg) {
+        match m {
+            Msg::Event(e) => self.events.push(*e),
+            Msg::Ledger(op) => self.ledger.push(*op),
+            Msg::Flush(done) => self.waiting.push(done),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.events.len() + self.ledger.len()
+    }
+}
+
 async fn write_loop(db: Db, mut rx: mpsc::UnboundedReceiver<Msg>) {
-    let mut batch: Vec<UsageEvent> = Vec::new();
-    let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
     while let Some(first) = rx.recv().await {
-        take(first, &mut batch, &mut waiting);
+        let mut batch = Batch::default();
+        batch.take(first);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(m) => take(m, &mut batch, &mut waiting),
+                Ok(m) => batch.take(m),
                 Err(_) => break,
             }
         }
-        store(&db, &batch).await;
-        batch.clear();
-        for done in waiting.drain(..) {
+        store(&db, &batch.events, &batch.ledger).await;
+        for done in batch.waiting.drain(..) {
             let _ = done.send(());
         }
     }
 }
 
-fn take(m: Msg, batch: &mut Vec<UsageEvent>, waiting: &mut Vec<oneshot::Sender<()>>) {
-    match m {
-        Msg::Event(e) => batch.push(*e),
-        Msg::Flush(done) => waiting.push(done),
-    }
+/// Writes balance changes and usage events in one transaction.
+async fn write(
+    db: &Db,
+    events: &[UsageEvent],
+    ledger: &[LedgerOp],
+) -> Result<(), app::core::error::StoreError> {
+    let mut tx = db.pool().begin().await?;
+    billing::apply(&mut tx, ledger).await?;
+    usage::insert_in(&mut tx, events).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Stores a batch, retrying with backoff until the database takes it.
-async fn store(db: &Db, batch: &[UsageEvent]) {
-    if batch.is_empty() {
+async fn store(db: &Db, batch: &[UsageEvent], ledger: &[LedgerOp]) {
+    if batch.is_empty() && ledger.is_empty() {
         return;
     }
     let mut wait = Duration::from_millis(100);
     loop {
-        match usage::insert_batch(db, batch).await {
+        match write(db, batch, ledger).await {
             Ok(()) => break,
             Err(e) => {
                 tracing::error!(error = %e, events = batch.len(), "could not store usage events; retrying");

@@ -149,6 +149,12 @@ impl Setup {
         self.bind(model, primary, upstream).await;
     }
 
+    /// Gives back idle balance leases and waits until every charge and event is stored.
+    pub async fn settled(&self) {
+        self.s.relay.wallets.tidy(Duration::ZERO).await;
+        self.s.relay.usage.flush().await;
+    }
+
     pub async fn user_id(&self) -> i64 {
         users::find_by_email(&self.s.db, "dev@example.com")
             .await

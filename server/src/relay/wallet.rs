@@ -1,0 +1,170 @@
+//! Balance holds without a database round trip per request. Each instance leases part of a user's
+//! available balance from the database (one atomic conditional update, so instances together can
+//! never lease more than the balance) and serves that user's request reservations from the lease in
+//! memory. A charge shrinks the lease and is written by the usage writer in a batch, as the request's
+//! one ledger row. Idle leases go back to the balance; a stopped instance's leases expire and are
+//! swept.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use app::core::billing::{self, Insufficient, LeaseCharge, LedgerOp};
+use app::core::db::{now_ms, Db};
+use app::core::error::StoreError;
+
+use super::settle::UsageSink;
+
+/// A lease grows by this many times the request's reservation, when the balance allows, so most
+/// requests find room in it.
+const LEASE_GROWTH: i64 = 64;
+
+/// Part of the balance held for one running request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hold {
+    pub user_id: i64,
+    pub amount: i64,
+}
+
+#[derive(Debug)]
+struct Wallet {
+    lease_id: Option<i64>,
+    /// What the lease still holds, after the charges queued so far.
+    lease: i64,
+    /// The holds of running requests.
+    held: i64,
+    last_used: Instant,
+}
+
+pub struct Wallets {
+    db: Db,
+    sink: UsageSink,
+    map: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<Wallet>>>>,
+}
+
+impl std::fmt::Debug for Wallets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Wallets")
+    }
+}
+
+impl Wallets {
+    pub fn new(db: Db, sink: UsageSink) -> Self {
+        Wallets {
+            db,
+            sink,
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn wallet(&self, user_id: i64) -> Arc<tokio::sync::Mutex<Wallet>> {
+        let mut map = match self.map.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        map.entry(user_id)
+            .or_insert_with(|| {
+                Arc::new(tokio::sync::Mutex::new(Wallet {
+                    lease_id: None,
+                    lease: 0,
+                    held: 0,
+                    last_used: Instant::now(),
+                }))
+            })
+            .clone()
+    }
+
+    /// Holds `amount` of the user's balance for a request, growing the lease when it has no room.
+    pub async fn hold(
+        &self,
+        user_id: i64,
+        amount: i64,
+    ) -> Result<Result<Hold, Insufficient>, StoreError> {
+        let wallet = self.wallet(user_id);
+        let mut w = wallet.lock().await;
+        w.last_used = Instant::now();
+        let room = w.lease - w.held;
+        if room < amount {
+            let shortfall = amount - room;
+            let generous = shortfall.saturating_add(amount.saturating_mul(LEASE_GROWTH));
+            let grown = match billing::grow_lease(&self.db, user_id, w.lease_id, generous).await? {
+                Ok(id) => Some((id, generous)),
+                Err(_) => {
+                    match billing::grow_lease(&self.db, user_id, w.lease_id, shortfall).await? {
+                        Ok(id) => Some((id, shortfall)),
+                        Err(short) => {
+                            return Ok(Err(Insufficient {
+                                available: short.available + room.max(0),
+                                needed: amount,
+                            }))
+                        }
+                    }
+                }
+            };
+            if let Some((id, by)) = grown {
+                w.lease_id = Some(id);
+                w.lease += by;
+            }
+        }
+        w.held += amount;
+        Ok(Ok(Hold { user_id, amount }))
+    }
+
+    /// Ends a request: releases its hold and queues its charge (if it cost anything).
+    pub async fn settle(
+        &self,
+        hold: Option<&Hold>,
+        user_id: i64,
+        token_id: Option<i64>,
+        request_id: &str,
+        cost: i64,
+        reason: &str,
+    ) {
+        let wallet = self.wallet(user_id);
+        let mut w = wallet.lock().await;
+        if let Some(h) = hold {
+            w.held -= h.amount;
+        }
+        if cost <= 0 {
+            return;
+        }
+        let from_lease = cost.min(w.lease.max(0));
+        w.lease -= from_lease;
+        self.sink.ledger(LedgerOp::Charge(LeaseCharge {
+            user_id,
+            token_id,
+            request_id: request_id.to_string(),
+            cost,
+            lease_id: w.lease_id,
+            from_lease,
+            reason: reason.to_string(),
+        }));
+    }
+
+    /// Gives back the leases of users without running requests and idle for `idle`, and keeps the
+    /// others alive. Returns how many were given back.
+    pub async fn tidy(&self, idle: Duration) -> usize {
+        let wallets: Vec<_> = match self.map.lock() {
+            Ok(m) => m.values().cloned().collect(),
+            Err(_) => return 0,
+        };
+        let mut kept = Vec::new();
+        let mut released = 0;
+        for wallet in wallets {
+            let mut w = wallet.lock().await;
+            let Some(id) = w.lease_id else { continue };
+            if w.held == 0 && w.last_used.elapsed() >= idle {
+                self.sink.ledger(LedgerOp::Release { lease_id: id });
+                w.lease_id = None;
+                w.lease = 0;
+                released += 1;
+            } else {
+                kept.push(id);
+            }
+        }
+        if let Err(e) = billing::refresh_leases(&self.db, &kept, now_ms()).await {
+            tracing::warn!(error = %e, "could not keep balance leases alive");
+        }
+        released
+    }
+}
