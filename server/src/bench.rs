@@ -46,6 +46,9 @@ pub struct BenchArgs {
     /// Open streams for the memory measure.
     #[arg(long)]
     pub streams: Option<usize>,
+    /// Measure memory per open stream only.
+    #[arg(long)]
+    pub memory_only: bool,
 }
 
 /// A child process, killed when dropped.
@@ -152,13 +155,14 @@ fn sorted(mut v: Vec<f64>) -> Vec<f64> {
     v
 }
 
-/// Fixed-rate load: latencies (ms) counted from each request's scheduled start.
+/// Fixed-rate load sent to two targets in the same ticks (alternating which goes first), so both
+/// see the same machine: latencies (ms) counted from each request's scheduled start.
 async fn open_loop(
     http: &reqwest::Client,
-    target: &Target,
+    targets: [&Target; 2],
     rate: u32,
     duration: Duration,
-) -> Result<Vec<f64>> {
+) -> Result<[Vec<f64>; 2]> {
     let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
     let total = (duration.as_secs_f64() * f64::from(rate)) as usize;
     let start = Instant::now();
@@ -166,20 +170,25 @@ async fn open_loop(
     for i in 0..total {
         let due = start + interval.mul_f64(i as f64);
         tokio::time::sleep_until(due.into()).await;
-        let req = target.request(http, MODEL, false);
-        tasks.spawn(async move {
-            let res = req.send().await?;
-            let ok = res.status().is_success();
-            res.bytes().await?;
-            anyhow::ensure!(ok, "a benchmark request failed");
-            Ok::<f64, anyhow::Error>(due.elapsed().as_secs_f64() * 1000.0)
-        });
+        for k in 0..2 {
+            let which = (i + k) % 2;
+            let req = targets[which].request(http, MODEL, false);
+            tasks.spawn(async move {
+                let res = req.send().await?;
+                let ok = res.status().is_success();
+                res.bytes().await?;
+                anyhow::ensure!(ok, "a benchmark request failed");
+                Ok::<(usize, f64), anyhow::Error>((which, due.elapsed().as_secs_f64() * 1000.0))
+            });
+        }
     }
-    let mut out = Vec::with_capacity(total);
+    let mut out = [Vec::with_capacity(total), Vec::with_capacity(total)];
     while let Some(r) = tasks.join_next().await {
-        out.push(r??);
+        let (which, ms) = r??;
+        out[which].push(ms);
     }
-    Ok(sorted(out))
+    let [a, b] = out;
+    Ok([sorted(a), sorted(b)])
 }
 
 /// As many requests as `workers` loops can make: requests per second.
@@ -475,6 +484,15 @@ async fn run_in(
     let start_to_first = first_served.ok_or_else(|| anyhow!("Realms never served a request"))?;
     let idle_rss = realms.rss_kib().unwrap_or(0);
 
+    if args.memory_only {
+        let via = probe;
+        let per_stream = memory_per_stream(&realms, &via, stream_count).await?;
+        println!(
+            "memory per open stream, {stream_count} streams: {per_stream:.1} KiB (idle RSS {:.1} MB)",
+            idle_rss as f64 / 1024.0
+        );
+        return Ok(());
+    }
     let direct = Target {
         url: mock.url.clone(),
         auth: ("x-api-key", UPSTREAM_KEY.to_string()),
@@ -482,11 +500,8 @@ async fn run_in(
     };
     let via = probe;
     // Warm both paths (connections, caches).
-    open_loop(&http, &direct, 200, Duration::from_millis(250)).await?;
-    open_loop(&http, &via, 200, Duration::from_millis(250)).await?;
-
-    let d_lat = open_loop(&http, &direct, rate, phase).await?;
-    let v_lat = open_loop(&http, &via, rate, phase).await?;
+    open_loop(&http, [&direct, &via], 200, Duration::from_millis(250)).await?;
+    let [d_lat, v_lat] = open_loop(&http, [&direct, &via], rate, phase).await?;
     let workers = 64;
     let d_tput = closed_loop(&http, &direct, workers, phase).await?;
     let v_tput = closed_loop(&http, &via, workers, phase).await?;

@@ -70,6 +70,11 @@ async fn run_mock_upstream(addr: std::net::SocketAddr, keys: Vec<String>) -> any
 /// Raises this process's open-file limit to its hard limit: every open stream holds a connection
 /// both ways.
 pub fn raise_open_files() {
+    // A privileged process may raise the hard limit too; otherwise take the soft limit up to it.
+    const WANT: u64 = 1 << 20;
+    if rlimit::setrlimit(rlimit::Resource::NOFILE, WANT, WANT).is_ok() {
+        return;
+    }
     if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
         tracing::warn!(error = %e, "could not raise the open-file limit");
     }

@@ -104,8 +104,12 @@ pub fn router(state: MockState) -> Router {
 
 /// Binds `addr` and serves until the task is dropped; returns the bound address.
 pub async fn spawn(addr: SocketAddr, state: MockState) -> std::io::Result<SocketAddr> {
+    use axum::serve::ListenerExt;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     tokio::spawn(async move {
         let _ = axum::serve(listener, router(state)).await;
     });

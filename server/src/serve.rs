@@ -1,6 +1,7 @@
 //! `realms serve`: open the database, load the secret, bind, serve until SIGINT/SIGTERM.
 
 use anyhow::{anyhow, Context, Result};
+use axum::serve::ListenerExt;
 use leptos::config::{Env, LeptosOptions};
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -77,6 +78,12 @@ pub async fn run(globals: &crate::ops::Globals, args: ServeArgs) -> Result<()> {
 
     let sweeper = tokio::spawn(sweep_sessions(DbSessionStore::new(db.clone())));
     let reservations = tokio::spawn(sweep_reservations(db.clone()));
+    // Small SSE chunks go out at once: no Nagle delay on client connections.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await

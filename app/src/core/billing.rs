@@ -283,60 +283,124 @@ pub enum LedgerOp {
 }
 
 /// Applies `ops` in order inside `tx`: charges become ledger rows (one per request), leases shrink
-/// by what they paid, released leases give back their remainder.
+/// by what they paid, released leases give back their remainder. Consecutive charges are applied
+/// together: one update per lease and per user, and the ledger rows in multi-row inserts.
 pub async fn apply(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     ops: &[LedgerOp],
 ) -> Result<(), StoreError> {
+    let mut run: Vec<&LeaseCharge> = Vec::new();
     for op in ops {
         match op {
-            LedgerOp::Charge(c) => {
-                // The lease may have been released or swept meanwhile: then nothing of it is held.
-                let part = match (c.lease_id, c.from_lease > 0) {
-                    (Some(id), true) => {
-                        let row = sqlx::query(
-                            "UPDATE leases SET amount = amount - $1 WHERE id = $2 RETURNING id",
-                        )
-                        .bind(c.from_lease)
-                        .bind(id)
-                        .fetch_optional(&mut **tx)
-                        .await?;
-                        if row.is_some() {
-                            c.from_lease
-                        } else {
-                            0
-                        }
-                    }
-                    _ => 0,
-                };
-                let row = sqlx::query(
-                    "UPDATE users SET balance = balance - $1, reserved = reserved - $2 WHERE id = $3 \
-                     RETURNING balance",
+            LedgerOp::Charge(c) => run.push(c),
+            LedgerOp::Release { lease_id } => {
+                apply_charges(tx, &run).await?;
+                run.clear();
+                release_lease(tx, *lease_id).await?;
+            }
+        }
+    }
+    apply_charges(tx, &run).await
+}
+
+const LEDGER_ROWS_PER_INSERT: usize = 200;
+
+async fn apply_charges(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    charges: &[&LeaseCharge],
+) -> Result<(), StoreError> {
+    use std::collections::BTreeMap;
+    if charges.is_empty() {
+        return Ok(());
+    }
+    // Shrink each lease once; a lease released or swept meanwhile holds nothing any more.
+    let mut by_lease: BTreeMap<i64, i64> = BTreeMap::new();
+    for c in charges {
+        if let (Some(id), true) = (c.lease_id, c.from_lease > 0) {
+            *by_lease.entry(id).or_default() += c.from_lease;
+        }
+    }
+    let mut live_leases = std::collections::HashSet::new();
+    for (id, part) in &by_lease {
+        let row = sqlx::query("UPDATE leases SET amount = amount - $1 WHERE id = $2 RETURNING id")
+            .bind(part)
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if row.is_some() {
+            live_leases.insert(*id);
+        }
+    }
+    // Charge each user once, then give every request its own ledger row with the balance after it.
+    let mut by_user: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+    for c in charges {
+        let held = match c.lease_id {
+            Some(id) if live_leases.contains(&id) => c.from_lease,
+            _ => 0,
+        };
+        let e = by_user.entry(c.user_id).or_default();
+        e.0 += c.cost;
+        e.1 += held;
+    }
+    let mut final_balance: BTreeMap<i64, i64> = BTreeMap::new();
+    for (user, (cost, held)) in &by_user {
+        let row = sqlx::query(
+            "UPDATE users SET balance = balance - $1, reserved = reserved - $2 WHERE id = $3 \
+             RETURNING balance",
+        )
+        .bind(cost)
+        .bind(held)
+        .bind(user)
+        .fetch_optional(&mut **tx)
+        .await?;
+        // A deleted user has nothing left to charge.
+        if let Some(row) = row {
+            final_balance.insert(*user, row.try_get("balance")?);
+        }
+    }
+    let mut after: Vec<(&LeaseCharge, i64)> = Vec::with_capacity(charges.len());
+    let mut running = final_balance.clone();
+    for c in charges.iter().rev() {
+        if let Some(b) = running.get_mut(&c.user_id) {
+            after.push((c, *b));
+            *b += c.cost;
+        }
+    }
+    after.reverse();
+    let now = now_ms();
+    for chunk in after.chunks(LEDGER_ROWS_PER_INSERT) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let b = i * 7;
+                format!(
+                    "(${}, ${}, ${}, 'charge', ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7
                 )
-                .bind(c.cost)
-                .bind(part)
-                .bind(c.user_id)
-                .fetch_optional(&mut **tx)
-                .await?;
-                // A deleted user has nothing left to charge.
-                let Some(row) = row else { continue };
-                let balance: i64 = row.try_get("balance")?;
-                sqlx::query(
-                    "INSERT INTO ledger (user_id, amount, balance_after, kind, reason, request_id, token_id, created_at) \
-                     VALUES ($1, $2, $3, 'charge', $4, $5, $6, $7)",
-                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO ledger (user_id, amount, balance_after, kind, reason, request_id, token_id, created_at) \
+             VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (c, balance_after) in chunk {
+            q = q
                 .bind(c.user_id)
                 .bind(-c.cost)
-                .bind(balance)
-                .bind(&c.reason)
-                .bind(&c.request_id)
+                .bind(*balance_after)
+                .bind(c.reason.as_str())
+                .bind(c.request_id.as_str())
                 .bind(c.token_id)
-                .bind(now_ms())
-                .execute(&mut **tx)
-                .await?;
-            }
-            LedgerOp::Release { lease_id } => release_lease(tx, *lease_id).await?,
+                .bind(now);
         }
+        q.execute(&mut **tx).await?;
     }
     Ok(())
 }

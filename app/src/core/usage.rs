@@ -70,42 +70,52 @@ pub async fn insert_batch(db: &Db, events: &[UsageEvent]) -> Result<(), StoreErr
     Ok(())
 }
 
-/// Writes events inside `tx` (see [`insert_batch`]).
+/// Writes events inside `tx` (see [`insert_batch`]), many rows per statement.
 pub async fn insert_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     events: &[UsageEvent],
 ) -> Result<(), StoreError> {
-    let placeholders: Vec<String> = (1..=COLUMN_COUNT).map(|i| format!("${i}")).collect();
-    let sql = format!(
-        "INSERT INTO usage_events ({COLUMNS}) VALUES ({}) ON CONFLICT (request_id) DO NOTHING",
-        placeholders.join(", ")
-    );
-    for e in events {
-        sqlx::query(&sql)
-            .bind(&e.request_id)
-            .bind(e.created_at)
-            .bind(e.user_id)
-            .bind(e.token_id)
-            .bind(&e.endpoint)
-            .bind(&e.model)
-            .bind(&e.upstream_model)
-            .bind(e.channel_id)
-            .bind(e.credential_id)
-            .bind(i64::from(e.status))
-            .bind(&e.error_class)
-            .bind(i64::from(e.stream))
-            .bind(i64::from(e.client_disconnected))
-            .bind(e.attempts)
-            .bind(e.tokens.input)
-            .bind(e.tokens.output)
-            .bind(e.tokens.cache_write_5m)
-            .bind(e.tokens.cache_write_1h)
-            .bind(e.tokens.cache_read)
-            .bind(e.cost)
-            .bind(e.ttfb_ms)
-            .bind(e.latency_ms)
-            .execute(&mut **tx)
-            .await?;
+    const ROWS_PER_INSERT: usize = 100;
+    for chunk in events.chunks(ROWS_PER_INSERT) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|row| {
+                let cells: Vec<String> = (1..=COLUMN_COUNT)
+                    .map(|c| format!("${}", row * COLUMN_COUNT + c))
+                    .collect();
+                format!("({})", cells.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO usage_events ({COLUMNS}) VALUES {} ON CONFLICT (request_id) DO NOTHING",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for e in chunk {
+            q = q
+                .bind(e.request_id.as_str())
+                .bind(e.created_at)
+                .bind(e.user_id)
+                .bind(e.token_id)
+                .bind(e.endpoint.as_str())
+                .bind(e.model.as_str())
+                .bind(e.upstream_model.as_deref())
+                .bind(e.channel_id)
+                .bind(e.credential_id)
+                .bind(i64::from(e.status))
+                .bind(e.error_class.as_deref())
+                .bind(i64::from(e.stream))
+                .bind(i64::from(e.client_disconnected))
+                .bind(e.attempts)
+                .bind(e.tokens.input)
+                .bind(e.tokens.output)
+                .bind(e.tokens.cache_write_5m)
+                .bind(e.tokens.cache_write_1h)
+                .bind(e.tokens.cache_read)
+                .bind(e.cost)
+                .bind(e.ttfb_ms)
+                .bind(e.latency_ms);
+        }
+        q.execute(&mut **tx).await?;
     }
     Ok(())
 }

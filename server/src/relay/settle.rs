@@ -152,6 +152,22 @@ async fn store(db: &Db, batch: &[UsageEvent], ledger: &[LedgerOp]) {
     loop {
         match write(db, batch, ledger).await {
             Ok(()) => break,
+            Err(e) if e.is_unique_violation() => {
+                // A second charge for one request: write the batch piece by piece so only that
+                // charge is refused.
+                tracing::error!(error = %e, "a batch held a duplicate charge; writing it piece by piece");
+                for op in ledger {
+                    if let Err(e) = write(db, &[], std::slice::from_ref(op)).await {
+                        tracing::error!(error = %e, op = ?op, "a ledger change was refused");
+                    }
+                }
+                for event in batch {
+                    if let Err(e) = write(db, std::slice::from_ref(event), &[]).await {
+                        tracing::error!(error = %e, request_id = %event.request_id, "a usage event was refused");
+                    }
+                }
+                break;
+            }
             Err(e) => {
                 tracing::error!(error = %e, events = batch.len(), "could not store usage events; retrying");
                 tokio::time::sleep(wait).await;

@@ -190,6 +190,54 @@ mod tests {
         }
     }
 
+    /// Usage as an upstream reports it, priced: the cache split, its absence, and rounding.
+    #[test]
+    fn reported_usage_is_priced_exactly() {
+        use app::money::{cost_nano, Prices};
+        let sonnet = Prices::with_derived_cache(3_000_000, 15_000_000);
+        let opus = Prices::with_derived_cache(15_000_000, 75_000_000);
+        let cases: &[(&str, &Prices, i64)] = &[
+            // 1000 in × $3 + 500 out × $15 per million = 3000 + 7500 micro-USD.
+            (
+                r#"{"usage":{"input_tokens":1000,"output_tokens":500}}"#,
+                &sonnet,
+                10_500_000,
+            ),
+            // Split: 100 × 3.75 + 200 × 6 = 375 + 1200; read 1000 × 0.30 = 300.
+            (
+                r#"{"usage":{"input_tokens":0,"output_tokens":0,"cache_creation_input_tokens":300,"cache_read_input_tokens":1000,"cache_creation":{"ephemeral_5m_input_tokens":100,"ephemeral_1h_input_tokens":200}}}"#,
+                &sonnet,
+                1_875_000,
+            ),
+            // No split: all 300 count as 5-minute writes: 300 × 3.75 = 1125.
+            (
+                r#"{"usage":{"cache_creation_input_tokens":300}}"#,
+                &sonnet,
+                1_125_000,
+            ),
+            // One output token of Opus: 75 micro-USD.
+            (r#"{"usage":{"output_tokens":1}}"#, &opus, 75_000),
+            // One cache-read token of Sonnet: 0.3 micro-USD = 300 nano-USD exactly.
+            (r#"{"usage":{"cache_read_input_tokens":1}}"#, &sonnet, 300),
+            // Nothing reported: nothing charged.
+            (r#"{"id":"msg"}"#, &sonnet, 0),
+        ];
+        for (body, prices, want) in cases {
+            let t = from_message(body.as_bytes());
+            let got = cost_nano(
+                prices,
+                [
+                    t.input,
+                    t.output,
+                    t.cache_write_5m,
+                    t.cache_write_1h,
+                    t.cache_read,
+                ],
+            );
+            assert_eq!(got, *want, "{body}");
+        }
+    }
+
     #[test]
     fn an_error_event_is_noticed() {
         let mut tap = SseTap::default();
