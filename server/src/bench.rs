@@ -261,6 +261,20 @@ async fn streams(
 
 /// Opens `count` streams through Realms that stay open; returns the RSS growth per stream (KiB).
 async fn memory_per_stream(realms: &Proc, target: &Target, count: usize) -> Result<f64> {
+    memory_per_stream_with(realms, None, target, count)
+        .await
+        .map(|(r, _)| r)
+}
+
+/// As [`memory_per_stream`], also reporting the growth of `other` (the mock) per stream.
+async fn memory_per_stream_with(
+    realms: &Proc,
+    other: Option<&Proc>,
+    target: &Target,
+    count: usize,
+) -> Result<(f64, f64)> {
+    let other_before = other.and_then(Proc::rss_kib).unwrap_or(0);
+
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(0)
         .build()?;
@@ -303,10 +317,15 @@ async fn memory_per_stream(realms: &Proc, target: &Target, count: usize) -> Resu
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let after = realms.rss_kib().unwrap_or(before);
+    let other_after = other.and_then(Proc::rss_kib).unwrap_or(other_before);
     for h in held {
         h.abort();
     }
-    Ok(after.saturating_sub(before) as f64 / count.max(1) as f64)
+    let n = count.max(1) as f64;
+    Ok((
+        after.saturating_sub(before) as f64 / n,
+        other_after.saturating_sub(other_before) as f64 / n,
+    ))
 }
 
 /// A user with a large balance and a token, the mock as a channel, and three priced models: plain,
@@ -486,9 +505,10 @@ async fn run_in(
 
     if args.memory_only {
         let via = probe;
-        let per_stream = memory_per_stream(&realms, &via, stream_count).await?;
+        let (per_stream, mock_per_stream) =
+            memory_per_stream_with(&realms, Some(&mock), &via, stream_count).await?;
         println!(
-            "memory per open stream, {stream_count} streams: {per_stream:.1} KiB (idle RSS {:.1} MB)",
+            "memory per open stream, {stream_count} streams: {per_stream:.1} KiB in Realms, {mock_per_stream:.1} KiB in the mock (Realms idle RSS {:.1} MB)",
             idle_rss as f64 / 1024.0
         );
         return Ok(());
