@@ -9,6 +9,7 @@
 //! (it checks the harness works, not the numbers).
 
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
@@ -92,8 +93,17 @@ impl Proc {
                     .to_string();
             }
         };
-        // Keep draining its log so it never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        // Keep draining its log so it never blocks on a full pipe; show its warnings and errors.
+        let name = args[0].to_string();
+        tokio::spawn(async move {
+            let mut shown = 0;
+            while let Ok(Some(line)) = lines.next_line().await {
+                if shown < 20 && (line.contains("WARN") || line.contains("ERROR")) {
+                    eprintln!("[{name}] {line}");
+                    shown += 1;
+                }
+            }
+        });
         Ok((Proc { child, url }, started))
     }
 
@@ -281,10 +291,14 @@ async fn memory_per_stream_with(
     let before = realms.rss_kib().unwrap_or(0);
     let (opened_tx, mut opened_rx) = tokio::sync::mpsc::channel::<Result<()>>(count.max(1));
     let mut held = Vec::with_capacity(count);
+    // Open them a few hundred at a time: the listen backlog is finite.
+    let opening = Arc::new(tokio::sync::Semaphore::new(256));
     for i in 0..count {
         let req = target.request(&http, STALL_MODEL, true);
         let opened = opened_tx.clone();
+        let opening = opening.clone();
         held.push(tokio::spawn(async move {
+            let permit = opening.acquire_owned().await;
             let result = async {
                 let mut res = req.send().await?;
                 anyhow::ensure!(
@@ -296,6 +310,7 @@ async fn memory_per_stream_with(
                 Ok(res)
             }
             .await;
+            drop(permit);
             match result {
                 Ok(res) => {
                     let _ = opened.send(Ok(())).await;
@@ -427,7 +442,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         Duration::from_secs(10)
     };
     let rate = if quick { args.rate.min(200) } else { args.rate };
-    let stream_count = args.streams.unwrap_or(if quick { 100 } else { 10_000 });
+    let stream_count = args.streams.unwrap_or(if quick { 100 } else { 4_000 });
     let dir = std::env::temp_dir().join(format!("realms-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let result = run_in(&args, &dir, phase, rate, stream_count).await;
@@ -519,6 +534,8 @@ async fn run_in(
         direct: true,
     };
     let via = probe;
+    // Memory first, while the machine's ephemeral ports are all free.
+    let per_stream = memory_per_stream(&realms, &via, stream_count).await?;
     // Warm both paths (connections, caches).
     open_loop(&http, [&direct, &via], 200, Duration::from_millis(250)).await?;
     let [d_lat, v_lat] = open_loop(&http, [&direct, &via], rate, phase).await?;
@@ -528,7 +545,6 @@ async fn run_in(
     let stream_runs = if args.quick { 20 } else { 400 };
     let (d_ttfb, d_events) = streams(&http, &direct, stream_runs).await?;
     let (v_ttfb, v_events) = streams(&http, &via, stream_runs).await?;
-    let per_stream = memory_per_stream(&realms, &via, stream_count).await?;
 
     let mut rows = Vec::new();
     for (label, p, target) in [("p50", 0.5, 0.3), ("p99", 0.99, 1.0)] {

@@ -17,7 +17,7 @@ use super::settle::UsageSink;
 
 /// A lease grows by this many times the request's reservation, when the balance allows, so most
 /// requests find room in it.
-const LEASE_GROWTH: i64 = 64;
+const LEASE_GROWTH: i64 = 1024;
 
 /// Part of the balance held for one running request.
 #[derive(Clone, Debug, PartialEq, Eq)]
