@@ -172,8 +172,62 @@ fn fault_status(model: &str) -> Option<StatusCode> {
         .and_then(|c| StatusCode::from_u16(c).ok())
 }
 
-fn parse(body: &Bytes) -> Option<Value> {
-    serde_json::from_slice(body).ok()
+/// How a provider refuses: its error shape, and the type and message of a wrong key.
+struct Refusal {
+    error: fn(StatusCode, &str, &str) -> Response,
+    bad_key: (&'static str, &'static str),
+}
+
+const ANTHROPIC: Refusal = Refusal {
+    error: anthropic_error,
+    bad_key: ("authentication_error", "invalid x-api-key"),
+};
+
+const OPENAI: Refusal = Refusal {
+    error: openai_error,
+    bad_key: ("invalid_request_error", "Incorrect API key provided."),
+};
+
+/// Reads and records a request and checks its key, refusing in the provider's shape.
+fn accept(
+    state: &MockState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+    key: Option<&str>,
+    refusal: &Refusal,
+) -> Result<Value, Box<Response>> {
+    let error = refusal.error;
+    let Ok(body) = serde_json::from_slice::<Value>(body) else {
+        return Err(Box::new(error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "The body is not JSON.",
+        )));
+    };
+    state.record(uri, headers, &body);
+    if !state.key_ok(key) {
+        let (kind, message) = refusal.bad_key;
+        return Err(Box::new(error(StatusCode::UNAUTHORIZED, kind, message)));
+    }
+    Ok(body)
+}
+
+/// [`accept`] for Anthropic's API: the key comes in `x-api-key`.
+fn accept_anthropic(
+    state: &MockState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Value, Box<Response>> {
+    accept(
+        state,
+        uri,
+        headers,
+        body,
+        header(headers, "x-api-key"),
+        &ANTHROPIC,
+    )
 }
 
 async fn messages(
@@ -182,21 +236,10 @@ async fn messages(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(body) = parse(&body) else {
-        return anthropic_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request_error",
-            "The body is not JSON.",
-        );
+    let body = match accept_anthropic(&state, &uri, &headers, &body) {
+        Ok(body) => body,
+        Err(refused) => return *refused,
     };
-    state.record(&uri, &headers, &body);
-    if !state.key_ok(header(&headers, "x-api-key")) {
-        return anthropic_error(
-            StatusCode::UNAUTHORIZED,
-            "authentication_error",
-            "invalid x-api-key",
-        );
-    }
     let model = body["model"].as_str().unwrap_or_default().to_string();
     if let Some(status) = fault_status(&model) {
         let kind = if status.as_u16() == 529 {
@@ -336,20 +379,8 @@ async fn count_tokens(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(body) = parse(&body) else {
-        return anthropic_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request_error",
-            "The body is not JSON.",
-        );
-    };
-    state.record(&uri, &headers, &body);
-    if !state.key_ok(header(&headers, "x-api-key")) {
-        return anthropic_error(
-            StatusCode::UNAUTHORIZED,
-            "authentication_error",
-            "invalid x-api-key",
-        );
+    if let Err(refused) = accept_anthropic(&state, &uri, &headers, &body) {
+        return *refused;
     }
     Json(json!({ "input_tokens": 12 })).into_response()
 }
@@ -360,21 +391,10 @@ async fn chat_completions(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(body) = parse(&body) else {
-        return openai_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request_error",
-            "The body is not JSON.",
-        );
+    let body = match accept(&state, &uri, &headers, &body, bearer(&headers), &OPENAI) {
+        Ok(body) => body,
+        Err(refused) => return *refused,
     };
-    state.record(&uri, &headers, &body);
-    if !state.key_ok(bearer(&headers)) {
-        return openai_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_request_error",
-            "Incorrect API key provided.",
-        );
-    }
     let model = body["model"].as_str().unwrap_or_default().to_string();
     if let Some(status) = fault_status(&model) {
         return openai_error(status, "server_error", &format!("mock fault {status}"));

@@ -51,6 +51,42 @@ pub fn estimate(prices: &Prices, body_bytes: usize, max_tokens: Option<u64>) -> 
     i64::try_from(nano).unwrap_or(i64::MAX)
 }
 
+/// Adds `amount` to the user's held total when the available balance (balance − held) covers it,
+/// and returns the open transaction to record what holds it in; otherwise says what is available.
+/// One conditional update: the row lock (PostgreSQL) or the write lock (SQLite) makes the check and
+/// the hold a single step, so parallel holds can never overdraw.
+async fn hold_in_db(
+    db: &Db,
+    user_id: i64,
+    amount: i64,
+) -> Result<Result<sqlx::Transaction<'static, sqlx::Any>, Insufficient>, StoreError> {
+    let mut tx = db.pool().begin().await?;
+    let held = sqlx::query(
+        "UPDATE users SET reserved = reserved + $1 WHERE id = $2 AND balance - reserved >= $1 \
+         RETURNING reserved",
+    )
+    .bind(amount)
+    .bind(user_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if held.is_some() {
+        return Ok(Ok(tx));
+    }
+    tx.rollback().await?;
+    let row = sqlx::query("SELECT balance - reserved AS available FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(db.pool())
+        .await?;
+    let available: i64 = match row {
+        Some(r) => r.try_get("available")?,
+        None => return Err(StoreError::NotFound("No such user.".into())),
+    };
+    Ok(Err(Insufficient {
+        available,
+        needed: amount,
+    }))
+}
+
 /// Reserves `amount` for `request_id` when the user's available balance covers it.
 pub async fn reserve(
     db: &Db,
@@ -64,32 +100,10 @@ pub async fn reserve(
         ));
     }
     let now = now_ms();
-    let mut tx = db.pool().begin().await?;
-    // One conditional update: the row lock (PostgreSQL) or the write lock (SQLite) makes the check
-    // and the hold a single step.
-    let held = sqlx::query(
-        "UPDATE users SET reserved = reserved + $1 WHERE id = $2 AND balance - reserved >= $1 \
-         RETURNING reserved",
-    )
-    .bind(amount)
-    .bind(user_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if held.is_none() {
-        tx.rollback().await?;
-        let row = sqlx::query("SELECT balance - reserved AS available FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_optional(db.pool())
-            .await?;
-        let available: i64 = match row {
-            Some(r) => r.try_get("available")?,
-            None => return Err(StoreError::NotFound("No such user.".into())),
-        };
-        return Ok(Err(Insufficient {
-            available,
-            needed: amount,
-        }));
-    }
+    let mut tx = match hold_in_db(db, user_id, amount).await? {
+        Ok(tx) => tx,
+        Err(short) => return Ok(Err(short)),
+    };
     let row = sqlx::query(
         "INSERT INTO reservations (user_id, request_id, amount, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -205,30 +219,10 @@ pub async fn grow_lease(
         ));
     }
     let now = now_ms();
-    let mut tx = db.pool().begin().await?;
-    let held = sqlx::query(
-        "UPDATE users SET reserved = reserved + $1 WHERE id = $2 AND balance - reserved >= $1 \
-         RETURNING reserved",
-    )
-    .bind(amount)
-    .bind(user_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if held.is_none() {
-        tx.rollback().await?;
-        let row = sqlx::query("SELECT balance - reserved AS available FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_optional(db.pool())
-            .await?;
-        let available: i64 = match row {
-            Some(r) => r.try_get("available")?,
-            None => return Err(StoreError::NotFound("No such user.".into())),
-        };
-        return Ok(Err(Insufficient {
-            available,
-            needed: amount,
-        }));
-    }
+    let mut tx = match hold_in_db(db, user_id, amount).await? {
+        Ok(tx) => tx,
+        Err(short) => return Ok(Err(short)),
+    };
     let grown = match lease_id {
         Some(id) => sqlx::query(
             "UPDATE leases SET amount = amount + $1, expires_at = $2 WHERE id = $3 RETURNING id",
