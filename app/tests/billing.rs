@@ -377,3 +377,83 @@ async fn leases_hold_balance_charges_shrink_them_and_expired_ones_are_swept() {
         assert_consistent(db, u, t.label).await;
     }
 }
+
+/// Batches of any size (split into statements of a few fixed sizes) store every row with its own
+/// values, on both databases.
+#[tokio::test]
+async fn batches_of_any_size_store_every_row() {
+    use app::core::billing::{LeaseCharge, LedgerOp};
+    use app::core::usage::{self, Tokens, UsageEvent};
+    for t in common::all().await {
+        let db = &t.db;
+        let u = funded_user(db, "batch@example.com", 1_000_000).await;
+        let mut written = 0usize;
+        for n in [1usize, 63, 150] {
+            let ops: Vec<LedgerOp> = (0..n)
+                .map(|i| {
+                    LedgerOp::Charge(LeaseCharge {
+                        user_id: u,
+                        token_id: None,
+                        request_id: format!("b{n}-{i}"),
+                        cost: i as i64 + 1,
+                        lease_id: None,
+                        from_lease: 0,
+                        reason: format!("model-{i}"),
+                    })
+                })
+                .collect();
+            let events: Vec<UsageEvent> = (0..n)
+                .map(|i| UsageEvent {
+                    request_id: format!("b{n}-{i}"),
+                    created_at: 1_000 + i as i64,
+                    user_id: u,
+                    token_id: None,
+                    endpoint: "messages".into(),
+                    model: format!("model-{i}"),
+                    upstream_model: Some(format!("up-{i}")),
+                    channel_id: None,
+                    credential_id: None,
+                    status: 200,
+                    error_class: None,
+                    stream: i % 2 == 0,
+                    client_disconnected: false,
+                    attempts: 1,
+                    tokens: Tokens {
+                        input: i as i64,
+                        output: 2 * i as i64,
+                        ..Tokens::default()
+                    },
+                    cost: i as i64 + 1,
+                    ttfb_ms: Some(i as i64),
+                    latency_ms: 3 * i as i64,
+                })
+                .collect();
+            let mut tx = db.pool().begin().await.unwrap();
+            billing::apply(&mut tx, &ops).await.unwrap();
+            usage::insert_in(&mut tx, &events).await.unwrap();
+            tx.commit().await.unwrap();
+            written += n;
+
+            let stored = usage::recent(db, Some(u), 10_000).await.unwrap();
+            assert_eq!(stored.len(), written, "{}: {n} events", t.label);
+            for e in &events {
+                let s = stored.iter().find(|s| s.request_id == e.request_id);
+                assert_eq!(s, Some(e), "{}: {} stored as sent", t.label, e.request_id);
+            }
+            let ledger = balances::ledger(db, u, 10_000).await.unwrap();
+            let charges: Vec<_> = ledger.iter().filter(|l| l.kind == "charge").collect();
+            assert_eq!(charges.len(), written, "{}: {n} charges", t.label);
+            assert!(charges
+                .iter()
+                .any(|c| c.reason == format!("model-{}", n - 1)));
+            assert_consistent(db, u, t.label).await;
+        }
+        let spent: i64 = [1i64, 63, 150].iter().map(|n| n * (n + 1) / 2).sum();
+        assert_eq!(
+            billing::holdings(db, u).await.unwrap().0,
+            1_000_000 - spent,
+            "{}",
+            t.label
+        );
+    }
+}

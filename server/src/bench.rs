@@ -107,6 +107,38 @@ impl Proc {
         Ok((Proc { child, url }, started))
     }
 
+    /// CPU time used so far (user + system), in clock ticks.
+    fn cpu_ticks(&self) -> Option<u64> {
+        let pid = self.child.id()?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // Fields after the command name (which ends with ')'): utime and stime are the 12th and 13th.
+        let rest = &stat[stat.rfind(')')? + 2..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let utime: u64 = fields.get(11)?.parse().ok()?;
+        let stime: u64 = fields.get(12)?.parse().ok()?;
+        Some(utime + stime)
+    }
+
+    /// Waits (up to 30 s) until the process is idle: work left from one measure (usage events still
+    /// being written) must not run during the next.
+    async fn quiet(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut last = self.cpu_ticks();
+        while Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let now = self.cpu_ticks();
+            // At most 1 tick (10 ms) of CPU in 200 ms.
+            if let (Some(a), Some(b)) = (last, now) {
+                if b.saturating_sub(a) <= 1 {
+                    return;
+                }
+            } else {
+                return;
+            }
+            last = now;
+        }
+    }
+
     fn rss_kib(&self) -> Option<u64> {
         let pid = self.child.id()?;
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -538,10 +570,13 @@ async fn run_in(
     let per_stream = memory_per_stream(&realms, &via, stream_count).await?;
     // Warm both paths (connections, caches).
     open_loop(&http, [&direct, &via], 200, Duration::from_millis(250)).await?;
+    realms.quiet().await;
     let [d_lat, v_lat] = open_loop(&http, [&direct, &via], rate, phase).await?;
+    realms.quiet().await;
     let workers = 64;
     let d_tput = closed_loop(&http, &direct, workers, phase).await?;
     let v_tput = closed_loop(&http, &via, workers, phase).await?;
+    realms.quiet().await;
     let stream_runs = if args.quick { 20 } else { 400 };
     let (d_ttfb, d_events) = streams(&http, &direct, stream_runs).await?;
     let (v_ttfb, v_events) = streams(&http, &via, stream_runs).await?;

@@ -84,7 +84,9 @@ pub async fn run(globals: &crate::ops::Globals, args: ServeArgs) -> Result<()> {
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
     });
-    axum::serve(listener, router)
+    // Routes are turned into services once here; `serve(listener, router)` would redo that for
+    // every connection (a deep copy of every console route, about 190 KiB each).
+    axum::serve(listener, router.into_make_service())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("The server stopped")?;

@@ -6,7 +6,7 @@
 
 use sqlx::Row;
 
-use super::db::{now_ms, Db};
+use super::db::{self, now_ms, Db};
 use super::error::StoreError;
 use crate::money::Prices;
 
@@ -297,7 +297,7 @@ pub async fn apply(
     apply_charges(tx, &run).await
 }
 
-const LEDGER_ROWS_PER_INSERT: usize = 200;
+const LEDGER_ROWS_PER_INSERT: usize = 64;
 
 async fn apply_charges(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
@@ -362,26 +362,14 @@ async fn apply_charges(
     }
     after.reverse();
     let now = now_ms();
-    for chunk in after.chunks(LEDGER_ROWS_PER_INSERT) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let b = i * 7;
-                format!(
-                    "(${}, ${}, ${}, 'charge', ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7
-                )
-            })
-            .collect();
+    let mut rest = &after[..];
+    for rows in db::row_chunks(after.len(), LEDGER_ROWS_PER_INSERT) {
+        let (chunk, next) = rest.split_at(rows);
+        rest = next;
         let sql = format!(
             "INSERT INTO ledger (user_id, amount, balance_after, kind, reason, request_id, token_id, created_at) \
              VALUES {}",
-            values.join(", ")
+            db::values_placeholders(tx, rows, 8)
         );
         let mut q = sqlx::query(&sql);
         for (c, balance_after) in chunk {
@@ -389,6 +377,7 @@ async fn apply_charges(
                 .bind(c.user_id)
                 .bind(-c.cost)
                 .bind(*balance_after)
+                .bind("charge")
                 .bind(c.reason.as_str())
                 .bind(c.request_id.as_str())
                 .bind(c.token_id)

@@ -102,6 +102,44 @@ impl Db {
     }
 }
 
+/// The placeholders of a multi-row `VALUES` list: `rows` groups of `cols`. SQLite gets positional
+/// `?` (numbered names cost it a linear search per parameter, quadratic over a large statement),
+/// PostgreSQL numbered `$n`.
+pub fn values_placeholders(conn: &sqlx::AnyConnection, rows: usize, cols: usize) -> String {
+    let sqlite = conn.backend_name() == "SQLite";
+    let mut out = String::with_capacity(rows * cols * 6);
+    for row in 0..rows {
+        out.push_str(if row == 0 { "(" } else { ", (" });
+        for col in 0..cols {
+            if col > 0 {
+                out.push_str(", ");
+            }
+            if sqlite {
+                out.push('?');
+            } else {
+                out.push_str(&format!("${}", row * cols + col + 1));
+            }
+        }
+        out.push(')');
+    }
+    out
+}
+
+/// Splits `total` rows into statements of at most `max` rows: full ones, then the rest in powers of
+/// two. Only a handful of statement texts ever occur, so each is prepared once and then reused from
+/// the connection's statement cache, whatever the batch size.
+pub fn row_chunks(total: usize, max: usize) -> Vec<usize> {
+    let max = max.max(1);
+    let mut sizes = vec![max; total / max];
+    let mut rest = total % max;
+    while rest > 0 {
+        let size = 1 << rest.ilog2();
+        sizes.push(size);
+        rest -= size;
+    }
+    sizes
+}
+
 /// Makes sure the SQLite file can be created: adds `mode=rwc` and creates the parent directory.
 fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
     let rest = url
@@ -149,6 +187,20 @@ pub fn now_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_split_into_few_statement_sizes() {
+        assert_eq!(row_chunks(0, 64), Vec::<usize>::new());
+        assert_eq!(row_chunks(1, 64), vec![1]);
+        assert_eq!(row_chunks(64, 64), vec![64]);
+        assert_eq!(row_chunks(200, 64), vec![64, 64, 64, 8]);
+        assert_eq!(row_chunks(63, 64), vec![32, 16, 8, 4, 2, 1]);
+        for total in 0..300 {
+            let sizes = row_chunks(total, 64);
+            assert_eq!(sizes.iter().sum::<usize>(), total);
+            assert!(sizes.iter().all(|s| s.is_power_of_two() && *s <= 64));
+        }
+    }
 
     #[test]
     fn kind_follows_the_url_scheme() {

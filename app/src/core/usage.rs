@@ -4,7 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::db::Db;
+use super::db::{self, Db};
 use super::error::StoreError;
 
 /// Token counts reported by an upstream.
@@ -75,19 +75,14 @@ pub async fn insert_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     events: &[UsageEvent],
 ) -> Result<(), StoreError> {
-    const ROWS_PER_INSERT: usize = 100;
-    for chunk in events.chunks(ROWS_PER_INSERT) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|row| {
-                let cells: Vec<String> = (1..=COLUMN_COUNT)
-                    .map(|c| format!("${}", row * COLUMN_COUNT + c))
-                    .collect();
-                format!("({})", cells.join(", "))
-            })
-            .collect();
+    const ROWS_PER_INSERT: usize = 64;
+    let mut rest = events;
+    for rows in db::row_chunks(events.len(), ROWS_PER_INSERT) {
+        let (chunk, next) = rest.split_at(rows);
+        rest = next;
         let sql = format!(
             "INSERT INTO usage_events ({COLUMNS}) VALUES {} ON CONFLICT (request_id) DO NOTHING",
-            values.join(", ")
+            db::values_placeholders(tx, rows, COLUMN_COUNT)
         );
         let mut q = sqlx::query(&sql);
         for e in chunk {

@@ -83,6 +83,7 @@ pub struct Relay {
     pub state: AppState,
     pub config: RelayConfig,
     http: reqwest::Client,
+    bases: upstream::BaseUrls,
     health: Health,
     sticky: Sticky,
     tokens: auth::TokenCache,
@@ -110,6 +111,7 @@ impl Relay {
             state: state.clone(),
             config,
             http,
+            bases: upstream::BaseUrls::default(),
             health: Health::default(),
             sticky: Sticky::default(),
             tokens: auth::TokenCache::default(),
@@ -376,6 +378,7 @@ impl Relay {
             ctx.upstream_model = Some(attempt.upstream_model.to_string());
             let send = upstream::build(
                 &self.http,
+                &self.bases,
                 attempt,
                 path_and_query,
                 &parts.headers,

@@ -3,7 +3,10 @@
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use bytes::Bytes;
 
-use app::core::upstream_url::join;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use app::core::upstream_url::{join, join_url};
 
 use super::route::Attempt;
 
@@ -95,16 +98,48 @@ pub fn response_headers(upstream: &HeaderMap) -> HeaderMap {
     out
 }
 
+/// Endpoint base URLs, each parsed once (parsing an origin costs more than the rest of a request's
+/// routing).
+#[derive(Default)]
+pub struct BaseUrls(RwLock<HashMap<Arc<str>, reqwest::Url>>);
+
+impl BaseUrls {
+    /// At most this many bases are kept; endpoints are few, so reaching it means many were edited.
+    const MAX: usize = 1024;
+
+    /// The upstream URL for `path_and_query` on `base`.
+    pub fn join(&self, base: &Arc<str>, path_and_query: &str) -> Option<reqwest::Url> {
+        if let Some(url) = self.0.read().ok()?.get(base) {
+            return Some(join_url(url, path_and_query));
+        }
+        let url = reqwest::Url::parse(base).ok()?;
+        let joined = join_url(&url, path_and_query);
+        if let Ok(mut map) = self.0.write() {
+            if map.len() >= Self::MAX {
+                map.clear();
+            }
+            map.insert(base.clone(), url);
+        }
+        Some(joined)
+    }
+}
+
 /// The request for one attempt: same path and query on the channel's endpoint, the body with the
 /// upstream model name.
 pub fn build(
     http: &reqwest::Client,
+    bases: &BaseUrls,
     attempt: &Attempt,
     path_and_query: &str,
     client_headers: &HeaderMap,
     body: Bytes,
 ) -> reqwest::RequestBuilder {
-    http.post(join(&attempt.endpoint, path_and_query))
+    let builder = match bases.join(&attempt.endpoint, path_and_query) {
+        Some(url) => http.post(url),
+        // Not a URL: reqwest reports it as the attempt's error.
+        None => http.post(join(&attempt.endpoint, path_and_query)),
+    };
+    builder
         .headers(request_headers(client_headers, &attempt.credential.key))
         .body(body)
 }

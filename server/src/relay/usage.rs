@@ -8,6 +8,8 @@ use std::pin::Pin;
 use bytes::Bytes;
 use eventsource_stream::{EventStream, Eventsource};
 use futures_util::{FutureExt, StreamExt};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
@@ -45,13 +47,32 @@ pub fn apply_usage(usage: &Value, into: &mut Tokens) {
     }
 }
 
+/// A message (or a `message_delta` event): only its `usage` is read; everything else is skipped
+/// without being built.
+#[derive(Deserialize)]
+struct WithUsage<'a> {
+    #[serde(borrow, default)]
+    usage: Option<&'a RawValue>,
+}
+
+/// A `message_start` event: the usage sits in its message.
+#[derive(Deserialize)]
+struct MessageStart<'a> {
+    #[serde(borrow)]
+    message: WithUsage<'a>,
+}
+
+fn apply_raw_usage(usage: Option<&RawValue>, into: &mut Tokens) {
+    if let Some(v) = usage.and_then(|u| serde_json::from_str::<Value>(u.get()).ok()) {
+        apply_usage(&v, into);
+    }
+}
+
 /// Tokens of a non-streamed message (all zero when the body has no usage).
 pub fn from_message(body: &[u8]) -> Tokens {
     let mut t = Tokens::default();
-    if let Ok(v) = serde_json::from_slice::<Value>(body) {
-        if let Some(u) = v.get("usage") {
-            apply_usage(u, &mut t);
-        }
+    if let Ok(m) = serde_json::from_slice::<WithUsage>(body) {
+        apply_raw_usage(m.usage, &mut t);
     }
     t
 }
@@ -70,17 +91,13 @@ impl StreamUsage {
         match name {
             "message_start" => {
                 self.started = true;
-                if let Ok(v) = serde_json::from_str::<Value>(data) {
-                    if let Some(u) = v.pointer("/message/usage") {
-                        apply_usage(u, &mut self.tokens);
-                    }
+                if let Ok(m) = serde_json::from_str::<MessageStart>(data) {
+                    apply_raw_usage(m.message.usage, &mut self.tokens);
                 }
             }
             "message_delta" => {
-                if let Ok(v) = serde_json::from_str::<Value>(data) {
-                    if let Some(u) = v.get("usage") {
-                        apply_usage(u, &mut self.tokens);
-                    }
+                if let Ok(m) = serde_json::from_str::<WithUsage>(data) {
+                    apply_raw_usage(m.usage, &mut self.tokens);
                 }
             }
             "message_stop" => self.stopped = true,
