@@ -8,7 +8,8 @@ use std::pin::Pin;
 use bytes::Bytes;
 use eventsource_stream::{EventStream, Eventsource};
 use futures_util::{FutureExt, StreamExt};
-use serde::Deserialize;
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -16,32 +17,103 @@ use tokio_stream::wrappers::UnboundedReceiverStream;
 
 use app::core::usage::Tokens;
 
-fn count(v: &Value, key: &str) -> Option<i64> {
-    v.get(key).and_then(Value::as_i64)
+/// A token count: an integer, or absent. Whatever else an upstream writes there (null, a fraction,
+/// text, an object) counts as absent instead of spoiling the rest of the usage.
+#[derive(Clone, Copy, Debug, Default)]
+struct Count(Option<i64>);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Lenient;
+        impl<'de> Visitor<'de> for Lenient {
+            type Value = Count;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a token count")
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<Count, E> {
+                Ok(Count(Some(n)))
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<Count, E> {
+                Ok(Count(i64::try_from(n).ok()))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Count, E> {
+                Ok(Count(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Count, E> {
+                Ok(Count(None))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Count, E> {
+                Ok(Count(None))
+            }
+            fn visit_unit<E>(self) -> Result<Count, E> {
+                Ok(Count(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Count, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Count(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Count, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Count(None))
+            }
+        }
+        d.deserialize_any(Lenient)
+    }
 }
 
-/// Applies the fields present in an Anthropic `usage` object. A `cache_creation` split (5 m / 1 h)
-/// wins over the total; without it the total counts as 5-minute writes.
-pub fn apply_usage(usage: &Value, into: &mut Tokens) {
-    if let Some(n) = count(usage, "input_tokens") {
-        into.input = n;
-    }
-    if let Some(n) = count(usage, "output_tokens") {
-        into.output = n;
-    }
-    if let Some(n) = count(usage, "cache_read_input_tokens") {
-        into.cache_read = n;
-    }
-    let split = usage.get("cache_creation").filter(|c| c.is_object());
-    match split {
-        Some(c) => {
-            into.cache_write_5m = count(c, "ephemeral_5m_input_tokens").unwrap_or(0);
-            into.cache_write_1h = count(c, "ephemeral_1h_input_tokens").unwrap_or(0);
+/// The 5-minute / 1-hour split of cache writes.
+#[derive(Debug, Default, Deserialize)]
+struct CacheSplit {
+    #[serde(default)]
+    ephemeral_5m_input_tokens: Count,
+    #[serde(default)]
+    ephemeral_1h_input_tokens: Count,
+}
+
+/// An Anthropic `usage` object: only the counts Realms bills are read.
+#[derive(Debug, Default, Deserialize)]
+struct Usage {
+    #[serde(default)]
+    input_tokens: Count,
+    #[serde(default)]
+    output_tokens: Count,
+    #[serde(default)]
+    cache_read_input_tokens: Count,
+    #[serde(default)]
+    cache_creation_input_tokens: Count,
+    /// `None` when absent or not an object.
+    #[serde(default, deserialize_with = "split_if_object")]
+    cache_creation: Option<CacheSplit>,
+}
+
+fn split_if_object<'de, D: Deserializer<'de>>(d: D) -> Result<Option<CacheSplit>, D::Error> {
+    let raw = <&RawValue>::deserialize(d)?;
+    Ok(serde_json::from_str::<CacheSplit>(raw.get()).ok())
+}
+
+impl Usage {
+    /// Applies the counts present. A `cache_creation` split (5 m / 1 h) wins over the total; without
+    /// it the total counts as 5-minute writes.
+    fn apply(&self, into: &mut Tokens) {
+        if let Some(n) = self.input_tokens.0 {
+            into.input = n;
         }
-        None => {
-            if let Some(n) = count(usage, "cache_creation_input_tokens") {
-                into.cache_write_5m = n;
-                into.cache_write_1h = 0;
+        if let Some(n) = self.output_tokens.0 {
+            into.output = n;
+        }
+        if let Some(n) = self.cache_read_input_tokens.0 {
+            into.cache_read = n;
+        }
+        match &self.cache_creation {
+            Some(split) => {
+                into.cache_write_5m = split.ephemeral_5m_input_tokens.0.unwrap_or(0);
+                into.cache_write_1h = split.ephemeral_1h_input_tokens.0.unwrap_or(0);
+            }
+            None => {
+                if let Some(n) = self.cache_creation_input_tokens.0 {
+                    into.cache_write_5m = n;
+                    into.cache_write_1h = 0;
+                }
             }
         }
     }
@@ -50,21 +122,25 @@ pub fn apply_usage(usage: &Value, into: &mut Tokens) {
 /// A message (or a `message_delta` event): only its `usage` is read; everything else is skipped
 /// without being built.
 #[derive(Deserialize)]
-struct WithUsage<'a> {
-    #[serde(borrow, default)]
-    usage: Option<&'a RawValue>,
+struct WithUsage {
+    #[serde(default, deserialize_with = "usage_if_object")]
+    usage: Option<Usage>,
+}
+
+fn usage_if_object<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Usage>, D::Error> {
+    let raw = <&RawValue>::deserialize(d)?;
+    Ok(serde_json::from_str::<Usage>(raw.get()).ok())
 }
 
 /// A `message_start` event: the usage sits in its message.
 #[derive(Deserialize)]
-struct MessageStart<'a> {
-    #[serde(borrow)]
-    message: WithUsage<'a>,
+struct MessageStart {
+    message: WithUsage,
 }
 
-fn apply_raw_usage(usage: Option<&RawValue>, into: &mut Tokens) {
-    if let Some(v) = usage.and_then(|u| serde_json::from_str::<Value>(u.get()).ok()) {
-        apply_usage(&v, into);
+fn apply_usage(usage: Option<&Usage>, into: &mut Tokens) {
+    if let Some(u) = usage {
+        u.apply(into);
     }
 }
 
@@ -72,7 +148,7 @@ fn apply_raw_usage(usage: Option<&RawValue>, into: &mut Tokens) {
 pub fn from_message(body: &[u8]) -> Tokens {
     let mut t = Tokens::default();
     if let Ok(m) = serde_json::from_slice::<WithUsage>(body) {
-        apply_raw_usage(m.usage, &mut t);
+        apply_usage(m.usage.as_ref(), &mut t);
     }
     t
 }
@@ -92,12 +168,12 @@ impl StreamUsage {
             "message_start" => {
                 self.started = true;
                 if let Ok(m) = serde_json::from_str::<MessageStart>(data) {
-                    apply_raw_usage(m.message.usage, &mut self.tokens);
+                    apply_usage(m.message.usage.as_ref(), &mut self.tokens);
                 }
             }
             "message_delta" => {
                 if let Ok(m) = serde_json::from_str::<WithUsage>(data) {
-                    apply_raw_usage(m.usage, &mut self.tokens);
+                    apply_usage(m.usage.as_ref(), &mut self.tokens);
                 }
             }
             "message_stop" => self.stopped = true,
@@ -172,6 +248,27 @@ mod tests {
             br#"{"usage":{"input_tokens":10,"output_tokens":5,"cache_creation_input_tokens":30}}"#;
         assert_eq!(from_message(without).cache_write_5m, 30);
         assert_eq!(from_message(b"not json"), Tokens::default());
+    }
+
+    #[test]
+    fn odd_values_count_as_absent_without_losing_the_rest() {
+        let odd = br#"{"id":"msg_1","content":[{"type":"text","text":"usage \"input_tokens\": 99"}],"usage":{"input_tokens":null,"output_tokens":5.5,"cache_read_input_tokens":"7","cache_creation":null,"cache_creation_input_tokens":12,"server_tool_use":{"web_search_requests":1},"service_tier":"standard"}}"#;
+        assert_eq!(
+            from_message(odd),
+            Tokens {
+                cache_write_5m: 12,
+                ..Tokens::default()
+            }
+        );
+        let huge = br#"{"usage":{"input_tokens":18446744073709551615,"output_tokens":3}}"#;
+        assert_eq!(
+            from_message(huge),
+            Tokens {
+                output: 3,
+                ..Tokens::default()
+            }
+        );
+        assert_eq!(from_message(br#"{"usage":null}"#), Tokens::default());
     }
 
     #[test]
