@@ -474,7 +474,15 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         Duration::from_secs(10)
     };
     let rate = if quick { args.rate.min(200) } else { args.rate };
-    let stream_count = args.streams.unwrap_or(if quick { 100 } else { 4_000 });
+    // Realms holds two sockets per proxied stream: 10,000 streams, or as many as its open-file limit
+    // (the same as this process's, raised to the hard limit) allows beside the connections the
+    // earlier measures left open.
+    let fit = rlimit::getrlimit(rlimit::Resource::NOFILE)
+        .map(|(soft, _)| usize::try_from(soft.saturating_sub(2_000) / 2).unwrap_or(usize::MAX))
+        .unwrap_or(4_000);
+    let stream_count = args
+        .streams
+        .unwrap_or(if quick { 100 } else { fit.min(10_000) });
     let dir = std::env::temp_dir().join(format!("realms-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let result = run_in(&args, &dir, phase, rate, stream_count).await;
@@ -566,8 +574,6 @@ async fn run_in(
         direct: true,
     };
     let via = probe;
-    // Memory first, while the machine's ephemeral ports are all free.
-    let per_stream = memory_per_stream(&realms, &via, stream_count).await?;
     // Warm both paths (connections, caches).
     open_loop(&http, [&direct, &via], 200, Duration::from_millis(250)).await?;
     realms.quiet().await;
@@ -580,6 +586,10 @@ async fn run_in(
     let stream_runs = if args.quick { 20 } else { 400 };
     let (d_ttfb, d_events) = streams(&http, &direct, stream_runs).await?;
     let (v_ttfb, v_events) = streams(&http, &via, stream_runs).await?;
+    // Memory last: after its clients leave, Realms keeps reading the held streams' upstreams for a
+    // while to learn their usage, which would run during any measure after it.
+    realms.quiet().await;
+    let per_stream = memory_per_stream(&realms, &via, stream_count).await?;
 
     let mut rows = Vec::new();
     for (label, p, target) in [("p50", 0.5, 0.3), ("p99", 0.99, 1.0)] {
