@@ -82,13 +82,16 @@ struct Usage {
     #[serde(default)]
     cache_creation_input_tokens: Count,
     /// `None` when absent or not an object.
-    #[serde(default, deserialize_with = "split_if_object")]
+    #[serde(default, deserialize_with = "if_shaped")]
     cache_creation: Option<CacheSplit>,
 }
 
-fn split_if_object<'de, D: Deserializer<'de>>(d: D) -> Result<Option<CacheSplit>, D::Error> {
+/// The value when it has the expected shape, else `None` (the rest of the JSON still reads).
+fn if_shaped<'de, D: Deserializer<'de>, T: serde::de::DeserializeOwned>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
     let raw = <&RawValue>::deserialize(d)?;
-    Ok(serde_json::from_str::<CacheSplit>(raw.get()).ok())
+    Ok(serde_json::from_str::<T>(raw.get()).ok())
 }
 
 impl Usage {
@@ -123,13 +126,8 @@ impl Usage {
 /// without being built.
 #[derive(Deserialize)]
 struct WithUsage {
-    #[serde(default, deserialize_with = "usage_if_object")]
+    #[serde(default, deserialize_with = "if_shaped")]
     usage: Option<Usage>,
-}
-
-fn usage_if_object<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Usage>, D::Error> {
-    let raw = <&RawValue>::deserialize(d)?;
-    Ok(serde_json::from_str::<Usage>(raw.get()).ok())
 }
 
 /// A `message_start` event: the usage sits in its message.
