@@ -47,9 +47,32 @@ pub struct BenchArgs {
     /// Open streams for the memory measure.
     #[arg(long)]
     pub streams: Option<usize>,
-    /// Measure memory per open stream only.
-    #[arg(long)]
-    pub memory_only: bool,
+    /// Streams started per second (to each target) in the streaming run.
+    #[arg(long, default_value_t = 200)]
+    pub stream_rate: u32,
+    /// Run only these measures (repeat the flag for several); idle memory and start-up are always
+    /// measured.
+    #[arg(long, value_enum)]
+    pub only: Vec<Part>,
+}
+
+/// The measures `--only` can pick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Part {
+    /// Added latency at a fixed rate (open loop).
+    Latency,
+    /// Maximum throughput (closed loop).
+    Throughput,
+    /// Streamed time to first byte and per-event delay at a fixed rate (open loop).
+    Sse,
+    /// Memory per open stream (also reports the mock's).
+    Memory,
+}
+
+impl BenchArgs {
+    fn runs(&self, part: Part) -> bool {
+        self.only.is_empty() || self.only.contains(&part)
+    }
 }
 
 /// A child process, killed when dropped.
@@ -198,13 +221,19 @@ fn sorted(mut v: Vec<f64>) -> Vec<f64> {
 }
 
 /// Fixed-rate load sent to two targets in the same ticks (alternating which goes first), so both
-/// see the same machine: latencies (ms) counted from each request's scheduled start.
-async fn open_loop(
-    http: &reqwest::Client,
+/// see the same machine. `call` runs one call against a target, given its scheduled start, and
+/// returns what it measured; the results come back per target.
+async fn fixed_rate<T, F, Fut>(
     targets: [&Target; 2],
     rate: u32,
     duration: Duration,
-) -> Result<[Vec<f64>; 2]> {
+    call: F,
+) -> Result<[Vec<T>; 2]>
+where
+    T: Send + 'static,
+    F: Fn(&Target, Instant) -> Fut,
+    Fut: std::future::Future<Output = Result<T>> + Send + 'static,
+{
     let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
     let total = (duration.as_secs_f64() * f64::from(rate)) as usize;
     let start = Instant::now();
@@ -214,22 +243,36 @@ async fn open_loop(
         tokio::time::sleep_until(due.into()).await;
         for k in 0..2 {
             let which = (i + k) % 2;
-            let req = targets[which].request(http, MODEL, false);
-            tasks.spawn(async move {
-                let res = req.send().await?;
-                let ok = res.status().is_success();
-                res.bytes().await?;
-                anyhow::ensure!(ok, "a benchmark request failed");
-                Ok::<(usize, f64), anyhow::Error>((which, due.elapsed().as_secs_f64() * 1000.0))
-            });
+            let run = call(targets[which], due);
+            tasks.spawn(async move { run.await.map(|r| (which, r)) });
         }
     }
     let mut out = [Vec::with_capacity(total), Vec::with_capacity(total)];
     while let Some(r) = tasks.join_next().await {
-        let (which, ms) = r??;
-        out[which].push(ms);
+        let (which, r) = r??;
+        out[which].push(r);
     }
-    let [a, b] = out;
+    Ok(out)
+}
+
+/// Non-stream latencies (ms, counted from each request's scheduled start) at a fixed rate.
+async fn open_loop(
+    http: &reqwest::Client,
+    targets: [&Target; 2],
+    rate: u32,
+    duration: Duration,
+) -> Result<[Vec<f64>; 2]> {
+    let [a, b] = fixed_rate(targets, rate, duration, |target, due| {
+        let req = target.request(http, MODEL, false);
+        async move {
+            let res = req.send().await?;
+            let ok = res.status().is_success();
+            res.bytes().await?;
+            anyhow::ensure!(ok, "a benchmark request failed");
+            Ok(due.elapsed().as_secs_f64() * 1000.0)
+        }
+    })
+    .await?;
     Ok([sorted(a), sorted(b)])
 }
 
@@ -262,20 +305,17 @@ async fn closed_loop(
     Ok(total as f64 / duration.as_secs_f64())
 }
 
-/// Streams: time to first byte, and each event's arrival after the request started (ms).
+/// Streams started at a fixed rate: time to first byte, and each event's arrival (ms, counted from
+/// the stream's scheduled start).
 async fn streams(
     http: &reqwest::Client,
-    target: &Target,
-    count: usize,
-) -> Result<(Vec<f64>, Vec<f64>)> {
-    let mut ttfb = Vec::new();
-    let mut events = Vec::new();
-    let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..count {
+    targets: [&Target; 2],
+    rate: u32,
+    duration: Duration,
+) -> Result<[(Vec<f64>, Vec<f64>); 2]> {
+    let runs = fixed_rate(targets, rate, duration, |target, due| {
         let req = target.request(http, STREAM_MODEL, true);
-        tasks.spawn(async move {
-            tokio::time::sleep(Duration::from_millis((i % 20) as u64 * 5)).await;
-            let start = Instant::now();
+        async move {
             let mut res = req.send().await?;
             anyhow::ensure!(
                 res.status().is_success(),
@@ -284,38 +324,31 @@ async fn streams(
             let mut first = None;
             let mut arrivals = Vec::new();
             while let Some(chunk) = res.chunk().await? {
-                let at = start.elapsed().as_secs_f64() * 1000.0;
+                let at = due.elapsed().as_secs_f64() * 1000.0;
                 first.get_or_insert(at);
                 for _ in 0..chunk.windows(7).filter(|w| w == b"event: ").count() {
                     arrivals.push(at);
                 }
             }
-            Ok::<_, anyhow::Error>((first.unwrap_or(f64::NAN), arrivals))
-        });
-    }
-    while let Some(r) = tasks.join_next().await {
-        let (first, arrivals) = r??;
-        ttfb.push(first);
-        events.extend(arrivals);
-    }
-    Ok((sorted(ttfb), sorted(events)))
+            Ok((first.unwrap_or(f64::NAN), arrivals))
+        }
+    })
+    .await?;
+    Ok(runs.map(|runs| {
+        let (ttfb, events): (Vec<f64>, Vec<Vec<f64>>) = runs.into_iter().unzip();
+        (sorted(ttfb), sorted(events.concat()))
+    }))
 }
 
-/// Opens `count` streams through Realms that stay open; returns the RSS growth per stream (KiB).
-async fn memory_per_stream(realms: &Proc, target: &Target, count: usize) -> Result<f64> {
-    memory_per_stream_with(realms, None, target, count)
-        .await
-        .map(|(r, _)| r)
-}
-
-/// As [`memory_per_stream`], also reporting the growth of `other` (the mock) per stream.
-async fn memory_per_stream_with(
+/// Opens `count` streams through Realms that stay open; returns the RSS growth per stream (KiB) of
+/// Realms and of the mock upstream behind it.
+async fn memory_per_stream(
     realms: &Proc,
-    other: Option<&Proc>,
+    mock: &Proc,
     target: &Target,
     count: usize,
 ) -> Result<(f64, f64)> {
-    let other_before = other.and_then(Proc::rss_kib).unwrap_or(0);
+    let mock_before = mock.rss_kib().unwrap_or(0);
 
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(0)
@@ -364,14 +397,14 @@ async fn memory_per_stream_with(
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let after = realms.rss_kib().unwrap_or(before);
-    let other_after = other.and_then(Proc::rss_kib).unwrap_or(other_before);
+    let mock_after = mock.rss_kib().unwrap_or(mock_before);
     for h in held {
         h.abort();
     }
     let n = count.max(1) as f64;
     Ok((
         after.saturating_sub(before) as f64 / n,
-        other_after.saturating_sub(other_before) as f64 / n,
+        mock_after.saturating_sub(mock_before) as f64 / n,
     ))
 }
 
@@ -558,90 +591,105 @@ async fn run_in(
     let start_to_first = first_served.ok_or_else(|| anyhow!("Realms never served a request"))?;
     let idle_rss = realms.rss_kib().unwrap_or(0);
 
-    if args.memory_only {
-        let via = probe;
-        let (per_stream, mock_per_stream) =
-            memory_per_stream_with(&realms, Some(&mock), &via, stream_count).await?;
-        println!(
-            "memory per open stream, {stream_count} streams: {per_stream:.1} KiB in Realms, {mock_per_stream:.1} KiB in the mock (Realms idle RSS {:.1} MB)",
-            idle_rss as f64 / 1024.0
-        );
-        return Ok(());
-    }
     let direct = Target {
         url: mock.url.clone(),
         auth: ("x-api-key", UPSTREAM_KEY.to_string()),
         direct: true,
     };
     let via = probe;
+    let mut rows = Vec::new();
     // Warm both paths (connections, caches).
     open_loop(&http, [&direct, &via], 200, Duration::from_millis(250)).await?;
-    realms.quiet().await;
-    let [d_lat, v_lat] = open_loop(&http, [&direct, &via], rate, phase).await?;
-    realms.quiet().await;
-    let workers = 64;
-    let d_tput = closed_loop(&http, &direct, workers, phase).await?;
-    let v_tput = closed_loop(&http, &via, workers, phase).await?;
-    realms.quiet().await;
-    let stream_runs = if args.quick { 20 } else { 400 };
-    let (d_ttfb, d_events) = streams(&http, &direct, stream_runs).await?;
-    let (v_ttfb, v_events) = streams(&http, &via, stream_runs).await?;
-    // Memory last: after its clients leave, Realms keeps reading the held streams' upstreams for a
-    // while to learn their usage, which would run during any measure after it.
-    realms.quiet().await;
-    let per_stream = memory_per_stream(&realms, &via, stream_count).await?;
-
-    let mut rows = Vec::new();
-    for (label, p, target) in [("p50", 0.5, 0.3), ("p99", 0.99, 1.0)] {
-        let added = percentile(&v_lat, p) - percentile(&d_lat, p);
+    if args.runs(Part::Latency) {
+        realms.quiet().await;
+        let [d_lat, v_lat] = open_loop(&http, [&direct, &via], rate, phase).await?;
+        for (label, p, target) in [("p50", 0.5, 0.3), ("p99", 0.99, 1.0)] {
+            let added = percentile(&v_lat, p) - percentile(&d_lat, p);
+            rows.push(Row {
+                measure: format!("added latency, non-stream, {rate} req/s, {label}"),
+                direct: ms(percentile(&d_lat, p)),
+                realms: ms(percentile(&v_lat, p)),
+                result: ms(added),
+                target: if label == "p50" {
+                    "≤ 0.3 ms"
+                } else {
+                    "≤ 1 ms"
+                },
+                met: Some(added <= target),
+            });
+        }
+    }
+    if args.runs(Part::Throughput) {
+        realms.quiet().await;
+        let workers = 64;
+        // CPU per request (µs) of the process serving each run, counted until it is idle again.
+        let cpu_per_request = |ticks: Option<u64>, rate: f64| {
+            ticks.map_or(f64::NAN, |t| {
+                t as f64 * 10_000.0 / (rate * phase.as_secs_f64())
+            })
+        };
+        let before = mock.cpu_ticks();
+        let d_tput = closed_loop(&http, &direct, workers, phase).await?;
+        mock.quiet().await;
+        let d_cpu = cpu_per_request(mock.cpu_ticks().zip(before).map(|(a, b)| a - b), d_tput);
+        realms.quiet().await;
+        let before = realms.cpu_ticks();
+        let v_tput = closed_loop(&http, &via, workers, phase).await?;
+        realms.quiet().await;
+        let v_cpu = cpu_per_request(realms.cpu_ticks().zip(before).map(|(a, b)| a - b), v_tput);
+        let ratio = v_tput / d_tput.max(1.0);
         rows.push(Row {
-            measure: format!("added latency, non-stream, {rate} req/s, {label}"),
-            direct: ms(percentile(&d_lat, p)),
-            realms: ms(percentile(&v_lat, p)),
-            result: ms(added),
-            target: if label == "p50" {
-                "≤ 0.3 ms"
-            } else {
-                "≤ 1 ms"
-            },
-            met: Some(added <= target),
+            measure: format!("max throughput, {workers} connections"),
+            direct: format!("{d_tput:.0} req/s (mock: {d_cpu:.0} µs CPU per request)"),
+            realms: format!("{v_tput:.0} req/s (Realms: {v_cpu:.0} µs CPU per request)"),
+            result: format!("{:.0} % of direct", ratio * 100.0),
+            target: "≥ 50 % of direct",
+            met: Some(ratio >= 0.5),
         });
     }
-    let ratio = v_tput / d_tput.max(1.0);
-    rows.push(Row {
-        measure: format!("max throughput, {workers} connections"),
-        direct: format!("{d_tput:.0} req/s"),
-        realms: format!("{v_tput:.0} req/s"),
-        result: format!("{:.0} % of direct", ratio * 100.0),
-        target: "≥ 50 % of direct",
-        met: Some(ratio >= 0.5),
-    });
-    let added_ttfb = percentile(&v_ttfb, 0.99) - percentile(&d_ttfb, 0.99);
-    rows.push(Row {
-        measure: "SSE time to first byte, p99".into(),
-        direct: ms(percentile(&d_ttfb, 0.99)),
-        realms: ms(percentile(&v_ttfb, 0.99)),
-        result: ms(added_ttfb),
-        target: "≤ 1 ms added",
-        met: Some(added_ttfb <= 1.0),
-    });
-    let added_event = percentile(&v_events, 0.99) - percentile(&d_events, 0.99);
-    rows.push(Row {
-        measure: "SSE event arrival after request start, p99".into(),
-        direct: ms(percentile(&d_events, 0.99)),
-        realms: ms(percentile(&v_events, 0.99)),
-        result: ms(added_event),
-        target: "≤ 1 ms added",
-        met: Some(added_event <= 1.0),
-    });
-    rows.push(Row {
-        measure: format!("memory per open stream, {stream_count} streams"),
-        direct: "—".into(),
-        realms: format!("{per_stream:.1} KiB"),
-        result: format!("{per_stream:.1} KiB"),
-        target: "≤ 64 KiB",
-        met: Some(per_stream <= 64.0),
-    });
+    if args.runs(Part::Sse) {
+        realms.quiet().await;
+        let stream_rate = if args.quick {
+            args.stream_rate.min(50)
+        } else {
+            args.stream_rate
+        };
+        let [(d_ttfb, d_events), (v_ttfb, v_events)] =
+            streams(&http, [&direct, &via], stream_rate, phase).await?;
+        let added_ttfb = percentile(&v_ttfb, 0.99) - percentile(&d_ttfb, 0.99);
+        rows.push(Row {
+            measure: format!("SSE time to first byte, {stream_rate} streams/s, p99"),
+            direct: ms(percentile(&d_ttfb, 0.99)),
+            realms: ms(percentile(&v_ttfb, 0.99)),
+            result: ms(added_ttfb),
+            target: "≤ 1 ms added",
+            met: Some(added_ttfb <= 1.0),
+        });
+        let added_event = percentile(&v_events, 0.99) - percentile(&d_events, 0.99);
+        rows.push(Row {
+            measure: "SSE event arrival after request start, p99".into(),
+            direct: ms(percentile(&d_events, 0.99)),
+            realms: ms(percentile(&v_events, 0.99)),
+            result: ms(added_event),
+            target: "≤ 1 ms added",
+            met: Some(added_event <= 1.0),
+        });
+    }
+    // Memory last: after its clients leave, Realms keeps reading the held streams' upstreams for a
+    // while to learn their usage, which would run during any measure after it.
+    if args.runs(Part::Memory) {
+        realms.quiet().await;
+        let (per_stream, mock_per_stream) =
+            memory_per_stream(&realms, &mock, &via, stream_count).await?;
+        rows.push(Row {
+            measure: format!("memory per open stream, {stream_count} streams"),
+            direct: format!("{mock_per_stream:.1} KiB in the mock"),
+            realms: format!("{per_stream:.1} KiB"),
+            result: format!("{per_stream:.1} KiB"),
+            target: "≤ 64 KiB",
+            met: Some(per_stream <= 64.0),
+        });
+    }
     rows.push(Row {
         measure: "idle RSS".into(),
         direct: "—".into(),

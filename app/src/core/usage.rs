@@ -24,7 +24,7 @@ impl Tokens {
 }
 
 /// One client request, as recorded.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UsageEvent {
     pub request_id: String,
     pub created_at: i64,
@@ -70,7 +70,8 @@ pub async fn insert_batch(db: &Db, events: &[UsageEvent]) -> Result<(), StoreErr
     Ok(())
 }
 
-/// Writes events inside `tx` (see [`insert_batch`]), many rows per statement.
+/// Writes events inside `tx` (see [`insert_batch`]), many rows per statement, and records when
+/// each of their tokens was last used.
 pub async fn insert_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     events: &[UsageEvent],
@@ -112,7 +113,28 @@ pub async fn insert_in(
         }
         q.execute(&mut **tx).await?;
     }
+    for (token_id, at) in last_uses(events) {
+        sqlx::query(
+            "UPDATE tokens SET last_used_at = $1 WHERE id = $2 \
+             AND (last_used_at IS NULL OR last_used_at < $1)",
+        )
+        .bind(at)
+        .bind(token_id)
+        .execute(&mut **tx)
+        .await?;
+    }
     Ok(())
+}
+
+/// Each token of `events` with the time of its newest event.
+pub fn last_uses(events: &[UsageEvent]) -> Vec<(i64, i64)> {
+    let mut used: Vec<(i64, i64)> = events
+        .iter()
+        .filter_map(|e| e.token_id.map(|t| (t, e.created_at)))
+        .collect();
+    used.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    used.dedup_by_key(|(t, _)| *t);
+    used
 }
 
 fn from_row(r: &AnyRow) -> Result<UsageEvent, StoreError> {
@@ -162,26 +184,6 @@ pub async fn recent(
     .fetch_all(db.pool())
     .await?;
     rows.iter().map(from_row).collect()
-}
-
-/// Records when tokens were last used (one statement per token of a batch).
-pub async fn touch_tokens(db: &Db, used: &[(i64, i64)]) -> Result<(), StoreError> {
-    if used.is_empty() {
-        return Ok(());
-    }
-    let mut tx = db.pool().begin().await?;
-    for (token_id, at) in used {
-        sqlx::query(
-            "UPDATE tokens SET last_used_at = $1 WHERE id = $2 \
-             AND (last_used_at IS NULL OR last_used_at < $1)",
-        )
-        .bind(at)
-        .bind(token_id)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(())
 }
 
 /// Which requests a usage query covers.
@@ -494,4 +496,28 @@ pub async fn filter_for(
         status: StatusFilter::parse(&q.status),
     };
     Ok((filter, format_day(from_day), format_day(to_day)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_uses_keep_each_tokens_newest_time() {
+        let event = |token_id, created_at| UsageEvent {
+            token_id,
+            created_at,
+            ..UsageEvent::default()
+        };
+        let events = [
+            event(Some(7), 100),
+            event(Some(3), 250),
+            event(Some(7), 300),
+            event(None, 900),
+            event(Some(7), 200),
+            event(Some(3), 50),
+        ];
+        assert_eq!(last_uses(&events), vec![(3, 250), (7, 300)]);
+        assert!(last_uses(&[]).is_empty());
+    }
 }

@@ -1,10 +1,14 @@
 //! Reading a client request: only what routing needs (`model`, `stream`, `max_tokens`, the session in
-//! `metadata.user_id`) is parsed; every other top-level field is kept as raw JSON text and written
-//! back unchanged, in order. Only `model` is replaced.
+//! `metadata.user_id`) is parsed, in one pass over the body without copying it; every other field is
+//! skipped. The body goes upstream byte for byte as the client sent it, with only the `model` value
+//! replaced.
+
+use std::ops::Range;
 
 use axum::http::HeaderMap;
 use bytes::Bytes;
-use indexmap::IndexMap;
+use serde::de::{IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
 use super::error::RelayError;
@@ -12,7 +16,9 @@ use super::error::RelayError;
 /// A parsed request body.
 #[derive(Debug)]
 pub struct ClientRequest {
-    fields: IndexMap<String, Box<RawValue>>,
+    body: Bytes,
+    /// Where the `model` value (with its quotes) sits in `body`.
+    model_at: Range<usize>,
     pub model: String,
     pub stream: bool,
     pub max_tokens: Option<u64>,
@@ -20,36 +26,123 @@ pub struct ClientRequest {
     pub metadata_session: Option<String>,
 }
 
-/// Parses a JSON object body. `model` must be a non-empty string.
-pub fn parse(body: &[u8]) -> Result<ClientRequest, RelayError> {
-    let fields: IndexMap<String, Box<RawValue>> = serde_json::from_slice(body).map_err(|e| {
+/// The top-level fields routing reads, borrowed from the body.
+#[derive(Default)]
+struct Fields<'a> {
+    model: Option<&'a RawValue>,
+    models: usize,
+    stream: Option<&'a RawValue>,
+    max_tokens: Option<&'a RawValue>,
+    metadata: Option<&'a RawValue>,
+}
+
+enum Key {
+    Model,
+    Stream,
+    MaxTokens,
+    Metadata,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Name;
+        impl Visitor<'_> for Name {
+            type Value = Key;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E>(self, name: &str) -> Result<Key, E> {
+                Ok(match name {
+                    "model" => Key::Model,
+                    "stream" => Key::Stream,
+                    "max_tokens" => Key::MaxTokens,
+                    "metadata" => Key::Metadata,
+                    _ => Key::Other,
+                })
+            }
+        }
+        d.deserialize_identifier(Name)
+    }
+}
+
+impl<'de> Deserialize<'de> for Fields<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Object;
+        impl<'de> Visitor<'de> for Object {
+            type Value = Fields<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields<'de>, A::Error> {
+                let mut fields = Fields::default();
+                while let Some(key) = map.next_key::<Key>()? {
+                    let slot = match key {
+                        Key::Model => {
+                            fields.models += 1;
+                            &mut fields.model
+                        }
+                        Key::Stream => &mut fields.stream,
+                        Key::MaxTokens => &mut fields.max_tokens,
+                        Key::Metadata => &mut fields.metadata,
+                        Key::Other => {
+                            map.next_value::<IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    *slot = Some(map.next_value()?);
+                }
+                Ok(fields)
+            }
+        }
+        d.deserialize_map(Object)
+    }
+}
+
+/// Parses a JSON object body. `model` must be a non-empty string, given once.
+pub fn parse(body: &Bytes) -> Result<ClientRequest, RelayError> {
+    let fields: Fields = serde_json::from_slice(body).map_err(|e| {
         RelayError::InvalidRequest(format!("The request body is not a valid JSON object: {e}."))
     })?;
-    let model = match fields.get("model") {
-        None => {
+    let raw_model = match (fields.model, fields.models) {
+        (None, _) => {
             return Err(RelayError::InvalidRequest(
                 "The request has no model: add a \"model\" field, like \"claude-sonnet-4-5\"."
                     .into(),
             ))
         }
-        Some(raw) => match serde_json::from_str::<String>(raw.get()) {
-            Ok(m) if !m.trim().is_empty() => m,
-            _ => {
-                return Err(RelayError::InvalidRequest(
-                    "The \"model\" field must be a non-empty string.".into(),
-                ))
-            }
-        },
+        (Some(_), 2..) => {
+            return Err(RelayError::InvalidRequest(
+                "The request has more than one \"model\" field.".into(),
+            ))
+        }
+        (Some(raw), _) => raw,
     };
+    let model = match serde_json::from_str::<String>(raw_model.get()) {
+        Ok(m) if !m.trim().is_empty() => m,
+        _ => {
+            return Err(RelayError::InvalidRequest(
+                "The \"model\" field must be a non-empty string.".into(),
+            ))
+        }
+    };
+    // The raw value borrows from the body: its offset there is the distance between the two.
+    let start = (raw_model.get().as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);
+    let model_at = start..start + raw_model.get().len();
+    if body.get(model_at.clone()) != Some(raw_model.get().as_bytes()) {
+        return Err(RelayError::Internal(
+            "Realms could not place the model in the request body.".into(),
+        ));
+    }
     let stream = fields
-        .get("stream")
+        .stream
         .and_then(|raw| serde_json::from_str::<bool>(raw.get()).ok())
         .unwrap_or(false);
     let max_tokens = fields
-        .get("max_tokens")
+        .max_tokens
         .and_then(|raw| serde_json::from_str::<u64>(raw.get()).ok());
     let metadata_session = fields
-        .get("metadata")
+        .metadata
         .and_then(|raw| serde_json::from_str::<serde_json::Value>(raw.get()).ok())
         .and_then(|m| {
             m.get("user_id")
@@ -57,7 +150,8 @@ pub fn parse(body: &[u8]) -> Result<ClientRequest, RelayError> {
         })
         .and_then(|u| session_from_user_id(&u));
     Ok(ClientRequest {
-        fields,
+        body: body.clone(),
+        model_at,
         model,
         stream,
         max_tokens,
@@ -66,24 +160,17 @@ pub fn parse(body: &[u8]) -> Result<ClientRequest, RelayError> {
 }
 
 impl ClientRequest {
-    /// The body to send upstream: the same fields in the same order, `model` replaced.
+    /// The body to send upstream: the client's bytes with the `model` value replaced (the same
+    /// bytes, not copied, when the upstream name is the same).
     pub fn body_for(&self, upstream_model: &str) -> Bytes {
-        let mut out = Vec::with_capacity(self.fields.values().map(|v| v.get().len() + 16).sum());
-        out.push(b'{');
-        for (i, (key, value)) in self.fields.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            // Writing a string into a Vec cannot fail.
-            let _ = serde_json::to_writer(&mut out, key);
-            out.push(b':');
-            if key == "model" {
-                let _ = serde_json::to_writer(&mut out, upstream_model);
-            } else {
-                out.extend_from_slice(value.get().as_bytes());
-            }
+        if upstream_model == self.model {
+            return self.body.clone();
         }
-        out.push(b'}');
+        let mut out = Vec::with_capacity(self.body.len() + upstream_model.len() + 2);
+        out.extend_from_slice(&self.body[..self.model_at.start]);
+        // Writing a string into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut out, upstream_model);
+        out.extend_from_slice(&self.body[self.model_at.end..]);
         Bytes::from(out)
     }
 }
@@ -122,7 +209,7 @@ mod tests {
     #[test]
     fn only_model_is_rewritten_and_everything_else_kept_in_order() {
         let body = br#"{"model":"claude-x","max_tokens":32000,"stream":true,"thinking":{"type":"enabled","budget_tokens":1024},"future_field":[1,2.50,{"a":null}],"system":[{"type":"text","text":"caf\u00e9 \"q\""}]}"#;
-        let req = parse(body).unwrap();
+        let req = parse(&Bytes::from_static(body)).unwrap();
         assert_eq!(req.model, "claude-x");
         assert!(req.stream);
         assert_eq!(req.max_tokens, Some(32000));
@@ -130,6 +217,19 @@ mod tests {
         assert_eq!(
             std::str::from_utf8(&out).unwrap(),
             r#"{"model":"claude-x-20250929","max_tokens":32000,"stream":true,"thinking":{"type":"enabled","budget_tokens":1024},"future_field":[1,2.50,{"a":null}],"system":[{"type":"text","text":"caf\u00e9 \"q\""}]}"#
+        );
+        assert_eq!(req.body_for("claude-x"), &body[..]);
+    }
+
+    #[test]
+    fn the_body_keeps_its_spacing_and_escapes_with_only_the_model_value_replaced() {
+        let body = b" {\n  \"max_tokens\" : 5,\n  \"mod\\u0065l\" :\t\"claude-\\u0078\" ,\"messages\":[{\"model\":\"inner\"}]\n} ";
+        let req = parse(&Bytes::from_static(body)).unwrap();
+        assert_eq!(req.model, "claude-x");
+        assert_eq!(req.max_tokens, Some(5));
+        assert_eq!(
+            std::str::from_utf8(&req.body_for("up \"1\"")).unwrap(),
+            " {\n  \"max_tokens\" : 5,\n  \"mod\\u0065l\" :\t\"up \\\"1\\\"\" ,\"messages\":[{\"model\":\"inner\"}]\n} "
         );
     }
 
@@ -142,15 +242,22 @@ mod tests {
             br#"{"model":""}"#,
             br#"{"model":7}"#,
             b"",
+            br#"{"model":"a","stream":true,"model":"b"}"#,
         ] {
-            let err = parse(body).unwrap_err();
+            let err = parse(&Bytes::from_static(body)).unwrap_err();
             assert!(matches!(err, RelayError::InvalidRequest(_)), "{body:?}");
         }
+        let parse = |b: &'static [u8]| parse(&Bytes::from_static(b));
         assert!(parse(b"{}").unwrap_err().message().contains("no model"));
+        assert!(parse(br#"{"model":"a","model":"b"}"#)
+            .unwrap_err()
+            .message()
+            .contains("more than one"));
     }
 
     #[test]
     fn sessions_come_from_the_header_or_metadata() {
+        let parse = |b: &'static [u8]| parse(&Bytes::from_static(b));
         let body = br#"{"model":"m","metadata":{"user_id":"{\"device_id\":\"d\",\"session_id\":\"s-json\"}"}}"#;
         let req = parse(body).unwrap();
         assert_eq!(

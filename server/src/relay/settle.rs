@@ -13,6 +13,9 @@ use app::core::db::Db;
 use app::core::usage::{self, UsageEvent};
 
 const MAX_BATCH: usize = 512;
+/// How long the writer gathers events after the first of a batch (a flush, or a full batch, writes
+/// at once): under load a transaction carries hundreds of requests instead of a few.
+const LINGER: Duration = Duration::from_millis(20);
 const RETRY_MAX: Duration = Duration::from_secs(30);
 
 enum Msg {
@@ -117,10 +120,19 @@ async fn write_loop(db: Db, mut rx: mpsc::UnboundedReceiver<Msg>) {
     while let Some(first) = rx.recv().await {
         let mut batch = Batch::default();
         batch.take(first);
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(m) => batch.take(m),
-                Err(_) => break,
+        let until = tokio::time::Instant::now() + LINGER;
+        while batch.len() < MAX_BATCH && batch.waiting.is_empty() {
+            let next = match rx.try_recv() {
+                Ok(m) => Some(m),
+                Err(mpsc::error::TryRecvError::Disconnected) => None,
+                Err(mpsc::error::TryRecvError::Empty) => tokio::time::timeout_at(until, rx.recv())
+                    .await
+                    .ok()
+                    .flatten(),
+            };
+            match next {
+                Some(m) => batch.take(m),
+                None => break,
             }
         }
         store(&db, &batch.events, &batch.ledger).await;
@@ -174,14 +186,5 @@ async fn store(db: &Db, batch: &[UsageEvent], ledger: &[LedgerOp]) {
                 wait = (wait * 2).min(RETRY_MAX);
             }
         }
-    }
-    let mut used: Vec<(i64, i64)> = batch
-        .iter()
-        .filter_map(|e| e.token_id.map(|t| (t, e.created_at)))
-        .collect();
-    used.sort_unstable();
-    used.dedup_by_key(|(t, _)| *t);
-    if let Err(e) = usage::touch_tokens(db, &used).await {
-        tracing::warn!(error = %e, "could not record when tokens were last used");
     }
 }

@@ -10,12 +10,49 @@ use eventsource_stream::{EventStream, Eventsource};
 use futures_util::{FutureExt, StreamExt};
 use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
-use serde_json::value::RawValue;
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 
 use app::core::usage::Tokens;
+
+/// The visitor methods of every JSON value a lenient reader does not want: each reads as absent
+/// (arrays and objects are skipped).
+macro_rules! absent_otherwise {
+    ($($skip:ident),*) => {
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(Self::Value::default())
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(Self::Value::default())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(Self::Value::default())
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(Self::Value::default())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(Self::Value::default())
+        }
+        $(absent_otherwise!(@$skip);)*
+    };
+    (@map) => {
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(Self::Value::default())
+        }
+    };
+    (@integers) => {
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(Self::Value::default())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(Self::Value::default())
+        }
+    };
+}
 
 /// A token count: an integer, or absent. Whatever else an upstream writes there (null, a fraction,
 /// text, an object) counts as absent instead of spoiling the rest of the usage.
@@ -36,28 +73,38 @@ impl<'de> Deserialize<'de> for Count {
             fn visit_u64<E>(self, n: u64) -> Result<Count, E> {
                 Ok(Count(i64::try_from(n).ok()))
             }
-            fn visit_f64<E>(self, _: f64) -> Result<Count, E> {
-                Ok(Count(None))
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Count, E> {
-                Ok(Count(None))
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Count, E> {
-                Ok(Count(None))
-            }
-            fn visit_unit<E>(self) -> Result<Count, E> {
-                Ok(Count(None))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Count, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Count(None))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Count, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Count(None))
-            }
+            absent_otherwise!(map);
         }
         d.deserialize_any(Lenient)
+    }
+}
+
+/// An object read as `T`, or absent when the value is not an object (the rest of the JSON still
+/// reads). Read in one pass: `T`'s fields are lenient themselves, so no object makes it fail.
+#[derive(Debug)]
+struct Shaped<T>(Option<T>);
+
+impl<T> Default for Shaped<T> {
+    fn default() -> Self {
+        Shaped(None)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Shaped<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Object<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Object<T> {
+            type Value = Shaped<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Shaped<T>, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|t| Shaped(Some(t)))
+            }
+            absent_otherwise!(integers);
+        }
+        d.deserialize_any(Object(std::marker::PhantomData))
     }
 }
 
@@ -81,17 +128,8 @@ struct Usage {
     cache_read_input_tokens: Count,
     #[serde(default)]
     cache_creation_input_tokens: Count,
-    /// `None` when absent or not an object.
-    #[serde(default, deserialize_with = "if_shaped")]
-    cache_creation: Option<CacheSplit>,
-}
-
-/// The value when it has the expected shape, else `None` (the rest of the JSON still reads).
-fn if_shaped<'de, D: Deserializer<'de>, T: serde::de::DeserializeOwned>(
-    d: D,
-) -> Result<Option<T>, D::Error> {
-    let raw = <&RawValue>::deserialize(d)?;
-    Ok(serde_json::from_str::<T>(raw.get()).ok())
+    #[serde(default)]
+    cache_creation: Shaped<CacheSplit>,
 }
 
 impl Usage {
@@ -107,7 +145,7 @@ impl Usage {
         if let Some(n) = self.cache_read_input_tokens.0 {
             into.cache_read = n;
         }
-        match &self.cache_creation {
+        match &self.cache_creation.0 {
             Some(split) => {
                 into.cache_write_5m = split.ephemeral_5m_input_tokens.0.unwrap_or(0);
                 into.cache_write_1h = split.ephemeral_1h_input_tokens.0.unwrap_or(0);
@@ -126,8 +164,8 @@ impl Usage {
 /// without being built.
 #[derive(Deserialize)]
 struct WithUsage {
-    #[serde(default, deserialize_with = "if_shaped")]
-    usage: Option<Usage>,
+    #[serde(default)]
+    usage: Shaped<Usage>,
 }
 
 /// A `message_start` event: the usage sits in its message.
@@ -146,7 +184,7 @@ fn apply_usage(usage: Option<&Usage>, into: &mut Tokens) {
 pub fn from_message(body: &[u8]) -> Tokens {
     let mut t = Tokens::default();
     if let Ok(m) = serde_json::from_slice::<WithUsage>(body) {
-        apply_usage(m.usage.as_ref(), &mut t);
+        apply_usage(m.usage.0.as_ref(), &mut t);
     }
     t
 }
@@ -166,12 +204,12 @@ impl StreamUsage {
             "message_start" => {
                 self.started = true;
                 if let Ok(m) = serde_json::from_str::<MessageStart>(data) {
-                    apply_usage(m.message.usage.as_ref(), &mut self.tokens);
+                    apply_usage(m.message.usage.0.as_ref(), &mut self.tokens);
                 }
             }
             "message_delta" => {
                 if let Ok(m) = serde_json::from_str::<WithUsage>(data) {
-                    apply_usage(m.usage.as_ref(), &mut self.tokens);
+                    apply_usage(m.usage.0.as_ref(), &mut self.tokens);
                 }
             }
             "message_stop" => self.stopped = true,
