@@ -16,10 +16,10 @@ use tokio_stream::wrappers::UnboundedReceiverStream;
 
 use app::core::usage::Tokens;
 
-/// The visitor methods of every JSON value a lenient reader does not want: each reads as absent
-/// (arrays and objects are skipped).
+/// Visitor methods for the scalar and array values a lenient reader does not want: each reads as
+/// absent (arrays are skipped).
 macro_rules! absent_otherwise {
-    ($($skip:ident),*) => {
+    () => {
         fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
             Ok(Self::Value::default())
         }
@@ -34,21 +34,6 @@ macro_rules! absent_otherwise {
         }
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
             while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok(Self::Value::default())
-        }
-        $(absent_otherwise!(@$skip);)*
-    };
-    (@map) => {
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-            Ok(Self::Value::default())
-        }
-    };
-    (@integers) => {
-        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-            Ok(Self::Value::default())
-        }
-        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
             Ok(Self::Value::default())
         }
     };
@@ -73,7 +58,11 @@ impl<'de> Deserialize<'de> for Count {
             fn visit_u64<E>(self, n: u64) -> Result<Count, E> {
                 Ok(Count(i64::try_from(n).ok()))
             }
-            absent_otherwise!(map);
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Count, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Count(None))
+            }
+            absent_otherwise!();
         }
         d.deserialize_any(Lenient)
     }
@@ -102,7 +91,13 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Shaped<T> {
                 T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
                     .map(|t| Shaped(Some(t)))
             }
-            absent_otherwise!(integers);
+            fn visit_i64<E>(self, _: i64) -> Result<Shaped<T>, E> {
+                Ok(Shaped(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Shaped<T>, E> {
+                Ok(Shaped(None))
+            }
+            absent_otherwise!();
         }
         d.deserialize_any(Object(std::marker::PhantomData))
     }
