@@ -57,7 +57,7 @@ pub fn main_entry() -> std::process::ExitCode {
 /// Serves the mock upstream until interrupted; its address goes to stderr.
 async fn run_mock_upstream(addr: std::net::SocketAddr, keys: Vec<String>) -> anyhow::Result<()> {
     raise_open_files();
-    let state = mock_upstream::MockState::new(keys);
+    let state = mock_upstream::MockState::unrecorded(keys);
     let local = mock_upstream::spawn(addr, state)
         .await
         .map_err(|e| anyhow::anyhow!("Could not listen on {addr}: {e}"))?;

@@ -14,7 +14,9 @@
 //! - `mock-stall`: a stream that sends its first events, then nothing, forever.
 //!
 //! [`spawn_resetting`] serves a port that resets every connection before any response.
-//! Every request is recorded for tests to inspect.
+//! A mock made with [`MockState::new`] records every request for tests to inspect; the standalone
+//! `realms mock-upstream` ([`MockState::unrecorded`]) keeps nothing, so its memory stays flat under
+//! a benchmark's load.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -47,13 +49,25 @@ pub struct MockState {
     /// Accepted API keys; empty accepts any key.
     pub keys: Arc<Vec<String>>,
     pub seen: Arc<Mutex<Vec<Recorded>>>,
+    /// Whether requests are kept in `seen`.
+    recording: bool,
     gate: Arc<Notify>,
     /// Told when a request arrives (tests await it instead of sleeping).
     arrived: Arc<Notify>,
 }
 
 impl MockState {
+    /// A mock that records every request.
     pub fn new(keys: Vec<String>) -> Self {
+        MockState {
+            keys: Arc::new(keys),
+            recording: true,
+            ..MockState::default()
+        }
+    }
+
+    /// A mock that records nothing (no one could read the record of a standalone process).
+    pub fn unrecorded(keys: Vec<String>) -> Self {
         MockState {
             keys: Arc::new(keys),
             ..MockState::default()
@@ -77,6 +91,9 @@ impl MockState {
 
     fn record(&self, uri: &Uri, headers: &HeaderMap, body: &Value) {
         self.arrived.notify_waiters();
+        if !self.recording {
+            return;
+        }
         if let Ok(mut seen) = self.seen.lock() {
             seen.push(Recorded {
                 path_and_query: uri
@@ -408,4 +425,37 @@ async fn chat_completions(
         "usage": { "prompt_tokens": 12, "completion_tokens": 7, "total_tokens": 19 }
     }))
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sends one request to a mock holding `state`; returns the status.
+    async fn one_request(state: MockState) -> u16 {
+        let addr = spawn(([127, 0, 0, 1], 0).into(), state)
+            .await
+            .expect("the mock listens");
+        reqwest::Client::new()
+            .post(format!("http://{addr}/v1/messages"))
+            .header("x-api-key", "k")
+            .body(r#"{"model":"claude-x","max_tokens":8,"messages":[{"role":"user","content":"hi"}]}"#)
+            .send()
+            .await
+            .expect("the mock answers")
+            .status()
+            .as_u16()
+    }
+
+    #[tokio::test]
+    async fn a_recording_mock_keeps_each_request_and_an_unrecorded_one_keeps_none() {
+        let recorded = MockState::new(vec!["k".into()]);
+        assert_eq!(one_request(recorded.clone()).await, 200);
+        assert_eq!(recorded.requests().len(), 1);
+        assert_eq!(recorded.requests()[0].body["model"], "claude-x");
+
+        let unrecorded = MockState::unrecorded(vec!["k".into()]);
+        assert_eq!(one_request(unrecorded.clone()).await, 200);
+        assert!(unrecorded.requests().is_empty());
+    }
 }
