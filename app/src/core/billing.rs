@@ -54,12 +54,17 @@ pub fn estimate(prices: &Prices, body_bytes: usize, max_tokens: Option<u64>) -> 
 /// Adds `amount` to the user's held total when the available balance (balance − held) covers it,
 /// and returns the open transaction to record what holds it in; otherwise says what is available.
 /// One conditional update: the row lock (PostgreSQL) or the write lock (SQLite) makes the check and
-/// the hold a single step, so parallel holds can never overdraw.
+/// the hold a single step, so parallel holds can never overdraw. A non-positive `amount` is refused
+/// with `not_positive`.
 async fn hold_in_db(
     db: &Db,
     user_id: i64,
     amount: i64,
+    not_positive: &str,
 ) -> Result<Result<sqlx::Transaction<'static, sqlx::Any>, Insufficient>, StoreError> {
+    if amount <= 0 {
+        return Err(StoreError::Internal(not_positive.into()));
+    }
     let mut tx = db.pool().begin().await?;
     let held = sqlx::query(
         "UPDATE users SET reserved = reserved + $1 WHERE id = $2 AND balance - reserved >= $1 \
@@ -94,13 +99,8 @@ pub async fn reserve(
     request_id: &str,
     amount: i64,
 ) -> Result<Result<Reservation, Insufficient>, StoreError> {
-    if amount <= 0 {
-        return Err(StoreError::Internal(
-            "a reservation must be positive".into(),
-        ));
-    }
     let now = now_ms();
-    let mut tx = match hold_in_db(db, user_id, amount).await? {
+    let mut tx = match hold_in_db(db, user_id, amount, "a reservation must be positive").await? {
         Ok(tx) => tx,
         Err(short) => return Ok(Err(short)),
     };
@@ -213,13 +213,15 @@ pub async fn grow_lease(
     lease_id: Option<i64>,
     amount: i64,
 ) -> Result<Result<i64, Insufficient>, StoreError> {
-    if amount <= 0 {
-        return Err(StoreError::Internal(
-            "a lease must grow by a positive amount".into(),
-        ));
-    }
     let now = now_ms();
-    let mut tx = match hold_in_db(db, user_id, amount).await? {
+    let mut tx = match hold_in_db(
+        db,
+        user_id,
+        amount,
+        "a lease must grow by a positive amount",
+    )
+    .await?
+    {
         Ok(tx) => tx,
         Err(short) => return Ok(Err(short)),
     };
