@@ -72,6 +72,7 @@ impl From<crate::core::error::StoreError> for AppError {
             StoreError::Conflict(m) => AppError::Conflict(m.clone()),
             StoreError::NotFound(m) => AppError::NotFound(m.clone()),
             StoreError::Forbidden(_) => AppError::Forbidden,
+            StoreError::Busy(m) => AppError::Throttled(m.clone()),
             StoreError::Db(_) | StoreError::Migrate(_) | StoreError::Internal(_) => {
                 tracing::error!(error = %e, "console request failed");
                 AppError::Server(e.public_message())

@@ -299,12 +299,12 @@ async fn leases_hold_balance_charges_shrink_them_and_expired_ones_are_swept() {
     for t in common::all().await {
         let db = &t.db;
         let u = funded_user(db, "lease@example.com", 1_000).await;
-        let id = billing::grow_lease(db, u, None, 600)
+        let id = billing::grow_lease(db, "test", u, None, 600)
             .await
             .unwrap()
             .unwrap();
         assert!(
-            billing::grow_lease(db, u, Some(id), 500)
+            billing::grow_lease(db, "test", u, Some(id), 500)
                 .await
                 .unwrap()
                 .is_err(),
@@ -312,7 +312,7 @@ async fn leases_hold_balance_charges_shrink_them_and_expired_ones_are_swept() {
             t.label
         );
         assert_eq!(
-            billing::grow_lease(db, u, Some(id), 400)
+            billing::grow_lease(db, "test", u, Some(id), 400)
                 .await
                 .unwrap()
                 .unwrap(),
@@ -346,7 +346,7 @@ async fn leases_hold_balance_charges_shrink_them_and_expired_ones_are_swept() {
         assert_eq!(billing::holdings(db, u).await.unwrap(), (500, 0));
         // A lease left by a stopped instance expires and is swept; a late charge then leaves the
         // reserved total alone.
-        let id = billing::grow_lease(db, u, None, 100)
+        let id = billing::grow_lease(db, "test", u, None, 100)
             .await
             .unwrap()
             .unwrap();
@@ -423,6 +423,7 @@ async fn batches_of_any_size_store_every_row() {
                         output: 2 * i as i64,
                         ..Tokens::default()
                     },
+                    estimated: false,
                     cost: i as i64 + 1,
                     ttfb_ms: Some(i as i64),
                     latency_ms: 3 * i as i64,
@@ -455,5 +456,31 @@ async fn batches_of_any_size_store_every_row() {
             "{}",
             t.label
         );
+    }
+}
+
+#[tokio::test]
+async fn a_restarted_instance_gives_back_the_leases_of_its_previous_run_and_only_those() {
+    for t in common::all().await {
+        let db = &t.db;
+        let u = funded_user(db, "restart@example.com", 1_000).await;
+        billing::grow_lease(db, "crashed", u, None, 600)
+            .await
+            .unwrap()
+            .unwrap();
+        billing::grow_lease(db, "other", u, None, 300)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(billing::holdings(db, u).await.unwrap(), (1_000, 900));
+        assert_eq!(billing::release_instance(db, "crashed").await.unwrap(), 1);
+        assert_eq!(
+            billing::holdings(db, u).await.unwrap(),
+            (1_000, 300),
+            "{}: the other instance's lease stays",
+            t.label
+        );
+        assert_eq!(billing::release_instance(db, "crashed").await.unwrap(), 0);
+        assert_consistent(db, u, t.label).await;
     }
 }

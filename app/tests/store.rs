@@ -75,7 +75,7 @@ async fn emails_are_unique_case_insensitively() {
 #[tokio::test]
 async fn passwords_are_stored_as_argon2id_and_checked() {
     for t in common::all().await {
-        let u = users::create(&t.db, new_user("ann@example.com", None))
+        let u = users::create(&t.db, new_user("ann@example.com", Some(Role::User)))
             .await
             .unwrap();
         let stored: String = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
@@ -176,7 +176,7 @@ async fn tokens_are_stored_hashed_and_authenticate() {
 #[tokio::test]
 async fn revoked_expired_and_disabled_tokens_are_refused() {
     for t in common::all().await {
-        let ann = users::create(&t.db, new_user("ann@example.com", None))
+        let ann = users::create(&t.db, new_user("ann@example.com", Some(Role::User)))
             .await
             .unwrap();
         let bob = users::create(&t.db, new_user("bob@example.com", None))
@@ -318,4 +318,137 @@ async fn migrations_are_idempotent_and_health_check_answers() {
         t.db.migrate().await.unwrap();
         t.db.ping().await.unwrap();
     }
+}
+
+#[tokio::test]
+async fn of_simultaneous_first_registrations_only_one_becomes_admin() {
+    for t in common::all().await {
+        let emails: Vec<String> = (0..6).map(|i| format!("first{i}@example.com")).collect();
+        let mut set = tokio::task::JoinSet::new();
+        for email in emails {
+            let db = t.db.clone();
+            set.spawn(async move {
+                users::create(
+                    &db,
+                    NewUser {
+                        email: &email,
+                        username: None,
+                        password: "password123",
+                        role: None,
+                    },
+                )
+                .await
+                .unwrap()
+                .role
+            });
+        }
+        let roles = set.join_all().await;
+        let admins = roles.iter().filter(|r| **r == Role::Admin).count();
+        assert_eq!(admins, 1, "{}: {roles:?}", t.label);
+        // The slot is the database's: a second first administrator is refused there too.
+        let second = sqlx::query("INSERT INTO first_admin (slot, user_id) VALUES (1, 999)")
+            .execute(t.db.pool())
+            .await;
+        assert!(second.is_err(), "{}", t.label);
+    }
+}
+
+#[tokio::test]
+async fn the_last_enabled_admin_cannot_be_demoted_disabled_or_deleted_even_in_sql() {
+    for t in common::all().await {
+        let a = users::create(&t.db, new_user("a@example.com", None))
+            .await
+            .unwrap();
+        let b = users::create(&t.db, new_user("b@example.com", Some(Role::Admin)))
+            .await
+            .unwrap();
+        // Two admins: one may go.
+        users::set_role(&t.db, a.id, b.id, Role::User)
+            .await
+            .unwrap();
+        let err = users::set_role(&t.db, b.id, a.id, Role::User)
+            .await
+            .unwrap_err();
+        assert!(
+            err.public_message()
+                .contains("at least one enabled administrator"),
+            "{}: {err}",
+            t.label
+        );
+        let err = users::set_disabled(&t.db, a.id, true).await.unwrap_err();
+        assert!(matches!(err, StoreError::Invalid(_)), "{}: {err}", t.label);
+        for sql in [
+            "UPDATE users SET role = 'user' WHERE role = 'admin'",
+            "UPDATE users SET disabled_at = 1 WHERE role = 'admin'",
+            "DELETE FROM users WHERE role = 'admin'",
+        ] {
+            assert!(
+                sqlx::query(sql).execute(t.db.pool()).await.is_err(),
+                "{}: the database refuses {sql}",
+                t.label
+            );
+        }
+        let admins: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled_at IS NULL",
+        )
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap()
+        .try_get("n")
+        .unwrap();
+        assert_eq!(admins, 1, "{}", t.label);
+    }
+}
+
+#[tokio::test]
+async fn two_admins_demoting_each_other_at_once_leave_one() {
+    // PostgreSQL runs writers side by side; SQLite has one writer at a time.
+    let Some(t) = common::postgres().await else {
+        return;
+    };
+    let a = users::create(&t.db, new_user("a@example.com", None))
+        .await
+        .unwrap();
+    let b = users::create(&t.db, new_user("b@example.com", Some(Role::Admin)))
+        .await
+        .unwrap();
+    let mut first = t.db.pool().begin().await.unwrap();
+    sqlx::query("UPDATE users SET role = 'user' WHERE id = $1")
+        .bind(a.id)
+        .execute(&mut *first)
+        .await
+        .unwrap();
+    let db = t.db.clone();
+    let second = tokio::spawn(async move {
+        sqlx::query("UPDATE users SET role = 'user' WHERE id = $1")
+            .bind(b.id)
+            .execute(db.pool())
+            .await
+    });
+    // Wait until the second change waits for the first (bounded: without the guard it never does).
+    for _ in 0..200 {
+        let waiting: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+        )
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap()
+        .try_get("n")
+        .unwrap();
+        if waiting > 0 || second.is_finished() {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    first.commit().await.unwrap();
+    let second = second.await.unwrap();
+    assert!(second.is_err(), "the second demotion is refused");
+    let admins: i64 =
+        sqlx::query("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled_at IS NULL")
+            .fetch_one(t.db.pool())
+            .await
+            .unwrap()
+            .try_get("n")
+            .unwrap();
+    assert_eq!(admins, 1);
 }

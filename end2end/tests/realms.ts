@@ -14,7 +14,9 @@ export type CliResult = { code: number | null; stdout: string; stderr: string };
 
 function run(args: string[], env: Record<string, string>): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(bin, args, { env: { ...process.env, ...env } });
+    const child = spawn(bin, args, {
+      env: { ...process.env, REALMS_ALLOW_PRIVATE_UPSTREAMS: "true", ...env },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -32,6 +34,8 @@ function start(dir: string): Promise<{ child: ChildProcess; url: string }> {
         ...process.env,
         REALMS_DATABASE_URL: `sqlite://${dir}/realms.db`,
         REALMS_DATA_DIR: dir,
+        // The mock upstream runs on this machine.
+        REALMS_ALLOW_PRIVATE_UPSTREAMS: "true",
         REALMS_LOG: "info",
         NO_COLOR: "1",
       },

@@ -17,7 +17,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/realms.db";
 )]
 pub struct Cli {
     /// Database URL: sqlite://PATH (relative to the working directory) or postgres://USER:PASS@HOST/DB.
-    #[arg(long, env = "REALMS_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    #[arg(long, env = "REALMS_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true, global = true)]
     pub database_url: String,
 
     /// Directory for instance files (the generated secret key).
@@ -29,6 +29,12 @@ pub struct Cli {
     /// use the same secret as the database they share.
     #[arg(long, env = "REALMS_SECRET_KEY", hide_env_values = true, global = true)]
     pub secret_key: Option<String>,
+
+    /// Allow channels whose upstream is on loopback or a private network (10.x, 172.16–31.x,
+    /// 192.168.x, 127.x, ::1, fc00::/7, 100.64/10): for a model server on the same machine or
+    /// network. Link-local and cloud metadata addresses are never allowed.
+    #[arg(long, env = "REALMS_ALLOW_PRIVATE_UPSTREAMS", global = true)]
+    pub allow_private_upstreams: bool,
 
     #[command(subcommand)]
     pub command: Command,
@@ -89,9 +95,21 @@ pub enum ChannelCommand {
         /// several endpoints.
         #[arg(long = "base-url", value_name = "URL", required = true)]
         base_urls: Vec<String>,
-        /// API key. Repeat for several keys.
-        #[arg(long = "key", value_name = "KEY", required = true)]
+        /// API key. Repeat for several keys. A key on the command line is visible to other users of
+        /// this machine (ps, shell history): prefer --key-stdin or REALMS_CHANNEL_KEY.
+        #[arg(long = "key", value_name = "KEY")]
         keys: Vec<String>,
+        /// Read API keys from standard input, one per line.
+        #[arg(long)]
+        key_stdin: bool,
+        /// An API key from the environment.
+        #[arg(
+            long = "key-env",
+            env = "REALMS_CHANNEL_KEY",
+            hide_env_values = true,
+            hide = true
+        )]
+        key_env: Option<String>,
         /// Higher priorities are tried first.
         #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
         priority: i64,
@@ -227,6 +245,33 @@ pub struct ServeArgs {
     /// Seconds the upstream is still read after a client disconnects, to learn the final usage.
     #[arg(long, env = "REALMS_DISCONNECT_DRAIN", default_value_t = 60)]
     pub disconnect_drain: u64,
+
+    /// Seconds a client may take to send its request headers.
+    #[arg(long, env = "REALMS_HEADER_READ_TIMEOUT", default_value_t = 30)]
+    pub header_read_timeout: u64,
+
+    /// Seconds a client may leave its request body silent between two pieces.
+    #[arg(long, env = "REALMS_CLIENT_READ_TIMEOUT", default_value_t = 30)]
+    pub client_read_timeout: u64,
+
+    /// Seconds a client may stop reading its answer before Realms closes the connection.
+    #[arg(long, env = "REALMS_CLIENT_WRITE_TIMEOUT", default_value_t = 60)]
+    pub client_write_timeout: u64,
+
+    /// Seconds running requests get to finish at shutdown; the rest are then ended (streams get an
+    /// error event) and settled.
+    #[arg(long, env = "REALMS_SHUTDOWN_GRACE", default_value_t = 30)]
+    pub shutdown_grace: u64,
+
+    /// Bearer token that may read GET /metrics (Prometheus text format); metrics are off without it.
+    #[arg(long, env = "REALMS_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
+    /// This instance's name in the database (its balance leases carry it). Instances sharing a
+    /// database need different names; the same name after a restart gives back the leases the
+    /// previous run held. Default: a name generated once into DATA_DIR/instance.id.
+    #[arg(long, env = "REALMS_INSTANCE_ID")]
+    pub instance_id: Option<String>,
 }
 
 impl ServeArgs {
@@ -240,6 +285,8 @@ impl ServeArgs {
             idle_timeout: Duration::from_secs(self.idle_timeout),
             request_timeout: Duration::from_secs(self.request_timeout),
             disconnect_drain: Duration::from_secs(self.disconnect_drain),
+            client_read_timeout: Duration::from_secs(self.client_read_timeout),
+            ..crate::relay::RelayConfig::default()
         }
     }
 }

@@ -13,6 +13,9 @@ use app::core::state::{AppState, FreshToken, Viewer, SESSION_FRESH_TOKEN_KEY, SE
 use app::core::users;
 use app::model::NewToken;
 
+/// The largest console request body (forms and server fns); larger ones get 413 before being read.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "realms_session";
 
@@ -69,17 +72,61 @@ pub async fn load_viewer(
 
 /// Takes a token value handed over by a no-script form out of the session when the tokens page is
 /// loaded, and gives it to that page load only (in the request's extensions): it is shown once.
-pub async fn take_fresh_token(session: Session, mut req: Request, next: Next) -> Response {
+pub async fn take_fresh_token(
+    State(state): State<AppState>,
+    session: Session,
+    mut req: Request,
+    next: Next,
+) -> Response {
     if req.method() == Method::GET && req.uri().path() == "/tokens" {
         match session.remove::<NewToken>(SESSION_FRESH_TOKEN_KEY).await {
-            Ok(Some(token)) => {
-                req.extensions_mut().insert(FreshToken(token));
+            Ok(Some(sealed)) => {
+                let aad = app::core::state::fresh_token_aad(sealed.token.id);
+                match state.cipher.decrypt(aad, &sealed.secret) {
+                    Ok(secret) => {
+                        req.extensions_mut().insert(FreshToken(NewToken {
+                            secret,
+                            token: sealed.token,
+                        }));
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not open the new token"),
+                }
             }
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "could not read the new token from the session"),
         }
     }
     next.run(req).await
+}
+
+/// Headers on every console response: no framing, no sniffing, no referrer to other sites, a
+/// content security policy (scripts and styles only from this origin, plus the inline hydration
+/// bootstrap and WebAssembly), HSTS when served over https, and `no-store` on everything but the
+/// built assets (pages show balances, usage and, once, new tokens).
+pub async fn security_headers(State(https): State<bool>, req: Request, next: Next) -> Response {
+    let asset = req.uri().path().starts_with("/pkg/");
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    let set = |h: &mut axum::http::HeaderMap, name: &'static str, value: &'static str| {
+        h.insert(name, axum::http::HeaderValue::from_static(value));
+    };
+    set(h, "x-content-type-options", "nosniff");
+    set(h, "x-frame-options", "DENY");
+    set(h, "referrer-policy", "same-origin");
+    set(
+        h,
+        "content-security-policy",
+        "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+         frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
+    );
+    if https {
+        set(h, "strict-transport-security", "max-age=31536000");
+    }
+    if !asset {
+        set(h, "cache-control", "no-store");
+    }
+    res
 }
 
 /// Who may open a console page.

@@ -53,6 +53,7 @@ pub async fn usage_csv(
         "cost_usd",
         "ttfb_ms",
         "latency_ms",
+        "estimated",
     ];
     let mut result = out.write_record(header_row);
     for r in &rows {
@@ -62,13 +63,13 @@ pub async fn usage_csv(
         result = out.write_record([
             r.request_id.clone(),
             format_time(r.created_at),
-            r.user.clone(),
-            r.token.clone().unwrap_or_default(),
-            r.endpoint.clone(),
-            r.model.clone(),
-            r.channel.clone().unwrap_or_default(),
+            text_cell(&r.user),
+            text_cell(r.token.as_deref().unwrap_or_default()),
+            text_cell(&r.endpoint),
+            text_cell(&r.model),
+            text_cell(r.channel.as_deref().unwrap_or_default()),
             r.status.to_string(),
-            r.error.clone().unwrap_or_default(),
+            text_cell(r.error.as_deref().unwrap_or_default()),
             r.stream.to_string(),
             r.input_tokens.to_string(),
             r.output_tokens.to_string(),
@@ -78,6 +79,7 @@ pub async fn usage_csv(
             format_usd(r.cost, BALANCE_SCALE),
             r.ttfb_ms.map(|t| t.to_string()).unwrap_or_default(),
             r.latency_ms.to_string(),
+            r.estimated.to_string(),
         ]);
     }
     let body = match (result, out.into_inner()) {
@@ -101,4 +103,29 @@ pub async fn usage_csv(
         body,
     )
         .into_response()
+}
+
+/// A text cell that a spreadsheet will not run as a formula: text starting with `=`, `+`, `-`, `@`,
+/// a tab or a carriage return (a model name or token name anyone may choose) gets a leading `'`.
+fn text_cell(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text_cell;
+
+    #[test]
+    fn formula_like_text_is_neutralised() {
+        for bad in ["=HYPERLINK(\"x\")", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(text_cell(bad), format!("'{bad}"));
+        }
+        for fine in ["claude-sonnet-5-5", "dev@example.com", "a=b", ""] {
+            assert_eq!(text_cell(fine), fine);
+        }
+    }
 }

@@ -5,6 +5,8 @@ pub mod bench;
 pub mod cli;
 pub mod console;
 pub mod export;
+pub mod listen;
+pub mod metrics;
 pub mod mock_upstream;
 pub mod ops;
 pub mod relay;
@@ -19,6 +21,7 @@ pub fn main_entry() -> std::process::ExitCode {
     let cli = Cli::parse();
     let serving = matches!(cli.command, Command::Serve(_));
     init_tracing(serving);
+    app::core::egress::allow_private(cli.allow_private_upstreams);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -90,13 +93,19 @@ fn sentence(e: &anyhow::Error) -> String {
 }
 
 /// Logs go to stderr (stdout carries command output). `REALMS_LOG` sets the filter; the ops commands
-/// default to warnings only.
+/// default to warnings only. `REALMS_LOG_FORMAT=json` writes one JSON object per line.
 fn init_tracing(serving: bool) {
     use tracing_subscriber::EnvFilter;
     let default = if serving { "info" } else { "warn" };
     let filter = EnvFilter::try_from_env("REALMS_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let json =
+        std::env::var("REALMS_LOG_FORMAT").is_ok_and(|f| f.trim().eq_ignore_ascii_case("json"));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().flatten_event(true).try_init()
+    } else {
+        builder.try_init()
+    };
 }

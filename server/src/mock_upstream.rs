@@ -11,7 +11,11 @@
 //! - `mock-spaced-<ms>`: a stream whose events are that far apart;
 //! - `mock-gated`: a stream that sends `message_start`, then waits until [`MockState::open_gate`];
 //! - `mock-reset-mid`: a stream that breaks off (connection reset) after its first events;
-//! - `mock-stall`: a stream that sends its first events, then nothing, forever.
+//! - `mock-stall`: a stream that sends its first events, then nothing, forever;
+//! - `mock-stall-late`: a stream that sends its text, then nothing (no `message_delta`), forever;
+//! - `mock-error-mid`: a stream that sends its text, then an `overloaded_error` event, and ends.
+//!
+//! `count_tokens` answers `mock-retry-after-<secs>` with its 429 too.
 //!
 //! [`spawn_resetting`] serves a port that resets every connection before any response.
 //! A mock made with [`MockState::new`] records every request for tests to inspect; the standalone
@@ -351,6 +355,8 @@ fn sse(state: &MockState, model: &str) -> Response {
     let gated = model == "mock-gated";
     let reset_mid = model == "mock-reset-mid";
     let stall = model == "mock-stall";
+    let stall_late = model == "mock-stall-late";
+    let error_mid = model == "mock-error-mid";
     let gate = state.gate.clone();
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
     tokio::spawn(async move {
@@ -372,6 +378,17 @@ fn sse(state: &MockState, model: &str) -> Response {
                 }
                 if stall && i == 2 {
                     std::future::pending::<()>().await;
+                }
+                if stall_late && i == 4 {
+                    std::future::pending::<()>().await;
+                }
+                if error_mid && i == 3 {
+                    let error = json!({ "type": "error",
+                        "error": { "type": "overloaded_error", "message": "mock overload" } });
+                    let _ = tx
+                        .send(Ok(Bytes::from(format!("event: error\ndata: {error}\n\n"))))
+                        .await;
+                    return;
                 }
             }
             if tx.send(Ok(Bytes::from(event))).await.is_err() {
@@ -396,8 +413,21 @@ async fn count_tokens(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = accept_anthropic(&state, &uri, &headers, &body) {
-        return *refused;
+    let body = match accept_anthropic(&state, &uri, &headers, &body) {
+        Ok(body) => body,
+        Err(refused) => return *refused,
+    };
+    let model = body["model"].as_str().unwrap_or_default();
+    if let Some(secs) = param(model, "mock-retry-after-") {
+        let mut res = anthropic_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limit_error",
+            "mock count_tokens rate limit",
+        );
+        if let Ok(v) = secs.to_string().parse() {
+            res.headers_mut().insert("retry-after", v);
+        }
+        return res;
     }
     Json(json!({ "input_tokens": 12 })).into_response()
 }

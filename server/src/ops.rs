@@ -181,10 +181,26 @@ pub async fn channel(g: &Globals, cmd: ChannelCommand) -> Result<()> {
             name,
             kind,
             base_urls,
-            keys,
+            mut keys,
+            key_stdin,
+            key_env,
             priority,
             weight,
         } => {
+            keys.extend(key_env.filter(|k| !k.trim().is_empty()));
+            if key_stdin {
+                for line in std::io::stdin().lines() {
+                    let line = line.context("Could not read keys from standard input")?;
+                    if !line.trim().is_empty() {
+                        keys.push(line.trim().to_string());
+                    }
+                }
+            }
+            if keys.is_empty() {
+                return Err(anyhow!(
+                    "Give the channel an API key: --key-stdin (one per line), REALMS_CHANNEL_KEY, or --key."
+                ));
+            }
             let cipher = g.cipher()?;
             let kind = ChannelKind::parse(&kind)
                 .ok_or_else(|| anyhow!("The channel type must be anthropic or openai."))?;
@@ -571,6 +587,8 @@ fn usage_json(r: &app::model::UsageRow) -> Result<String> {
         ttfb_ms: Option<i64>,
         latency_ms: i64,
         error: Option<&'a str>,
+        /// The output tokens were estimated by Realms (a stream cut off before the upstream's count).
+        estimated: bool,
     }
     let value = Line {
         request_id: &r.request_id,
@@ -591,6 +609,7 @@ fn usage_json(r: &app::model::UsageRow) -> Result<String> {
         ttfb_ms: r.ttfb_ms,
         latency_ms: r.latency_ms,
         error: r.error.as_deref(),
+        estimated: r.estimated,
     };
     Ok(serde_json::to_string(&value)?)
 }

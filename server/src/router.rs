@@ -21,6 +21,8 @@ use std::sync::Arc;
 pub struct ConsoleConfig {
     pub cookie_key: [u8; 64],
     pub secure_cookies: bool,
+    /// The bearer token `/metrics` asks for; without one it is off.
+    pub metrics_token: Option<String>,
 }
 
 /// Builds the whole service: health, the data plane (`/v1/…`, no sessions), the console pages and
@@ -41,7 +43,7 @@ pub fn app(state: AppState, config: &ConsoleConfig, relay: Arc<Relay>) -> Router
             ctx, shell,
         ))
         .layer(from_fn(console::guard_pages))
-        .layer(from_fn(console::take_fresh_token))
+        .layer(from_fn_with_state(state.clone(), console::take_fresh_token))
         .layer(from_fn_with_state(state.clone(), console::load_viewer))
         .layer(console::session_layer(
             &state,
@@ -49,11 +51,29 @@ pub fn app(state: AppState, config: &ConsoleConfig, relay: Arc<Relay>) -> Router
             config.secure_cookies,
         ))
         .layer(from_fn(console::same_origin))
+        .layer(from_fn_with_state(
+            config.secure_cookies,
+            console::security_headers,
+        ))
+        // Console forms and server fns are small: a bigger body is refused before it is read.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            console::MAX_BODY_BYTES,
+        ))
         .with_state(state.clone());
 
+    let metrics = crate::metrics::MetricsAccess {
+        metrics: relay.metrics.clone(),
+        token: config
+            .metrics_token
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(Into::into),
+    };
     Router::new()
         .route("/healthz", get(healthz))
         .with_state(state)
+        .route("/metrics", get(crate::metrics::handler).with_state(metrics))
         .merge(relay::router(relay))
         .merge(console)
 }

@@ -1,7 +1,6 @@
 //! `realms serve`: open the database, load the secret, bind, serve until SIGINT/SIGTERM.
 
 use anyhow::{anyhow, Context, Result};
-use axum::serve::ListenerExt;
 use leptos::config::{Env, LeptosOptions};
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -54,10 +53,24 @@ pub async fn run(globals: &crate::ops::Globals, args: ServeArgs) -> Result<()> {
     let config = ConsoleConfig {
         cookie_key: secret.cookie_key(),
         secure_cookies: args.secure_cookies,
+        metrics_token: args.metrics_token.clone(),
     };
     let (usage_sink, usage_writer) = crate::relay::settle::start(db.clone());
-    let relay = Relay::new(state.clone(), args.relay_config(), usage_sink)
+    let relay_config = crate::relay::RelayConfig {
+        instance: instance_id(args.instance_id.as_deref(), &globals.data_dir)?,
+        ..args.relay_config()
+    };
+    let relay = Relay::new(state.clone(), relay_config, usage_sink)
         .map_err(|e| anyhow!("Could not set up the upstream HTTP client: {e}"))?;
+    match relay.wallets.release_previous().await {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::warn!(released = n, instance = %relay.config.instance, "gave back the balance leases of this instance's previous run")
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not give back the previous run's balance leases; they expire on their own")
+        }
+    }
     let router = app(state, &config, relay.clone());
     let tidy = {
         let relay = relay.clone();
@@ -78,19 +91,27 @@ pub async fn run(globals: &crate::ops::Globals, args: ServeArgs) -> Result<()> {
 
     let sweeper = tokio::spawn(sweep_sessions(DbSessionStore::new(db.clone())));
     let reservations = tokio::spawn(sweep_reservations(db.clone()));
-    // Small SSE chunks go out at once: no Nagle delay on client connections.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
-    // Routes are turned into services once here; `serve(listener, router)` would redo that for
-    // every connection (a deep copy of every console route, about 190 KiB each).
-    axum::serve(listener, router.into_make_service())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("The server stopped")?;
-    // Running requests (streams included) finish and every usage event is stored before exit.
+    let limits = crate::listen::ConnectionLimits {
+        header_read_timeout: Duration::from_secs(args.header_read_timeout),
+        client_write_timeout: Duration::from_secs(args.client_write_timeout),
+    };
+    let connections = crate::listen::serve(listener, router, limits, shutdown_signal()).await;
+    // Running requests (streams included) may finish within the grace period; past it the rest are
+    // ended and settled. Every usage event is stored before exit.
+    let grace = Duration::from_secs(args.shutdown_grace);
+    let finished = tokio::time::timeout(grace, async {
+        connections.shutdown().await;
+        relay.tasks.close();
+        relay.tasks.wait().await;
+    })
+    .await;
+    if finished.is_err() {
+        tracing::warn!(
+            running = relay.tasks.len(),
+            "the shutdown grace period is over: ending the remaining requests"
+        );
+        relay.stop.cancel();
+    }
     tidy.abort();
     relay.shutdown().await;
     drop(relay);
@@ -101,6 +122,28 @@ pub async fn run(globals: &crate::ops::Globals, args: ServeArgs) -> Result<()> {
     db.close().await;
     tracing::info!("Realms stopped");
     Ok(())
+}
+
+/// This instance's name: given, or generated once into `DATA_DIR/instance.id` and kept.
+fn instance_id(given: Option<&str>, data_dir: &std::path::Path) -> Result<String> {
+    if let Some(id) = given.map(str::trim).filter(|s| !s.is_empty()) {
+        return Ok(id.chars().take(64).collect());
+    }
+    let path = data_dir.join("instance.id");
+    match std::fs::read_to_string(&path) {
+        Ok(id) if !id.trim().is_empty() => return Ok(id.trim().chars().take(64).collect()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(anyhow!("Cannot read {}: {e}", path.display())),
+    }
+    use rand::RngCore;
+    let mut bytes = [0u8; 8];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let id = format!("inst_{}", hex::encode(bytes));
+    std::fs::create_dir_all(data_dir)
+        .and_then(|()| std::fs::write(&path, &id))
+        .with_context(|| format!("Cannot write {}", path.display()))?;
+    Ok(id)
 }
 
 async fn sweep_sessions(store: DbSessionStore) {

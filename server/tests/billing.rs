@@ -317,10 +317,12 @@ async fn two_instances_cannot_overdraw_through_their_leases() {
     let (sink_b, _wb) = realms::relay::settle::start(t.s.db.clone());
     let a = std::sync::Arc::new(realms::relay::wallet::Wallets::new(
         t.s.db.clone(),
+        "a",
         sink_a.clone(),
     ));
     let b = std::sync::Arc::new(realms::relay::wallet::Wallets::new(
         t.s.db.clone(),
+        "b",
         sink_b.clone(),
     ));
     let mut tasks = tokio::task::JoinSet::new();

@@ -11,6 +11,7 @@ fn realms(db_url: &str, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>
         .env("REALMS_DATABASE_URL", db_url)
         .env_remove("REALMS_PASSWORD")
         .env("REALMS_SECRET_KEY", "0123456789abcdef0123456789abcdef")
+        .env("REALMS_ALLOW_PRIVATE_UPSTREAMS", "true")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -502,6 +503,7 @@ async fn usage_list_prints_one_json_object_per_request() {
             cache_write_1h: 3,
             cache_read: 3,
         },
+        estimated: false,
         cost,
         ttfb_ms: Some(5),
         latency_ms: 9,
@@ -569,4 +571,84 @@ async fn usage_list_prints_one_json_object_per_request() {
     assert_eq!(v["user"], "dev@example.com");
     assert_eq!(v["cache_write_1h_tokens"], 3);
     assert_eq!(v["created_at"], "1970-01-01T00:00:02Z");
+}
+
+#[test]
+fn keys_come_from_stdin_or_the_environment_and_metadata_hosts_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(&dir);
+    let create = |name: &str| {
+        vec![
+            "channel".to_string(),
+            "create".into(),
+            "--name".into(),
+            name.into(),
+            "--type".into(),
+            "anthropic".into(),
+            "--base-url".into(),
+            "https://api.anthropic.com".into(),
+        ]
+    };
+    fn args(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    let mut from_stdin = create("piped");
+    from_stdin.push("--key-stdin".into());
+    let out = realms(
+        &db,
+        &args(&from_stdin),
+        &[],
+        Some("sk-ant-piped-key-1111\n\nsk-ant-piped-key-2222\n"),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = realms(
+        &db,
+        &args(&create("from-env")),
+        &[("REALMS_CHANNEL_KEY", "sk-ant-env-key-3333")],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let list = ok(&db, &["channel", "list"]);
+    assert!(list.contains("…1111,…2222"), "{list}");
+    assert!(list.contains("…3333"), "{list}");
+    let none = fails(&db, &args(&create("keyless")));
+    assert!(none.contains("--key-stdin"), "{none}");
+
+    let mut metadata = create("metadata");
+    metadata[7] = "http://169.254.169.254/latest".into();
+    metadata.extend(["--key".to_string(), "k".into()]);
+    let refused = fails(&db, &args(&metadata));
+    assert!(refused.contains("will not send requests"), "{refused}");
+
+    // Without the setting, loopback upstreams are refused too.
+    let mut local = create("local");
+    local[7] = "http://127.0.0.1:9".into();
+    local.extend(["--key".to_string(), "k".into()]);
+    let out = realms(
+        &db,
+        &args(&local),
+        &[("REALMS_ALLOW_PRIVATE_UPSTREAMS", "false")],
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("--allow-private-upstreams"));
+}
+
+#[test]
+fn help_never_shows_secrets_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = "postgres://realms:hunter2-db-password@db.example/realms";
+    for args in [&["--help"][..], &["serve", "--help"]] {
+        let out = realms(
+            url,
+            args,
+            &[("REALMS_METRICS_TOKEN", "metrics-token-hunter3")],
+            None,
+        );
+        let help = text(&out.stdout);
+        assert!(help.contains("--database-url"), "{help}");
+        assert!(!help.contains("hunter2"), "{help}");
+        assert!(!help.contains("hunter3"), "{help}");
+    }
+    drop(dir);
 }

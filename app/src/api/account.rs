@@ -72,11 +72,28 @@ pub async fn login(
     #[server(default)] next: Option<String>,
 ) -> Result<(), AppError> {
     use super::ctx::*;
-    use crate::core::{throttle, users};
+    use crate::core::{password, throttle, users};
     use std::time::Instant;
     let state = state()?;
+    // Bounded before anything is hashed, stored or used as a key.
+    if email.trim().len() > users::MAX_EMAIL_LEN
+        || password.chars().count() > password::MAX_PASSWORD_LEN
+    {
+        return Err(reject(AppError::Invalid(
+            "The email or password is incorrect.".into(),
+        )));
+    }
     let key = email.trim().to_lowercase();
-    if let Err(wait) = state.throttle.check(&key, Instant::now()) {
+    let address = client_address().map(|a| a.to_string());
+    let now = Instant::now();
+    if let Some(a) = &address {
+        if let Err(wait) = state.throttle.address.check(a, now) {
+            return Err(reject(AppError::Throttled(throttle::address_wait_message(
+                wait,
+            ))));
+        }
+    }
+    if let Err(wait) = state.throttle.account.check(&key, now) {
         return Err(reject(AppError::Throttled(throttle::wait_message(wait))));
     }
     match users::check_credentials(&state.db, &email, &password)
@@ -84,7 +101,7 @@ pub async fn login(
         .map_err(store_err)?
     {
         Ok(user) => {
-            state.throttle.record_success(&key);
+            state.throttle.account.record_success(&key);
             sign_in(user.id).await?;
             leptos_axum::redirect(&safe_next(next.as_deref()));
             Ok(())
@@ -93,7 +110,11 @@ pub async fn login(
             "This account is disabled. Ask an administrator to enable it.".into(),
         ))),
         Err(users::LoginRefusal::BadCredentials) => {
-            state.throttle.record_failure(&key, Instant::now());
+            let now = Instant::now();
+            state.throttle.account.record_failure(&key, now);
+            if let Some(a) = &address {
+                state.throttle.address.record_failure(a, now);
+            }
             Err(reject(AppError::Invalid(
                 "The email or password is incorrect.".into(),
             )))

@@ -144,19 +144,32 @@ pub fn is_plain_form() -> bool {
         .unwrap_or(false)
 }
 
-/// Only same-site relative paths may be redirect targets after sign-in.
+/// Only same-site relative paths may be redirect targets after sign-in: visible ASCII only (browsers
+/// drop tabs and newlines, so `/\t/evil.example` would become `//evil.example`; other bytes cannot go
+/// in a `Location` header), one leading slash, no backslash, not a server fn, and not huge.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n)
-            if n.starts_with('/')
+            if n.len() <= 2048
+                && n.starts_with('/')
                 && !n.starts_with("//")
-                && !n.starts_with("/\\")
+                && !n.contains('\\')
+                && n.bytes().all(|b| b.is_ascii_graphic())
                 && !n.starts_with("/api/") =>
         {
             n.to_string()
         }
         _ => "/".to_string(),
     }
+}
+
+/// The client's network address, when the server was started with it (`realms serve` is).
+pub fn client_address() -> Option<std::net::IpAddr> {
+    use_context::<Parts>().and_then(|p| {
+        p.extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip())
+    })
 }
 
 #[cfg(test)]
@@ -170,5 +183,19 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil")), "/");
         assert_eq!(safe_next(None), "/");
+        for bad in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/ /x",
+            "/caf\u{e9}",
+            "/a\\b",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(Some(&format!("/{}", "a".repeat(4096)))), "/");
+        assert_eq!(
+            safe_next(Some("/usage?from=2026-01-01&model=x")),
+            "/usage?from=2026-01-01&model=x"
+        );
     }
 }

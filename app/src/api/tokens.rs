@@ -46,10 +46,21 @@ pub async fn create_token(
         "token created"
     );
     if is_plain_form() {
-        // The browser reloads the page after a plain form post: hand the value over through the session.
+        // The browser reloads the page after a plain form post: hand the value over through the
+        // session, encrypted (the session row is stored in the database until that page load).
         let session = session().await?;
+        let sealed = crate::model::NewToken {
+            secret: state
+                .cipher
+                .encrypt(
+                    crate::core::state::fresh_token_aad(created.token.id),
+                    &created.secret,
+                )
+                .map_err(store_err)?,
+            token: created.token.clone(),
+        };
         session
-            .insert(SESSION_FRESH_TOKEN_KEY, &created)
+            .insert(SESSION_FRESH_TOKEN_KEY, &sealed)
             .await
             .map_err(session_err)?;
     }

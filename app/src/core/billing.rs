@@ -33,11 +33,19 @@ pub struct Insufficient {
 pub const BYTES_PER_TOKEN_ESTIMATE: i64 = 2;
 
 /// The amount to reserve: every output token the request allows at the output price, plus the
-/// input estimated from the body size at the dearest input-side price (cache writes cost more than
-/// plain input). Nano-USD, rounded up.
-pub fn estimate(prices: &Prices, body_bytes: usize, max_tokens: Option<u64>) -> i64 {
-    let input_tokens =
-        i128::try_from(body_bytes).unwrap_or(i128::MAX) / i128::from(BYTES_PER_TOKEN_ESTIMATE) + 1;
+/// input estimated from the body size and `extra_input_tokens` (what the upstream reads beyond the
+/// body: documents by URL, server tool results) at the dearest input-side price (cache writes cost
+/// more than plain input). Nano-USD, rounded up.
+pub fn estimate(
+    prices: &Prices,
+    body_bytes: usize,
+    max_tokens: Option<u64>,
+    extra_input_tokens: u64,
+) -> i64 {
+    let input_tokens = i128::try_from(body_bytes).unwrap_or(i128::MAX)
+        / i128::from(BYTES_PER_TOKEN_ESTIMATE)
+        + 1
+        + i128::from(extra_input_tokens);
     let input_price = prices
         .input
         .max(prices.cache_write_5m)
@@ -202,13 +210,15 @@ pub async fn void(db: &Db, reservation: &Reservation) -> Result<(), StoreError> 
     Ok(())
 }
 
-/// How long a lease lives without being refreshed by its instance.
-pub const LEASE_TTL_MS: i64 = 10 * 60 * 1000;
+/// How long a lease lives without being refreshed by its instance (a running instance refreshes
+/// its leases every few seconds; one that stopped for good frees them after this).
+pub const LEASE_TTL_MS: i64 = 2 * 60 * 1000;
 
 /// Grows the lease `lease_id` (or opens one) by `amount` when the user's available balance covers
 /// it, in one atomic conditional update; returns the lease id.
 pub async fn grow_lease(
     db: &Db,
+    instance: &str,
     user_id: i64,
     lease_id: Option<i64>,
     amount: i64,
@@ -239,13 +249,14 @@ pub async fn grow_lease(
     let id = match grown {
         Some(row) => row.try_get("id")?,
         None => sqlx::query(
-            "INSERT INTO leases (user_id, amount, created_at, expires_at) VALUES ($1, $2, $3, $4) \
-             RETURNING id",
+            "INSERT INTO leases (user_id, amount, created_at, expires_at, instance) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(user_id)
         .bind(amount)
         .bind(now)
         .bind(now + LEASE_TTL_MS)
+        .bind(instance)
         .fetch_one(&mut *tx)
         .await?
         .try_get("id")?,
@@ -433,15 +444,30 @@ pub async fn sweep(db: &Db, now: i64) -> Result<u64, StoreError> {
         .bind(now)
         .fetch_all(db.pool())
         .await?;
+    let mut released = release_leases(db, &expired).await?;
+    released += sweep_reservations(db, now).await?;
+    Ok(released)
+}
+
+/// Releases every lease `instance` holds: called when an instance starts, so the leases of its
+/// previous run (which crashed, or was killed) go back to their users at once. Returns how many.
+pub async fn release_instance(db: &Db, instance: &str) -> Result<u64, StoreError> {
+    let held = sqlx::query("SELECT id FROM leases WHERE instance = $1")
+        .bind(instance)
+        .fetch_all(db.pool())
+        .await?;
+    release_leases(db, &held).await
+}
+
+async fn release_leases(db: &Db, rows: &[sqlx::any::AnyRow]) -> Result<u64, StoreError> {
     let mut released = 0;
-    for row in expired {
+    for row in rows {
         let id: i64 = row.try_get("id")?;
         let mut tx = db.pool().begin().await?;
         release_lease(&mut tx, id).await?;
         tx.commit().await?;
         released += 1;
     }
-    released += sweep_reservations(db, now).await?;
     Ok(released)
 }
 
@@ -497,11 +523,11 @@ mod tests {
         let sonnet = Prices::with_derived_cache(3_000_000, 15_000_000);
         // 2000 bytes → 1001 tokens at the 1 h write price ($6/M) + 1000 output tokens at $15/M.
         assert_eq!(
-            estimate(&sonnet, 2000, Some(1000)),
+            estimate(&sonnet, 2000, Some(1000), 0),
             1001 * 6_000 + 1000 * 15_000
         );
         // Without max_tokens a default of 4096 output tokens is assumed.
-        assert_eq!(estimate(&sonnet, 0, None), 6_000 + 4096 * 15_000);
+        assert_eq!(estimate(&sonnet, 0, None, 0), 6_000 + 4096 * 15_000);
         let tiny = Prices {
             input: 1,
             output: 0,
@@ -510,9 +536,14 @@ mod tests {
             cache_read: 0,
         };
         assert_eq!(
-            estimate(&tiny, 0, Some(0)),
+            estimate(&tiny, 0, Some(0), 0),
             1,
             "rounded up, never zero for a priced model"
+        );
+        // A document by URL: 100k more input tokens at $6/M.
+        assert_eq!(
+            estimate(&sonnet, 0, Some(1), 100_000) - estimate(&sonnet, 0, Some(1), 0),
+            100_000 * 6_000
         );
     }
 }

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod channels;
 pub mod crypto;
 pub mod db;
+pub mod egress;
 pub mod error;
 pub mod limits;
 pub mod models;

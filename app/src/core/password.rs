@@ -45,18 +45,65 @@ pub fn verify(password: &str, phc: &str) -> bool {
     }
 }
 
-/// [`hash`] on the blocking pool.
-pub async fn hash_async(password: String) -> Result<String, StoreError> {
-    tokio::task::spawn_blocking(move || hash(&password))
-        .await
-        .map_err(|e| StoreError::Internal(format!("password hashing task failed: {e}")))?
+/// Sign-ins and sign-ups waiting for a hash slot at most; past it they are refused at once
+/// ([`StoreError::Busy`]), so a flood of attempts costs neither unbounded memory nor CPU.
+pub const MAX_WAITING_HASHES: usize = 64;
+
+/// At most `slots` hashes at once (each takes a core for tens of milliseconds), with a bounded
+/// queue in front.
+struct HashGate {
+    slots: tokio::sync::Semaphore,
+    waiting: std::sync::atomic::AtomicUsize,
+    max_waiting: usize,
 }
 
-/// [`verify`] on the blocking pool.
-pub async fn verify_async(password: String, phc: String) -> bool {
-    tokio::task::spawn_blocking(move || verify(&password, &phc))
-        .await
-        .unwrap_or(false)
+impl HashGate {
+    fn new(slots: usize, max_waiting: usize) -> Self {
+        HashGate {
+            slots: tokio::sync::Semaphore::new(slots),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+            max_waiting,
+        }
+    }
+
+    /// Runs `work` on the blocking pool when a slot is free; refuses when the queue is full.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, StoreError> {
+        use std::sync::atomic::Ordering;
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(StoreError::Busy(
+                "The server is busy checking other sign-ins. Try again in a few seconds.".into(),
+            ));
+        }
+        let permit = self.slots.acquire().await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        let _permit =
+            permit.map_err(|e| StoreError::Internal(format!("password hashing is closed: {e}")))?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| StoreError::Internal(format!("password hashing task failed: {e}")))
+    }
+}
+
+fn gate() -> &'static HashGate {
+    static GATE: std::sync::OnceLock<HashGate> = std::sync::OnceLock::new();
+    GATE.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        HashGate::new(cores, MAX_WAITING_HASHES)
+    })
+}
+
+/// [`hash`] on the blocking pool, one per core at once.
+pub async fn hash_async(password: String) -> Result<String, StoreError> {
+    gate().run(move || hash(&password)).await?
+}
+
+/// [`verify`] on the blocking pool, one per core at once.
+pub async fn verify_async(password: String, phc: String) -> Result<bool, StoreError> {
+    gate().run(move || verify(&password, &phc)).await
 }
 
 /// A fixed argon2id hash verified against when the account does not exist, so a login for an unknown
@@ -79,6 +126,33 @@ mod tests {
         assert!(verify("correct horse battery", &a));
         assert!(!verify("correct horse battery!", &a));
         assert!(!verify("anything", "not a phc string"));
+    }
+
+    #[tokio::test]
+    async fn past_the_queue_hashes_are_refused_at_once() {
+        let gate: &'static HashGate = Box::leak(Box::new(HashGate::new(1, 2)));
+        let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let busy = tokio::spawn(gate.run(move || {
+            let _ = started_tx.send(());
+            wait.recv().is_ok()
+        }));
+        started.await.unwrap();
+        let queued: Vec<_> = (0..2).map(|i| tokio::spawn(gate.run(move || i))).collect();
+        while gate.waiting.load(std::sync::atomic::Ordering::Acquire) < 2 {
+            tokio::task::yield_now().await;
+        }
+        assert!(matches!(gate.run(|| 9).await, Err(StoreError::Busy(_))));
+        release.send(()).unwrap();
+        assert!(busy.await.unwrap().unwrap());
+        for (i, q) in queued.into_iter().enumerate() {
+            assert_eq!(q.await.unwrap().unwrap(), i);
+        }
+        assert_eq!(
+            gate.run(|| 7).await.unwrap(),
+            7,
+            "free again once the queue drains"
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! The channel test: one minimal real request per endpoint and key, reporting status, latency and the
-//! upstream's own error text. The key is never part of the report, even when an upstream echoes it.
+//! The channel test: one minimal real request per endpoint and key, reporting status, latency and a
+//! short reason: the upstream's error type when it sent one in Anthropic's or OpenAI's shape, never
+//! its free text (a test must not become a way to read what some host answers to a key). Hosts
+//! that `egress` refuses are not contacted.
 
 use std::time::{Duration, Instant};
 
@@ -9,7 +11,8 @@ use super::upstream_url::join;
 use crate::model::{ChannelKind, ProbeResult};
 
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
-const MAX_MESSAGE_LEN: usize = 400;
+/// The most of an answer read to find its error type.
+const MAX_ANSWER_BYTES: usize = 16 * 1024;
 
 /// The path and body of the smallest useful request of each channel type.
 pub fn request_for(kind: ChannelKind, model: &str) -> (&'static str, Value) {
@@ -37,6 +40,9 @@ pub async fn probe(
 ) -> ProbeResult {
     let (path, body) = request_for(kind, model);
     let url = join(base_url, path);
+    let refused = reqwest::Url::parse(&url)
+        .map_err(|e| format!("The base URL is not a valid URL: {e}."))
+        .and_then(|u| super::egress::check_url(&u));
     let mut req = client
         .post(&url)
         .timeout(PROBE_TIMEOUT)
@@ -47,8 +53,6 @@ pub async fn probe(
             .header("x-api-key", key)
             .header("anthropic-version", "2023-06-01");
     }
-    let started = Instant::now();
-    let outcome = req.send().await;
     let mut result = ProbeResult {
         endpoint: base_url.to_string(),
         credential: format!("••••{hint}"),
@@ -58,21 +62,34 @@ pub async fn probe(
         latency_ms: 0,
         message: String::new(),
     };
+    if let Err(why) = refused {
+        result.message = why;
+        return result;
+    }
+    let started = Instant::now();
+    let outcome = req.send().await;
     match outcome {
         Err(e) => {
             result.latency_ms = elapsed_ms(started);
             result.message = describe_transport_error(&e);
         }
-        Ok(res) => {
+        Ok(mut res) => {
             let status = res.status();
-            let text = res.text().await.unwrap_or_default();
+            let mut answer = Vec::new();
+            while answer.len() < MAX_ANSWER_BYTES {
+                match res.chunk().await {
+                    Ok(Some(chunk)) => answer.extend_from_slice(&chunk),
+                    _ => break,
+                }
+            }
             result.latency_ms = elapsed_ms(started);
             result.status = Some(status.as_u16());
             result.ok = status.is_success();
-            result.message = if result.ok {
-                format!("The upstream answered {}.", status.as_u16())
-            } else {
-                upstream_error_text(&text)
+            result.message = match (result.ok, upstream_error_type(&answer)) {
+                (true, _) | (false, None) => format!("The upstream answered {}.", status.as_u16()),
+                (false, Some(kind)) => {
+                    format!("The upstream answered {} ({kind}).", status.as_u16())
+                }
             };
         }
     }
@@ -94,29 +111,20 @@ fn describe_transport_error(e: &reqwest::Error) -> String {
     }
 }
 
-/// The error text of an upstream answer: the `message` of an Anthropic or OpenAI error body when
-/// there is one, else the start of the body.
-pub fn upstream_error_text(body: &str) -> String {
-    let from_json = serde_json::from_str::<Value>(body).ok().and_then(|v| {
-        v.pointer("/error/message")
-            .or_else(|| v.get("message"))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    });
-    let text = from_json.unwrap_or_else(|| body.trim().to_string());
-    if text.is_empty() {
-        return "The upstream sent no error text.".into();
-    }
-    truncate(&text, MAX_MESSAGE_LEN)
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max).collect();
-    out.push('…');
-    out
+/// The `error.type` (or `error.code`) of an Anthropic or OpenAI error body, when it is a short
+/// identifier; nothing else of the answer is shown.
+pub fn upstream_error_type(body: &[u8]) -> Option<String> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let kind = v
+        .pointer("/error/type")
+        .or_else(|| v.pointer("/error/code"))
+        .and_then(Value::as_str)?;
+    let short = kind.len() <= 48
+        && !kind.is_empty()
+        && kind
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+    short.then(|| kind.to_string())
 }
 
 /// Replaces every occurrence of the key (and of its longer prefixes) with a mask.
@@ -138,22 +146,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn error_text_comes_from_either_error_shape() {
+    fn only_a_short_error_type_comes_back() {
         assert_eq!(
-            upstream_error_text(
-                r#"{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}"#
-            ),
-            "invalid x-api-key"
+            upstream_error_type(
+                br#"{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}"#
+            )
+            .as_deref(),
+            Some("authentication_error")
         );
         assert_eq!(
-            upstream_error_text(
-                r#"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error"}}"#
-            ),
-            "Incorrect API key provided"
+            upstream_error_type(
+                br#"{"error":{"message":"Incorrect API key provided","code":"invalid_api_key"}}"#
+            )
+            .as_deref(),
+            Some("invalid_api_key")
         );
-        assert_eq!(upstream_error_text("  Bad Gateway "), "Bad Gateway");
-        assert_eq!(upstream_error_text(""), "The upstream sent no error text.");
-        assert!(upstream_error_text(&"x".repeat(1000)).ends_with('…'));
+        for body in [
+            &b"  Bad Gateway "[..],
+            b"",
+            br#"{"error":{"type":"<script>alert(1)</script>"}}"#,
+            br#"{"error":{"type":"ami-id: i-0abc secret text that goes on and on and on"}}"#,
+            br#"{"Code":"Success","AccessKeyId":"ASIA..."}"#,
+        ] {
+            assert_eq!(upstream_error_type(body), None, "{body:?}");
+        }
     }
 
     #[test]

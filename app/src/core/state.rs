@@ -8,12 +8,12 @@ use super::crypto::KeyCipher;
 use super::db::Db;
 use super::error::StoreError;
 use super::secret::InstanceSecret;
-use super::throttle::LoginThrottle;
+use super::throttle::SignInThrottles;
 
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub db: Db,
-    pub throttle: Arc<LoginThrottle>,
+    pub throttle: Arc<SignInThrottles>,
     pub leptos_options: LeptosOptions,
     /// Encrypts and decrypts upstream keys.
     pub cipher: KeyCipher,
@@ -34,7 +34,7 @@ impl AppState {
         let catalog = Catalog::load(db.clone(), cipher.clone()).await?;
         Ok(AppState {
             db,
-            throttle: Arc::new(LoginThrottle::default()),
+            throttle: Arc::new(SignInThrottles::default()),
             leptos_options,
             cipher,
             catalog,
@@ -45,8 +45,7 @@ impl AppState {
 
 /// The HTTP client for upstreams: redirects are not followed, connections are kept alive.
 pub fn upstream_client() -> Result<reqwest::Client, StoreError> {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
+    super::egress::client_builder()
         .connect_timeout(std::time::Duration::from_secs(10))
         .pool_idle_timeout(std::time::Duration::from_secs(90))
         .build()
@@ -67,7 +66,14 @@ pub struct Viewer(pub Option<super::users::User>);
 /// The session key holding the signed-in user's id.
 pub const SESSION_USER_KEY: &str = "user_id";
 /// The session key holding a token created by a no-script form, shown once on the next page load.
+/// Its secret is stored encrypted with [`fresh_token_aad`].
 pub const SESSION_FRESH_TOKEN_KEY: &str = "fresh_token";
+
+/// The associated data a fresh token's secret is sealed under in the session: the token id,
+/// negated so it never equals a channel id (channel keys are sealed under their channel id).
+pub fn fresh_token_aad(token_id: i64) -> i64 {
+    -token_id.saturating_abs() - 1
+}
 
 /// A token created by a no-script form, taken out of the session by the server before the tokens page
 /// renders and handed to the page in the request's extensions (so it is shown exactly once).

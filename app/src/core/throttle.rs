@@ -1,10 +1,25 @@
-//! Throttling of failed sign-ins per account: after `max_failures` failures within `window`, further
-//! attempts are refused until the window that began with the first failure has passed. A success
-//! clears the count. Time is passed in, so the rule is tested without waiting.
+//! Throttling of failed sign-ins, per account and per client address: after `max_failures` failures
+//! within `window`, further attempts are refused until the window that began with the first failure
+//! has passed. A success clears the count. The map is bounded (keys are cut to [`MAX_KEY_BYTES`],
+//! at most [`MAX_ENTRIES`] are kept), so nobody can grow it without limit. Time is passed in, so
+//! the rule is tested without waiting.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// Entries kept at most: past it ended windows go first, then the oldest half.
+pub const MAX_ENTRIES: usize = 10_000;
+/// The longest key kept (an email is at most 254 characters).
+pub const MAX_KEY_BYTES: usize = 320;
+
+fn bounded(key: &str) -> &str {
+    let mut end = key.len().min(MAX_KEY_BYTES);
+    while !key.is_char_boundary(end) {
+        end -= 1;
+    }
+    &key[..end]
+}
 
 #[derive(Debug)]
 pub struct LoginThrottle {
@@ -42,6 +57,7 @@ impl LoginThrottle {
 
     /// `Err(wait)` when `key` is locked out at `now`, with the time left.
     pub fn check(&self, key: &str, now: Instant) -> Result<(), Duration> {
+        let key = bounded(key);
         let mut entries = self.entries();
         let Some(entry) = entries.get(key).copied() else {
             return Ok(());
@@ -59,11 +75,18 @@ impl LoginThrottle {
     }
 
     pub fn record_failure(&self, key: &str, now: Instant) {
+        let key = bounded(key);
         let mut entries = self.entries();
-        // Keep the map bounded: drop windows that have ended.
-        if entries.len() > 10_000 {
+        // Keep the map bounded: drop windows that have ended, then the oldest half.
+        if entries.len() >= MAX_ENTRIES && !entries.contains_key(key) {
             let window = self.window;
             entries.retain(|_, e| now < e.first_failure + window);
+            if entries.len() >= MAX_ENTRIES {
+                let mut starts: Vec<Instant> = entries.values().map(|e| e.first_failure).collect();
+                let (_, median, _) = starts.select_nth_unstable(MAX_ENTRIES / 2);
+                let cut = *median;
+                entries.retain(|_, e| e.first_failure > cut);
+            }
         }
         let entry = entries.entry(key.to_string()).or_insert(Entry {
             first_failure: now,
@@ -79,8 +102,46 @@ impl LoginThrottle {
     }
 
     pub fn record_success(&self, key: &str) {
-        self.entries().remove(key);
+        self.entries().remove(bounded(key));
     }
+
+    pub fn len(&self) -> usize {
+        self.entries().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Failed sign-ins allowed from one client address per window: generous, since people behind one
+/// office network or proxy share an address, yet it stops one machine from trying account after
+/// account.
+pub const ADDRESS_MAX_FAILURES: u32 = 30;
+
+/// The throttles a sign-in passes: its account's and its client address's.
+#[derive(Debug)]
+pub struct SignInThrottles {
+    pub account: LoginThrottle,
+    pub address: LoginThrottle,
+}
+
+impl Default for SignInThrottles {
+    fn default() -> Self {
+        SignInThrottles {
+            account: LoginThrottle::default(),
+            address: LoginThrottle::new(ADDRESS_MAX_FAILURES, Duration::from_secs(15 * 60)),
+        }
+    }
+}
+
+/// "Try again in 3 minutes." for a client address that failed too often.
+pub fn address_wait_message(wait: Duration) -> String {
+    let minutes = wait.as_secs().div_ceil(60).max(1);
+    format!(
+        "Too many failed sign-in attempts from your network address. Try again in {minutes} minute{}.",
+        if minutes == 1 { "" } else { "s" }
+    )
 }
 
 /// "Try again in 3 minutes." — rounded up, never "0 minutes".
@@ -124,6 +185,28 @@ mod tests {
         t.record_success("a");
         t.record_failure("a", now);
         assert!(t.check("a", now).is_ok());
+    }
+
+    #[test]
+    fn the_map_stays_bounded_by_count_and_key_size() {
+        let t = LoginThrottle::new(3, Duration::from_secs(600));
+        let now = Instant::now();
+        let huge = "x".repeat(1 << 20);
+        t.record_failure(&huge, now);
+        assert!(t.check(&huge, now).is_ok());
+        assert!(
+            t.entries().keys().all(|k| k.len() <= MAX_KEY_BYTES),
+            "a megabyte key is kept cut"
+        );
+        for i in 0..MAX_ENTRIES * 2 {
+            t.record_failure(&format!("user{i}@x"), now + Duration::from_millis(i as u64));
+        }
+        assert!(t.len() <= MAX_ENTRIES, "{}", t.len());
+        // The newest failures are still counted.
+        let newest = format!("user{}@x", MAX_ENTRIES * 2 - 1);
+        t.record_failure(&newest, now + Duration::from_secs(30));
+        t.record_failure(&newest, now + Duration::from_secs(30));
+        assert!(t.check(&newest, now + Duration::from_secs(31)).is_err());
     }
 
     #[test]

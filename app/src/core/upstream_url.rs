@@ -16,8 +16,9 @@ pub fn normalize_base_url(raw: &str) -> Result<String, String> {
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err("The base URL must start with http:// or https://.".into());
     }
-    if parsed.host_str().is_none_or(str::is_empty) {
-        return Err("The base URL needs a host name.".into());
+    match parsed.host() {
+        None => return Err("The base URL needs a host name.".into()),
+        Some(host) => super::egress::check_host(&host, super::egress::private_allowed())?,
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(
@@ -76,7 +77,7 @@ mod tests {
                 "  HTTPS://API.Example.com:8443  ",
                 "https://api.example.com:8443",
             ),
-            ("http://127.0.0.1:9000", "http://127.0.0.1:9000"),
+            ("http://gw.example:9000", "http://gw.example:9000"),
             ("https://openrouter.ai/api/v1", "https://openrouter.ai/api"),
             ("https://gw.example/proxy/", "https://gw.example/proxy"),
             ("https://api.example.com:443", "https://api.example.com"),
@@ -96,6 +97,7 @@ mod tests {
             ("https://example.com/?a=1", "query"),
             ("https://example.com/#x", "fragment"),
             ("file:///etc/passwd", "http:// or https://"),
+            ("http://169.254.169.254/latest", "will not send requests"),
         ] {
             let err = normalize_base_url(raw).unwrap_err();
             assert!(err.contains(says), "{raw}: {err}");

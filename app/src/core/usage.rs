@@ -45,18 +45,41 @@ pub struct UsageEvent {
     pub client_disconnected: bool,
     pub attempts: i64,
     pub tokens: Tokens,
+    /// True when Realms estimated the output tokens (a stream cut off before the upstream reported
+    /// its count); see `README.md`, Billing.
+    pub estimated: bool,
     /// Nano-USD.
     pub cost: i64,
     pub ttfb_ms: Option<i64>,
     pub latency_ms: i64,
 }
 
+/// The longest text stored in an event's `model` and `upstream_model` (characters).
+pub const MAX_MODEL_CHARS: usize = 200;
+/// The longest text stored in an event's `endpoint` and `error_class` (characters).
+const MAX_CLASS_CHARS: usize = 64;
+
+/// `s` in a form every database stores: control characters (NUL among them, which PostgreSQL
+/// refuses in text) become `?`, and it is cut to `max` characters. Borrowed when already clean.
+pub fn storable(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    let clean = s.len() <= max && !s.chars().any(char::is_control);
+    if clean {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(
+        s.chars()
+            .take(max)
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect(),
+    )
+}
+
 const COLUMNS: &str =
     "request_id, created_at, user_id, token_id, endpoint, model, upstream_model, \
     channel_id, credential_id, status, error_class, stream, client_disconnected, attempts, \
     input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, \
-    cost, ttfb_ms, latency_ms";
-const COLUMN_COUNT: usize = 22;
+    cost, ttfb_ms, latency_ms, usage_estimated";
+const COLUMN_COUNT: usize = 23;
 
 /// Writes events in one transaction. An event whose request id is stored already is skipped, so a
 /// retried batch never records a request twice.
@@ -92,13 +115,21 @@ pub async fn insert_in(
                 .bind(e.created_at)
                 .bind(e.user_id)
                 .bind(e.token_id)
-                .bind(e.endpoint.as_str())
-                .bind(e.model.as_str())
-                .bind(e.upstream_model.as_deref())
+                .bind(storable(&e.endpoint, MAX_CLASS_CHARS).into_owned())
+                .bind(storable(&e.model, MAX_MODEL_CHARS).into_owned())
+                .bind(
+                    e.upstream_model
+                        .as_deref()
+                        .map(|m| storable(m, MAX_MODEL_CHARS).into_owned()),
+                )
                 .bind(e.channel_id)
                 .bind(e.credential_id)
                 .bind(i64::from(e.status))
-                .bind(e.error_class.as_deref())
+                .bind(
+                    e.error_class
+                        .as_deref()
+                        .map(|c| storable(c, MAX_CLASS_CHARS).into_owned()),
+                )
                 .bind(i64::from(e.stream))
                 .bind(i64::from(e.client_disconnected))
                 .bind(e.attempts)
@@ -109,7 +140,8 @@ pub async fn insert_in(
                 .bind(e.tokens.cache_read)
                 .bind(e.cost)
                 .bind(e.ttfb_ms)
-                .bind(e.latency_ms);
+                .bind(e.latency_ms)
+                .bind(i64::from(e.estimated));
         }
         q.execute(&mut **tx).await?;
     }
@@ -141,6 +173,7 @@ fn from_row(r: &AnyRow) -> Result<UsageEvent, StoreError> {
     let status: i64 = r.try_get("status")?;
     let stream: i64 = r.try_get("stream")?;
     let disconnected: i64 = r.try_get("client_disconnected")?;
+    let estimated: i64 = r.try_get("usage_estimated")?;
     Ok(UsageEvent {
         request_id: r.try_get("request_id")?,
         created_at: r.try_get("created_at")?,
@@ -163,6 +196,7 @@ fn from_row(r: &AnyRow) -> Result<UsageEvent, StoreError> {
             cache_write_1h: r.try_get("cache_write_1h_tokens")?,
             cache_read: r.try_get("cache_read_tokens")?,
         },
+        estimated: estimated != 0,
         cost: r.try_get("cost")?,
         ttfb_ms: r.try_get("ttfb_ms")?,
         latency_ms: r.try_get("latency_ms")?,
@@ -271,24 +305,32 @@ fn bind_all<'q>(
     q
 }
 
-const ROW_QUERY: &str = "SELECT e.request_id, e.created_at, u.email AS user_email, t.name AS token_name, \
-    e.endpoint, e.model, c.name AS channel_name, e.status, e.error_class, e.stream, e.input_tokens, \
-    e.output_tokens, e.cache_write_5m_tokens, e.cache_write_1h_tokens, e.cache_read_tokens, e.cost, \
-    e.ttfb_ms, e.latency_ms \
-    FROM usage_events e JOIN users u ON u.id = e.user_id \
+// Events keep the ids of what they name; a deleted user, token or channel shows by its id.
+const ROW_QUERY: &str = "SELECT e.request_id, e.created_at, e.user_id, u.email AS user_email, \
+    e.token_id, t.name AS token_name, e.endpoint, e.model, e.channel_id, c.name AS channel_name, \
+    e.status, e.error_class, e.stream, e.input_tokens, e.output_tokens, e.cache_write_5m_tokens, \
+    e.cache_write_1h_tokens, e.cache_read_tokens, e.cost, e.ttfb_ms, e.latency_ms, e.usage_estimated \
+    FROM usage_events e LEFT JOIN users u ON u.id = e.user_id \
     LEFT JOIN tokens t ON t.id = e.token_id LEFT JOIN channels c ON c.id = e.channel_id";
 
 fn usage_row(r: &AnyRow) -> Result<crate::model::UsageRow, StoreError> {
     let status: i64 = r.try_get("status")?;
     let stream: i64 = r.try_get("stream")?;
+    let estimated: i64 = r.try_get("usage_estimated")?;
+    let user_id: i64 = r.try_get("user_id")?;
+    let user: Option<String> = r.try_get("user_email")?;
+    let token_id: Option<i64> = r.try_get("token_id")?;
+    let token: Option<String> = r.try_get("token_name")?;
+    let channel_id: Option<i64> = r.try_get("channel_id")?;
+    let channel: Option<String> = r.try_get("channel_name")?;
     Ok(crate::model::UsageRow {
         request_id: r.try_get("request_id")?,
         created_at: r.try_get("created_at")?,
-        user: r.try_get("user_email")?,
-        token: r.try_get("token_name")?,
+        user: user.unwrap_or_else(|| format!("deleted user #{user_id}")),
+        token: token.or_else(|| token_id.map(|id| format!("deleted token #{id}"))),
         endpoint: r.try_get("endpoint")?,
         model: r.try_get("model")?,
-        channel: r.try_get("channel_name")?,
+        channel: channel.or_else(|| channel_id.map(|id| format!("deleted channel #{id}"))),
         status: u16::try_from(status).unwrap_or(0),
         error: r.try_get("error_class")?,
         stream: stream != 0,
@@ -300,6 +342,7 @@ fn usage_row(r: &AnyRow) -> Result<crate::model::UsageRow, StoreError> {
         cost: r.try_get("cost")?,
         ttfb_ms: r.try_get("ttfb_ms")?,
         latency_ms: r.try_get("latency_ms")?,
+        estimated: estimated != 0,
     })
 }
 
@@ -362,7 +405,7 @@ pub async fn by_token(db: &Db, f: &Filter) -> Result<Vec<crate::model::TokenSpen
     let sql = format!(
         "SELECT t.id AS token_id, t.name AS token_name, u.email AS user_email, \
          CAST(SUM(e.cost) AS BIGINT) AS cost, COUNT(*) AS requests \
-         FROM usage_events e JOIN users u ON u.id = e.user_id LEFT JOIN tokens t ON t.id = e.token_id \
+         FROM usage_events e LEFT JOIN users u ON u.id = e.user_id LEFT JOIN tokens t ON t.id = e.token_id \
          WHERE {clause} GROUP BY t.id, t.name, u.email ORDER BY cost DESC"
     );
     let rows = bind_all(sqlx::query(&sql), &params)
@@ -372,7 +415,8 @@ pub async fn by_token(db: &Db, f: &Filter) -> Result<Vec<crate::model::TokenSpen
     rows.iter()
         .map(|r| {
             let name: Option<String> = r.try_get("token_name")?;
-            let email: String = r.try_get("user_email")?;
+            let email: Option<String> = r.try_get("user_email")?;
+            let email = email.unwrap_or_else(|| "(deleted user)".into());
             let name = name.unwrap_or_else(|| "(deleted token)".into());
             Ok(crate::model::TokenSpend {
                 token: if all_users {
@@ -394,19 +438,21 @@ pub async fn channel_stats(
 ) -> Result<Vec<crate::model::ChannelStat>, StoreError> {
     let (clause, params) = where_clause(f);
     let sql = format!(
-        "SELECT c.name AS channel_name, COUNT(*) AS requests, \
+        "SELECT e.channel_id, c.name AS channel_name, COUNT(*) AS requests, \
          CAST(SUM(CASE WHEN e.status >= 400 OR e.error_class IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS errors, \
          CAST(AVG(e.ttfb_ms) AS BIGINT) AS avg_ttfb \
-         FROM usage_events e JOIN channels c ON c.id = e.channel_id \
-         WHERE {clause} GROUP BY c.id, c.name ORDER BY requests DESC"
+         FROM usage_events e LEFT JOIN channels c ON c.id = e.channel_id \
+         WHERE {clause} AND e.channel_id IS NOT NULL GROUP BY e.channel_id, c.name ORDER BY requests DESC"
     );
     let rows = bind_all(sqlx::query(&sql), &params)
         .fetch_all(db.pool())
         .await?;
     rows.iter()
         .map(|r| {
+            let id: i64 = r.try_get("channel_id")?;
+            let name: Option<String> = r.try_get("channel_name")?;
             Ok(crate::model::ChannelStat {
-                channel: r.try_get("channel_name")?,
+                channel: name.unwrap_or_else(|| format!("deleted channel #{id}")),
                 requests: r.try_get("requests")?,
                 errors: r.try_get("errors")?,
                 avg_ttfb_ms: r.try_get("avg_ttfb")?,

@@ -56,9 +56,12 @@ impl User {
 const COLUMNS: &str = "id, email, username, password_hash, role, disabled_at, created_at";
 
 /// Trims and lower-cases an email and checks it looks like one.
+/// The longest email accepted (RFC 5321's limit on a path).
+pub const MAX_EMAIL_LEN: usize = 254;
+
 pub fn normalize_email(raw: &str) -> Result<String, StoreError> {
     let email = raw.trim().to_lowercase();
-    let valid = email.len() <= 254
+    let valid = email.len() <= MAX_EMAIL_LEN
         && !email.chars().any(char::is_whitespace)
         && match email.split_once('@') {
             Some((local, domain)) => {
@@ -101,36 +104,71 @@ pub struct NewUser<'a> {
     pub role: Option<Role>,
 }
 
-/// Creates an account. Without a forced role the first account becomes `admin` and later ones `user`;
-/// the count and the insert run in one transaction so two first registrations cannot both be admin.
+/// Creates an account. Without a forced role the first account becomes `admin` and later ones `user`.
+/// The database keeps one `first_admin` slot: of two first registrations at once, one takes it and
+/// the other, refused, is created as a `user`.
 pub async fn create(db: &Db, new: NewUser<'_>) -> Result<User, StoreError> {
     let email = normalize_email(new.email)?;
     let username = normalize_username(new.username)?;
     password::validate(new.password)?;
     let hash = password::hash_async(new.password.to_string()).await?;
-
-    let mut tx = db.pool().begin().await?;
-    let role = match new.role {
-        Some(r) => r,
-        None => {
-            let row = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE role = 'admin'")
-                .fetch_one(&mut *tx)
-                .await?;
-            let admins: i64 = row.try_get("n")?;
-            if admins == 0 {
-                Role::Admin
-            } else {
-                Role::User
+    let account = Account {
+        email: &email,
+        username: username.as_deref(),
+        hash: &hash,
+    };
+    match new.role {
+        Some(role) => insert(db, &account, role, false).await,
+        None => match insert(db, &account, Role::Admin, true).await {
+            Err(StoreError::Conflict(m)) if m == FIRST_ADMIN_TAKEN => {
+                insert(db, &account, Role::User, false).await
             }
+            done => done,
+        },
+    }
+}
+
+/// An account to insert, validated and hashed.
+struct Account<'a> {
+    email: &'a str,
+    username: Option<&'a str>,
+    hash: &'a str,
+}
+
+const FIRST_ADMIN_TAKEN: &str = "the first administrator exists";
+
+/// Inserts an account. With `first`, it becomes the administrator only when nobody is one yet and it
+/// can take the `first_admin` slot; otherwise it is a `user`.
+async fn insert(
+    db: &Db,
+    account: &Account<'_>,
+    role: Role,
+    first: bool,
+) -> Result<User, StoreError> {
+    let mut tx = db.pool().begin().await?;
+    let role = if first {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM users WHERE role = 'admin') \
+             + (SELECT COUNT(*) FROM first_admin) AS n",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let taken: i64 = row.try_get("n")?;
+        if taken == 0 {
+            Role::Admin
+        } else {
+            Role::User
         }
+    } else {
+        role
     };
     let inserted = sqlx::query(&format!(
         "INSERT INTO users (email, username, password_hash, role, created_at) \
          VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}"
     ))
-    .bind(&email)
-    .bind(&username)
-    .bind(&hash)
+    .bind(account.email)
+    .bind(account.username)
+    .bind(account.hash)
     .bind(role.as_str())
     .bind(now_ms())
     .fetch_one(&mut *tx)
@@ -146,8 +184,42 @@ pub async fn create(db: &Db, new: NewUser<'_>) -> Result<User, StoreError> {
             });
         }
     };
-    tx.commit().await?;
-    User::from_row(&row)
+    let user = User::from_row(&row)?;
+    if first && role == Role::Admin {
+        let slot = sqlx::query("INSERT INTO first_admin (slot, user_id) VALUES (1, $1)")
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await;
+        if let Err(e) = slot {
+            let e = StoreError::from(e);
+            return Err(if e.is_unique_violation() {
+                StoreError::Conflict(FIRST_ADMIN_TAKEN.into())
+            } else {
+                e
+            });
+        }
+    }
+    tx.commit().await.map_err(|e| {
+        let e = StoreError::from(e);
+        if first && e.is_unique_violation() {
+            StoreError::Conflict(FIRST_ADMIN_TAKEN.into())
+        } else {
+            e
+        }
+    })?;
+    Ok(user)
+}
+
+/// The database refuses to leave no enabled administrator; this says so in a sentence.
+fn keeps_an_admin(e: sqlx::Error) -> StoreError {
+    let last = matches!(&e, sqlx::Error::Database(d) if d.message().contains("last administrator"));
+    if last {
+        StoreError::Invalid(
+            "Realms needs at least one enabled administrator: make another account an administrator first.".into(),
+        )
+    } else {
+        StoreError::from(e)
+    }
 }
 
 pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<User>, StoreError> {
@@ -181,7 +253,8 @@ pub async fn set_disabled(db: &Db, id: i64, disabled: bool) -> Result<(), StoreE
         .bind(at)
         .bind(id)
         .execute(db.pool())
-        .await?;
+        .await
+        .map_err(keeps_an_admin)?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound("No such user.".into()));
     }
@@ -241,7 +314,8 @@ pub async fn set_role(db: &Db, actor_id: i64, id: i64, role: Role) -> Result<Use
         .bind(role.as_str())
         .bind(id)
         .execute(db.pool())
-        .await?;
+        .await
+        .map_err(keeps_an_admin)?;
     Ok(User { role, ..user })
 }
 
@@ -281,7 +355,7 @@ pub async fn check_credentials(
         .as_ref()
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(|| password::dummy_hash().to_string());
-    let ok = password::verify_async(password.to_string(), phc).await;
+    let ok = password::verify_async(password.to_string(), phc).await?;
     Ok(match user {
         Some(u) if ok && u.is_disabled() => Err(LoginRefusal::Disabled),
         Some(u) if ok => Ok(u),

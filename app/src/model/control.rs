@@ -278,6 +278,9 @@ pub struct UsageRow {
     pub cost: i64,
     pub ttfb_ms: Option<i64>,
     pub latency_ms: i64,
+    /// The output tokens were estimated by Realms (a stream cut off before the upstream's count).
+    #[serde(default)]
+    pub estimated: bool,
 }
 
 /// Filters of the usage log, as they travel in the page address.

@@ -17,6 +17,8 @@ pub enum RelayError {
     NotFound(String),
     /// The body is over the size limit.
     TooLarge(String),
+    /// The client stopped sending its request body.
+    RequestTimeout(String),
     /// The balance cannot cover the request.
     PaymentRequired(String),
     /// The request is not allowed (a model without prices while billing is on).
@@ -28,6 +30,8 @@ pub enum RelayError {
     },
     /// No channel can take the request now.
     Unavailable(String),
+    /// Realms is stopping and ended the request.
+    ShuttingDown(String),
     /// Every attempt failed to reach an upstream (connection errors).
     UpstreamUnreachable(String),
     /// The upstream did not answer in time.
@@ -43,10 +47,13 @@ impl RelayError {
             RelayError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             RelayError::NotFound(_) => StatusCode::NOT_FOUND,
             RelayError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            RelayError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             RelayError::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
             RelayError::Forbidden(_) => StatusCode::FORBIDDEN,
             RelayError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            RelayError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            RelayError::Unavailable(_) | RelayError::ShuttingDown(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             RelayError::UpstreamUnreachable(_) => StatusCode::BAD_GATEWAY,
             RelayError::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             RelayError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -60,10 +67,11 @@ impl RelayError {
             RelayError::InvalidRequest(_) => "invalid_request_error",
             RelayError::NotFound(_) => "not_found_error",
             RelayError::TooLarge(_) => "request_too_large",
+            RelayError::RequestTimeout(_) => "timeout_error",
             RelayError::PaymentRequired(_) => "billing_error",
             RelayError::Forbidden(_) => "permission_error",
             RelayError::RateLimited { .. } => "rate_limit_error",
-            RelayError::Unavailable(_) => "overloaded_error",
+            RelayError::Unavailable(_) | RelayError::ShuttingDown(_) => "overloaded_error",
             RelayError::UpstreamUnreachable(_) => "api_error",
             RelayError::UpstreamTimeout(_) => "timeout_error",
             RelayError::Internal(_) => "api_error",
@@ -77,10 +85,12 @@ impl RelayError {
             RelayError::InvalidRequest(_) => "invalid_request",
             RelayError::NotFound(_) => "model_not_found",
             RelayError::TooLarge(_) => "request_too_large",
+            RelayError::RequestTimeout(_) => "client_timeout",
             RelayError::PaymentRequired(_) => "insufficient_balance",
             RelayError::Forbidden(_) => "model_unpriced",
             RelayError::RateLimited { .. } => "rate_limited",
             RelayError::Unavailable(_) => "no_channel",
+            RelayError::ShuttingDown(_) => "shutdown",
             RelayError::UpstreamUnreachable(_) => "upstream_unreachable",
             RelayError::UpstreamTimeout(_) => "upstream_timeout",
             RelayError::Internal(_) => "internal",
@@ -93,10 +103,12 @@ impl RelayError {
             | RelayError::InvalidRequest(m)
             | RelayError::NotFound(m)
             | RelayError::TooLarge(m)
+            | RelayError::RequestTimeout(m)
             | RelayError::PaymentRequired(m)
             | RelayError::Forbidden(m)
             | RelayError::RateLimited { message: m, .. }
             | RelayError::Unavailable(m)
+            | RelayError::ShuttingDown(m)
             | RelayError::UpstreamUnreachable(m)
             | RelayError::UpstreamTimeout(m)
             | RelayError::Internal(m) => m,

@@ -8,6 +8,11 @@ use std::time::{Duration, Instant};
 
 const BASE_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// The longest cooldown one `retry-after` can ask for: a key is shared by every user of its channel,
+/// so one answer never takes it out for minutes (repeated failures still back off to the maximum).
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// Sessions remembered at most; past it the expired ones go, then the oldest half.
+const STICKY_MAX: usize = 100_000;
 const STICKY_TTL: Duration = Duration::from_secs(3600);
 const STICKY_PRUNE_EVERY: usize = 1024;
 
@@ -50,7 +55,7 @@ impl Health {
     pub fn failure(&self, key: HealthKey, now: Instant, retry_after: Option<Duration>) {
         if let Ok(mut m) = self.cooling.lock() {
             let failures = m.get(&key).map_or(0, |c| c.failures).saturating_add(1);
-            let wait = backoff(failures).max(retry_after.unwrap_or_default().min(MAX_BACKOFF));
+            let wait = backoff(failures).max(retry_after.unwrap_or_default().min(MAX_RETRY_AFTER));
             m.insert(
                 key,
                 Cooling {
@@ -99,9 +104,15 @@ impl Sticky {
         if let Ok(mut m) = self.inner.lock() {
             m.map.insert(session.to_string(), (target, now));
             m.inserts += 1;
-            if m.inserts % STICKY_PRUNE_EVERY == 0 {
+            if m.inserts % STICKY_PRUNE_EVERY == 0 || m.map.len() > STICKY_MAX {
                 m.map
                     .retain(|_, (_, at)| now.duration_since(*at) < STICKY_TTL);
+            }
+            if m.map.len() > STICKY_MAX {
+                let mut times: Vec<Instant> = m.map.values().map(|(_, at)| *at).collect();
+                let (_, median, _) = times.select_nth_unstable(STICKY_MAX / 2);
+                let cut = *median;
+                m.map.retain(|_, (_, at)| *at > cut);
             }
         }
     }
@@ -140,6 +151,12 @@ mod tests {
             h.is_cooling(&k, t0 + Duration::from_secs(29)),
             "retry-after is honoured"
         );
+        h.success(&k);
+        h.failure(k.clone(), t0, Some(Duration::from_secs(3600)));
+        assert!(
+            !h.is_cooling(&k, t0 + MAX_RETRY_AFTER),
+            "one retry-after cools a shared key for a minute at most"
+        );
         assert!(!h.is_cooling(&HealthKey::Credential(2), t0));
     }
 
@@ -155,5 +172,26 @@ mod tests {
         assert_eq!(s.get("sess", t0 + Duration::from_secs(10)), Some(target));
         assert_eq!(s.get("sess", t0 + STICKY_TTL), None);
         assert_eq!(s.get("other", t0), None);
+    }
+
+    #[test]
+    fn the_sticky_map_stays_bounded() {
+        let s = Sticky::default();
+        let t0 = Instant::now();
+        let target = StickyTarget {
+            channel_id: 1,
+            credential_id: 2,
+        };
+        for i in 0..STICKY_MAX + 10 {
+            s.set(
+                &format!("s{i}"),
+                target,
+                t0 + Duration::from_micros(i as u64),
+            );
+        }
+        let len = s.inner.lock().unwrap().map.len();
+        assert!(len <= STICKY_MAX, "{len}");
+        let newest = format!("s{}", STICKY_MAX + 9);
+        assert_eq!(s.get(&newest, t0 + Duration::from_secs(1)), Some(target));
     }
 }

@@ -1,9 +1,12 @@
 //! Request limits of tokens and users, in memory per instance: requests per minute (a GCRA rate
 //! limiter from `governor`) and concurrent requests (a counter released when the request ends).
-//! Spend limits are checked against the usage log by the caller.
+//! Spend limits are checked by the caller against the usage log plus the [`SpendBook`]: the
+//! estimated cost of every running request, counted until its real cost is stored, so parallel
+//! requests cannot all pass a limit that the first few already use up.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,7 +19,7 @@ use app::model::Limits;
 use super::error::RelayError;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Key {
+pub enum Key {
     Token(i64),
     User(i64),
 }
@@ -144,9 +147,144 @@ impl Limiter {
     }
 }
 
+/// The estimated cost of running requests per token and user (this instance's).
+#[derive(Debug, Default)]
+pub struct SpendBook {
+    open: Mutex<HashMap<Key, i64>>,
+    /// Counts releases: a check that read the usage log before a release may have missed the
+    /// released request in both places, and reads again.
+    releases: AtomicU64,
+}
+
+/// One spend-limited window of a scope, as read from the usage log.
+#[derive(Clone, Copy, Debug)]
+pub struct WindowSpend {
+    pub key: Key,
+    pub spent: i64,
+    pub limit: i64,
+}
+
+/// A running request's estimate in the book, taken out when dropped (once its cost is stored).
+pub struct OpenSpend {
+    book: Arc<SpendBook>,
+    keys: Vec<Key>,
+    amount: i64,
+}
+
+impl Drop for OpenSpend {
+    fn drop(&mut self) {
+        if self.keys.is_empty() {
+            return;
+        }
+        let mut open = self.book.open.lock().unwrap_or_else(|p| p.into_inner());
+        for key in &self.keys {
+            if let Some(n) = open.get_mut(key) {
+                *n -= self.amount;
+                if *n <= 0 {
+                    open.remove(key);
+                }
+            }
+        }
+        self.book.releases.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// Why a spend check did not admit.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SpendRefusal {
+    /// The window (index into the checked list) is used up: stored spend plus running estimates.
+    Over { window: usize, counted: i64 },
+    /// A request settled since the usage log was read: read it again.
+    Stale,
+}
+
+impl SpendBook {
+    /// Releases so far; pass it back to [`SpendBook::open`] with spend read after this call.
+    pub fn releases(&self) -> u64 {
+        self.releases.load(Ordering::Acquire)
+    }
+
+    /// Admits a request estimated at `amount` when, for every window, the stored spend plus the
+    /// running requests' estimates is under the limit, and counts its estimate until dropped.
+    pub fn open(
+        self: &Arc<Self>,
+        windows: &[WindowSpend],
+        amount: i64,
+        read_after: u64,
+    ) -> Result<OpenSpend, SpendRefusal> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if self.releases.load(Ordering::Acquire) != read_after {
+            return Err(SpendRefusal::Stale);
+        }
+        for (i, w) in windows.iter().enumerate() {
+            let counted = w
+                .spent
+                .saturating_add(open.get(&w.key).copied().unwrap_or(0));
+            if counted >= w.limit {
+                return Err(SpendRefusal::Over { window: i, counted });
+            }
+        }
+        let mut keys: Vec<Key> = windows.iter().map(|w| w.key).collect();
+        keys.dedup();
+        if amount > 0 {
+            for key in &keys {
+                *open.entry(*key).or_insert(0) += amount;
+            }
+        } else {
+            keys.clear();
+        }
+        Ok(OpenSpend {
+            book: Arc::clone(self),
+            keys,
+            amount,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn running_estimates_count_against_spend_limits_until_released() {
+        let book = Arc::new(SpendBook::default());
+        let day = |spent| WindowSpend {
+            key: Key::User(2),
+            spent,
+            limit: 1_000,
+        };
+        let r = book.releases();
+        // Stored spend 100; each request is estimated at 400.
+        let a = book.open(&[day(100)], 400, r).unwrap();
+        let b = book.open(&[day(100)], 400, r).unwrap();
+        // 100 + 800 running < 1000: one more may start; then the limit is used up.
+        let c = book.open(&[day(100)], 400, r).unwrap();
+        assert_eq!(
+            book.open(&[day(100)], 400, r).err(),
+            Some(SpendRefusal::Over {
+                window: 0,
+                counted: 1_300
+            })
+        );
+        drop(a);
+        assert_eq!(
+            book.open(&[day(100)], 400, r).err(),
+            Some(SpendRefusal::Stale),
+            "a release since the read forces a new read"
+        );
+        let r = book.releases();
+        // Stored 100, running 800 (b and c): under the limit again.
+        let d = book.open(&[day(100)], 400, r).unwrap();
+        drop((b, c, d));
+        assert!(book.open.lock().unwrap().is_empty());
+        // Another scope is not affected.
+        let other = WindowSpend {
+            key: Key::Token(9),
+            spent: 0,
+            limit: 10,
+        };
+        assert!(book.open(&[other], 400, book.releases()).is_ok());
+    }
 
     fn owner(token: Limits, user: Limits) -> TokenOwner {
         TokenOwner {

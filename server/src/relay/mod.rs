@@ -31,6 +31,7 @@ use axum::Router;
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use app::core::billing;
@@ -62,6 +63,11 @@ pub struct RelayConfig {
     pub request_timeout: Duration,
     /// How long the upstream is still read after the client went away, to learn the usage.
     pub disconnect_drain: Duration,
+    /// How long a client's request body may stay silent between two pieces.
+    pub client_read_timeout: Duration,
+    /// Names this instance's balance leases; a restart with the same name gives back what the
+    /// previous run held.
+    pub instance: String,
 }
 
 impl Default for RelayConfig {
@@ -74,6 +80,8 @@ impl Default for RelayConfig {
             idle_timeout: Duration::from_secs(300),
             request_timeout: Duration::from_secs(600),
             disconnect_drain: Duration::from_secs(60),
+            client_read_timeout: Duration::from_secs(30),
+            instance: "realms".into(),
         }
     }
 }
@@ -88,11 +96,16 @@ pub struct Relay {
     sticky: Sticky,
     tokens: auth::TokenCache,
     limiter: Arc<limits::Limiter>,
+    spend: Arc<limits::SpendBook>,
     /// Balance holds, served from leases in memory.
     pub wallets: wallet::Wallets,
     pub usage: UsageSink,
     /// Every request task; waited for at shutdown.
     pub tasks: TaskTracker,
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Cancelled when shutdown's grace period is over: waits for upstreams end, streams end with
+    /// an error event, and every request settles.
+    pub stop: CancellationToken,
 }
 
 impl Relay {
@@ -101,12 +114,12 @@ impl Relay {
         config: RelayConfig,
         usage: UsageSink,
     ) -> Result<Arc<Relay>, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
+        let http = app::core::egress::client_builder()
             .connect_timeout(config.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_nodelay(true)
             .build()?;
+        let wallets = wallet::Wallets::new(state.db.clone(), &config.instance, usage.clone());
         Ok(Arc::new(Relay {
             state: state.clone(),
             config,
@@ -116,9 +129,12 @@ impl Relay {
             sticky: Sticky::default(),
             tokens: auth::TokenCache::default(),
             limiter: Arc::default(),
-            wallets: wallet::Wallets::new(state.db.clone(), usage.clone()),
+            spend: Arc::default(),
+            metrics: Arc::new(crate::metrics::Metrics::new(usage.stats.clone())),
+            wallets,
             usage,
             tasks: TaskTracker::new(),
+            stop: CancellationToken::new(),
         }))
     }
 
@@ -198,6 +214,11 @@ impl Reply {
     fn send(&mut self, res: Response) -> bool {
         self.0.take().is_some_and(|tx| tx.send(res).is_ok())
     }
+
+    /// The client went away before its response was handed over.
+    fn is_gone(&self) -> bool {
+        self.0.as_ref().is_none_or(|tx| tx.is_closed())
+    }
 }
 
 /// What a request is, as it goes through the phases.
@@ -218,13 +239,23 @@ struct Ctx {
     /// Whether this request is charged (billing on, a billed endpoint).
     charged: bool,
     reservation: Option<wallet::Hold>,
+    /// Its usage event is recorded (it happens once: early, before the end of a complete answer
+    /// goes out, or when the request ends).
+    settled: bool,
+    /// Its estimate, counted against spend limits until its cost is stored.
+    open_spend: Option<limits::OpenSpend>,
+    /// The model resolved to a managed model (its id may label metrics).
+    known_model: bool,
 }
 
 /// How a request ended, for its usage event.
+#[derive(Clone)]
 struct Outcome {
     status: StatusCode,
     error_class: Option<String>,
     tokens: Tokens,
+    /// The output tokens are Realms' estimate (a stream cut off before the upstream's count).
+    estimated: bool,
     disconnected: bool,
 }
 
@@ -306,6 +337,9 @@ impl Relay {
             ttfb: None,
             charged: false,
             reservation: None,
+            settled: false,
+            open_spend: None,
+            known_model: false,
         };
         let outcome = match self
             .handle(&mut ctx, &snapshot, parts, body, &mut reply)
@@ -318,11 +352,14 @@ impl Relay {
                     status: e.status(),
                     error_class: Some(e.class().into()),
                     tokens: Tokens::default(),
+                    estimated: false,
                     disconnected: !delivered,
                 }
             }
         };
-        self.settle(ctx, outcome).await;
+        if !ctx.settled {
+            self.settle(&mut ctx, outcome).await;
+        }
     }
 
     /// Every phase after authentication. An `Err` has not been sent to the client yet.
@@ -334,8 +371,19 @@ impl Relay {
         body: Body,
         reply: &mut Reply,
     ) -> Result<Outcome, RelayError> {
+        // Admit: the limits of the token and its user, before a large body is read; the permit is
+        // held until the request ends.
+        let _permit = self.limiter.admit(&ctx.owner)?;
+        drop(self.check_spend(&ctx.owner, 0).await?);
+
         // Read and parse.
-        let bytes = read_body(body, &parts.headers, self.config.max_body_bytes).await?;
+        let bytes = read_body(
+            body,
+            &parts.headers,
+            self.config.max_body_bytes,
+            self.config.client_read_timeout,
+        )
+        .await?;
         let req = request::parse(&bytes)?;
         ctx.model = req.model.clone();
         ctx.stream = req.stream && ctx.endpoint == Endpoint::Messages;
@@ -343,10 +391,19 @@ impl Relay {
         // Resolve the model.
         let model = resolve(snapshot, &req.model)?;
         ctx.prices = model.prices;
+        ctx.known_model = true;
 
-        // Limits of the token and its user; the permit is held until the request ends.
-        let _permit = self.limiter.admit(&ctx.owner)?;
-        self.check_spend(&ctx.owner).await?;
+        // Spend limits, with this request's estimate counted while it runs.
+        let estimate = match (ctx.endpoint.billed(), model.prices) {
+            (true, Some(p)) => billing::estimate(
+                &p,
+                bytes.len(),
+                req.max_tokens,
+                request::extra_input_tokens(&bytes),
+            ),
+            _ => 0,
+        };
+        ctx.open_spend = self.check_spend(&ctx.owner, estimate).await?;
 
         // Plan the route.
         let session = request::session_id(&parts.headers, &req);
@@ -367,8 +424,7 @@ impl Relay {
         }
 
         // Reserve: nothing reaches an upstream unless the balance covers the worst case.
-        self.reserve(ctx, snapshot, model, bytes.len(), req.max_tokens)
-            .await?;
+        self.reserve(ctx, snapshot, model, estimate).await?;
 
         // Attempt loop: fail over only while nothing has reached the client.
         let path_and_query = parts
@@ -383,15 +439,23 @@ impl Relay {
             ctx.channel_id = Some(attempt.channel.id);
             ctx.credential_id = Some(attempt.credential.id);
             ctx.upstream_model = Some(attempt.upstream_model.to_string());
-            let send = upstream::build(
+            let send = match upstream::build(
                 &self.http,
                 &self.bases,
                 attempt,
                 path_and_query,
                 &parts.headers,
                 req.body_for(&attempt.upstream_model),
-            )
-            .send();
+            ) {
+                Ok(request) => request.send(),
+                Err(why) => {
+                    tracing::error!(request_id = %ctx.request_id, channel = %attempt.channel.name, endpoint = %attempt.endpoint, why, "an endpoint of this channel cannot be used");
+                    last_error = Some(RelayError::UpstreamUnreachable(
+                        "This Realms channel's upstream address cannot be used. Ask an administrator to check the channel.".into(),
+                    ));
+                    continue;
+                }
+            };
             let wait = if ctx.stream {
                 self.config.first_byte_timeout
             } else {
@@ -399,18 +463,22 @@ impl Relay {
             };
             let endpoint_key = HealthKey::Endpoint(attempt.channel.id, attempt.endpoint.clone());
             let credential_key = HealthKey::Credential(attempt.credential.id);
-            match tokio::time::timeout(wait, send).await {
+            let answered = tokio::select! {
+                answered = tokio::time::timeout(wait, send) => answered,
+                () = self.stop.cancelled() => return Err(shutting_down()),
+            };
+            match answered {
                 Err(_) => {
-                    self.health.failure(endpoint_key, Instant::now(), None);
-                    log_failover(ctx, attempt, "no answer in time");
+                    self.cool_down(endpoint_key, None);
+                    self.failed_over(ctx, attempt, "no answer in time");
                     last_error = Some(RelayError::UpstreamTimeout(format!(
                         "The upstream did not answer within {} seconds. Retry the request.",
                         wait.as_secs()
                     )));
                 }
                 Ok(Err(e)) => {
-                    self.health.failure(endpoint_key, Instant::now(), None);
-                    log_failover(ctx, attempt, &format!("connection failed: {e}"));
+                    self.cool_down(endpoint_key, None);
+                    self.failed_over(ctx, attempt, &format!("connection failed: {e}"));
                     last_error = Some(RelayError::UpstreamUnreachable(format!(
                         "Realms could not reach an upstream for {} (tried {} channel{}). Retry shortly.",
                         ctx.model,
@@ -420,18 +488,20 @@ impl Relay {
                 }
                 Ok(Ok(res)) => {
                     let status = res.status();
-                    if fails_over(status) {
-                        self.health.failure(
-                            credential_key,
-                            Instant::now(),
-                            retry_after(res.headers()),
-                        );
+                    // count_tokens has rate limits of its own upstream: its 429 says nothing about
+                    // the key's messages, so it neither cools the key down nor fails over.
+                    let own_limit = ctx.endpoint == Endpoint::CountTokens
+                        && status == StatusCode::TOO_MANY_REQUESTS;
+                    if own_limit {
+                        // Passed to the client as the upstream sent it.
+                    } else if fails_over(status) {
+                        self.cool_down(credential_key, retry_after(res.headers()));
                         if !last_try {
-                            log_failover(ctx, attempt, &format!("status {status}"));
+                            self.failed_over(ctx, attempt, &format!("status {status}"));
                             continue;
                         }
                         if matches!(status.as_u16(), 401 | 403) {
-                            tracing::error!(channel = %attempt.channel.name, credential_id = attempt.credential.id, %status, "the upstream refused the channel's key");
+                            tracing::error!(request_id = %ctx.request_id, channel = %attempt.channel.name, credential_id = attempt.credential.id, %status, "the upstream refused the channel's key");
                             return Err(RelayError::UpstreamUnreachable(
                                 "The upstream refused this Realms channel's API key. Ask an administrator to check the channel.".into(),
                             ));
@@ -455,7 +525,7 @@ impl Relay {
     async fn relay(
         &self,
         ctx: &mut Ctx,
-        res: reqwest::Response,
+        mut res: reqwest::Response,
         reply: &mut Reply,
     ) -> Result<Outcome, RelayError> {
         let status = res.status();
@@ -476,8 +546,18 @@ impl Relay {
             .config
             .request_timeout
             .saturating_sub(ctx.started.elapsed());
-        let body = match tokio::time::timeout(remaining, res.bytes()).await {
-            Ok(Ok(b)) => b,
+        let read = tokio::select! {
+            read = tokio::time::timeout(remaining, read_answer(&mut res, MAX_ANSWER_BYTES)) => read,
+            () = self.stop.cancelled() => return Err(shutting_down()),
+        };
+        let body = match read {
+            Ok(Ok(Some(b))) => b,
+            Ok(Ok(None)) => {
+                tracing::error!(request_id = %ctx.request_id, limit = MAX_ANSWER_BYTES, "the upstream answer is larger than Realms accepts");
+                return Err(RelayError::UpstreamUnreachable(
+                    "The upstream's answer was larger than this Realms instance accepts.".into(),
+                ));
+            }
             Ok(Err(e)) => {
                 tracing::warn!(request_id = %ctx.request_id, error = %e, "the upstream answer broke off");
                 return Err(RelayError::UpstreamUnreachable(
@@ -499,17 +579,27 @@ impl Relay {
         let mut response = Response::new(Body::from(body));
         *response.status_mut() = status;
         *response.headers_mut() = headers;
-        let delivered = reply.send(response);
-        Ok(Outcome {
+        let outcome = |gone: bool| Outcome {
             status,
-            error_class: if delivered {
-                upstream_class(status)
-            } else {
+            error_class: if gone {
                 Some("client_disconnected".into())
+            } else {
+                upstream_class(status)
             },
             tokens,
-            disconnected: !delivered,
-        })
+            estimated: false,
+            disconnected: gone,
+        };
+        if !tokens.is_zero() {
+            // A billable answer is stored before it goes out: a crash after this point loses
+            // nothing the client received.
+            let outcome = outcome(reply.is_gone());
+            self.settle(ctx, outcome.clone()).await;
+            reply.send(response);
+            return Ok(outcome);
+        }
+        let delivered = reply.send(response);
+        Ok(outcome(!delivered))
     }
 
     /// Forwards an event stream chunk by chunk as it arrives, reading usage on the way. After the
@@ -525,6 +615,8 @@ impl Relay {
     ) -> Outcome {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+        self.metrics.open_streams.inc();
+        let _open = OpenStream(&self.metrics);
         let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(16);
         let mut response = Response::new(Body::from_stream(ReceiverStream::new(rx)));
         *response.status_mut() = status;
@@ -543,6 +635,10 @@ impl Relay {
             };
             let next = tokio::select! {
                 next = tokio::time::timeout(wait, res.chunk()) => next,
+                () = self.stop.cancelled() => {
+                    failure = Some(shutting_down());
+                    break;
+                }
                 _ = tx.closed(), if !gone => {
                     gone = true;
                     drain_until = Some(Instant::now() + drain);
@@ -554,7 +650,19 @@ impl Relay {
                     if ctx.ttfb.is_none() {
                         ctx.ttfb = Some(ctx.started.elapsed());
                     }
-                    tap.feed(&chunk);
+                    tap.feed_relayed(&chunk, !gone);
+                    if tap.usage.stopped && !ctx.settled {
+                        // The answer is complete: store it before its last bytes go out.
+                        let (tokens, estimated) = tap.usage.billed();
+                        let outcome = Outcome {
+                            status,
+                            error_class: stream_class(gone, None, &tap.usage),
+                            tokens,
+                            estimated,
+                            disconnected: gone,
+                        };
+                        self.settle(ctx, outcome).await;
+                    }
                     if !gone && tx.send(Ok(chunk)).await.is_err() {
                         gone = true;
                         drain_until = Some(Instant::now() + drain);
@@ -583,58 +691,91 @@ impl Relay {
             let _ = tx.send(Ok(Bytes::from(e.sse_event()))).await;
         }
         drop(tx);
-        let error_class = if gone {
-            Some("client_disconnected".to_string())
-        } else if let Some(e) = &failure {
-            Some(e.class().to_string())
-        } else {
-            tap.usage.error.clone().map(|k| format!("upstream_{k}"))
-        };
+        let error_class = stream_class(gone, failure.as_ref(), &tap.usage);
+        let (tokens, estimated) = tap.usage.billed();
         Outcome {
             status,
             error_class,
-            tokens: tap.usage.tokens,
+            tokens,
+            estimated,
             disconnected: gone,
         }
     }
 
-    /// Checks the spend limits of the token and its user against the usage log.
-    async fn check_spend(&self, owner: &TokenOwner) -> Result<(), RelayError> {
-        let now = now_ms();
-        for (scope, limits, whose) in [
+    /// Checks the spend limits of the token and its user: the spend stored in the usage log plus
+    /// the estimates of running requests must be under each limit. On success the request's
+    /// `estimate` counts in the book until its cost is stored (`None` when no spend limit applies).
+    async fn check_spend(
+        &self,
+        owner: &TokenOwner,
+        estimate: i64,
+    ) -> Result<Option<limits::OpenSpend>, RelayError> {
+        let scopes = [
             (
                 Scope::Token(owner.token_id),
+                limits::Key::Token(owner.token_id),
                 owner.token_limits,
                 "This token",
             ),
             (
                 Scope::User(owner.user_id),
+                limits::Key::User(owner.user_id),
                 owner.user_limits,
                 "Your account",
             ),
-        ] {
-            for (window, limit) in [
-                (Window::FiveHours, limits.spend_5h),
-                (Window::Day, limits.spend_day),
-                (Window::Month, limits.spend_month),
-            ] {
-                let Some(limit) = limit else { continue };
-                let (spent, oldest) = spent_since(&self.state.db, scope, window.start(now))
-                    .await
-                    .map_err(|e| {
-                        tracing::error!(error = %e, "could not read the spend of a limit");
-                        RelayError::Internal(
-                            "Realms could not check a spend limit. Retry shortly.".into(),
-                        )
-                    })?;
-                if spent >= limit {
+        ];
+        let limited = scopes.iter().any(|(_, _, l, _)| {
+            l.spend_5h.is_some() || l.spend_day.is_some() || l.spend_month.is_some()
+        });
+        if !limited {
+            return Ok(None);
+        }
+        const READS: usize = 4;
+        for read in 1..=READS {
+            let now = now_ms();
+            // The last read counts the book as it stands, so settling requests cannot keep a
+            // check going round.
+            let read_after = self.spend.releases();
+            let mut windows = Vec::new();
+            let mut labels = Vec::new();
+            for (scope, key, set, whose) in scopes {
+                for (window, limit) in [
+                    (Window::FiveHours, set.spend_5h),
+                    (Window::Day, set.spend_day),
+                    (Window::Month, set.spend_month),
+                ] {
+                    let Some(limit) = limit else { continue };
+                    let (spent, oldest) = spent_since(&self.state.db, scope, window.start(now))
+                        .await
+                        .map_err(|e| {
+                            tracing::error!(error = %e, "could not read the spend of a limit");
+                            RelayError::Internal(
+                                "Realms could not check a spend limit. Retry shortly.".into(),
+                            )
+                        })?;
+                    windows.push(limits::WindowSpend { key, spent, limit });
+                    labels.push((whose, window, oldest, limit));
+                }
+            }
+            let seen = if read == READS {
+                self.spend.releases()
+            } else {
+                read_after
+            };
+            match self.spend.open(&windows, estimate, seen) {
+                Ok(open) => return Ok(Some(open)),
+                Err(limits::SpendRefusal::Stale) => continue,
+                Err(limits::SpendRefusal::Over { window: i, counted }) => {
+                    let Some(&(whose, window, oldest, limit)) = labels.get(i) else {
+                        break;
+                    };
                     let wait_ms = (window.resets_at(now, oldest) - now).max(1000);
                     return Err(RelayError::RateLimited {
                         message: format!(
-                            "{whose} reached its {} spend limit of {} ({} spent).",
+                            "{whose} reached its {} spend limit of {} ({} spent or running).",
                             window.label(),
                             format_balance(limit),
-                            format_balance(spent)
+                            format_balance(counted)
                         ),
                         retry_after: Some(Duration::from_millis(
                             u64::try_from(wait_ms).unwrap_or(u64::MAX),
@@ -643,7 +784,9 @@ impl Relay {
                 }
             }
         }
-        Ok(())
+        Err(RelayError::Internal(
+            "Realms could not check a spend limit. Retry shortly.".into(),
+        ))
     }
 
     /// The reserve phase: with billing on, a model needs prices (unless the site serves unpriced
@@ -653,14 +796,13 @@ impl Relay {
         ctx: &mut Ctx,
         snapshot: &Snapshot,
         model: &CatalogModel,
-        body_bytes: usize,
-        max_tokens: Option<u64>,
+        amount: i64,
     ) -> Result<(), RelayError> {
         if !snapshot.settings.billing_enabled || !ctx.endpoint.billed() {
             return Ok(());
         }
         ctx.charged = true;
-        let Some(prices) = model.prices else {
+        if model.prices.is_none() {
             return match snapshot.settings.unpriced_models {
                 UnpricedPolicy::Free => Ok(()),
                 UnpricedPolicy::Refuse => Err(RelayError::Forbidden(format!(
@@ -668,8 +810,7 @@ impl Relay {
                     model.public_id
                 ))),
             };
-        };
-        let amount = billing::estimate(&prices, body_bytes, max_tokens);
+        }
         match self.wallets.hold(ctx.owner.user_id, amount).await {
             Ok(Ok(r)) => {
                 ctx.reservation = Some(r);
@@ -681,7 +822,7 @@ impl Relay {
                 format_balance(short.available.max(0))
             ))),
             Err(e) => {
-                tracing::error!(error = %e, "could not reserve balance");
+                tracing::error!(request_id = %ctx.request_id, error = %e, "could not reserve balance");
                 Err(RelayError::Internal(
                     "Realms could not check your balance. Retry shortly.".into(),
                 ))
@@ -690,8 +831,13 @@ impl Relay {
     }
 
     /// The settle phase: charge what the upstream reported (or release the reservation when it
-    /// reported nothing), then record the request's one usage event (written off the request path).
-    async fn settle(&self, ctx: Ctx, outcome: Outcome) {
+    /// reported nothing), then record the request's one usage event. An event with usage is
+    /// waited for until it is stored with its charge (the writer commits whatever is queued at
+    /// once, so concurrent requests share a commit); only then does the request stop counting
+    /// against spend limits. Others are written off the request path.
+    async fn settle(&self, ctx: &mut Ctx, outcome: Outcome) {
+        ctx.settled = true;
+        self.count(ctx, &outcome);
         let t = outcome.tokens;
         let cost = match (ctx.endpoint.billed(), ctx.prices) {
             (true, Some(p)) => cost_nano(
@@ -707,16 +853,16 @@ impl Relay {
             _ => 0,
         };
         if ctx.charged {
-            self.charge(&ctx, &t, cost).await;
+            self.charge(ctx, &t, cost).await;
         }
         self.usage.record(UsageEvent {
-            request_id: ctx.request_id,
+            request_id: ctx.request_id.clone(),
             created_at: ctx.created_at,
             user_id: ctx.owner.user_id,
             token_id: Some(ctx.owner.token_id),
             endpoint: ctx.endpoint.as_str().to_string(),
-            model: ctx.model,
-            upstream_model: ctx.upstream_model,
+            model: std::mem::take(&mut ctx.model),
+            upstream_model: ctx.upstream_model.take(),
             channel_id: ctx.channel_id,
             credential_id: ctx.credential_id,
             status: outcome.status.as_u16(),
@@ -725,19 +871,24 @@ impl Relay {
             client_disconnected: outcome.disconnected,
             attempts: ctx.attempts,
             tokens: t,
+            estimated: outcome.estimated,
             cost,
             ttfb_ms: ctx.ttfb.map(ms),
             latency_ms: ms(ctx.started.elapsed()),
         });
+        if !t.is_zero() {
+            self.usage.flush().await;
+        }
+        ctx.open_spend = None;
     }
 
     /// Releases the request's hold and queues its charge (written with the usage events, in the
     /// same transaction: one ledger row per request).
-    async fn charge(&self, ctx: &Ctx, tokens: &Tokens, cost: i64) {
+    async fn charge(&self, ctx: &mut Ctx, tokens: &Tokens, cost: i64) {
         let cost = if tokens.is_zero() { 0 } else { cost };
         self.wallets
             .settle(
-                ctx.reservation.as_ref(),
+                ctx.reservation.take().as_ref(),
                 ctx.owner.user_id,
                 Some(ctx.owner.token_id),
                 &ctx.request_id,
@@ -748,19 +899,106 @@ impl Relay {
     }
 }
 
-fn log_failover(ctx: &Ctx, attempt: &Attempt, why: &str) {
-    tracing::warn!(
-        request_id = %ctx.request_id,
-        channel = %attempt.channel.name,
-        credential_id = attempt.credential.id,
-        attempt = ctx.attempts,
-        why,
-        "upstream attempt failed"
-    );
+fn shutting_down() -> RelayError {
+    RelayError::ShuttingDown(
+        "Realms is restarting and ended this request. Retry it in a few seconds.".into(),
+    )
 }
 
-/// Reads the body up to `limit` bytes.
-async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, RelayError> {
+/// Counts a stream as open until dropped.
+struct OpenStream<'a>(&'a crate::metrics::Metrics);
+
+impl Drop for OpenStream<'_> {
+    fn drop(&mut self) {
+        self.0.open_streams.dec();
+    }
+}
+
+impl Relay {
+    /// The request's metrics, once, when it settles.
+    fn count(&self, ctx: &Ctx, outcome: &Outcome) {
+        let m = &self.metrics;
+        m.requests
+            .get_or_create(&crate::metrics::RequestLabels {
+                endpoint: ctx.endpoint.as_str(),
+                model: if ctx.known_model {
+                    ctx.model.clone()
+                } else {
+                    "-".into()
+                },
+                channel: ctx
+                    .channel_id
+                    .map_or_else(|| "-".into(), |id| id.to_string()),
+                status: outcome.status.as_u16(),
+            })
+            .inc();
+        m.latency.observe(ctx.started.elapsed().as_secs_f64());
+        if let Some(t) = ctx.ttfb {
+            m.ttfb.observe(t.as_secs_f64());
+        }
+    }
+}
+
+/// The error class of a stream's usage event.
+fn stream_class(
+    gone: bool,
+    failure: Option<&RelayError>,
+    usage: &usage::StreamUsage,
+) -> Option<String> {
+    if gone {
+        Some("client_disconnected".to_string())
+    } else if let Some(e) = failure {
+        Some(e.class().to_string())
+    } else {
+        usage.error.as_ref().map(|k| format!("upstream_{k}"))
+    }
+}
+
+impl Relay {
+    fn failed_over(&self, ctx: &Ctx, attempt: &Attempt, why: &str) {
+        self.metrics.failovers.inc();
+        tracing::warn!(
+            request_id = %ctx.request_id,
+            channel = %attempt.channel.name,
+            credential_id = attempt.credential.id,
+            attempt = ctx.attempts,
+            why,
+            "upstream attempt failed"
+        );
+    }
+
+    fn cool_down(&self, key: HealthKey, retry_after: Option<Duration>) {
+        self.metrics.cooldowns.inc();
+        self.health.failure(key, Instant::now(), retry_after);
+    }
+}
+
+/// The largest whole (not streamed) upstream answer Realms reads.
+const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
+
+/// An upstream answer read whole, or `None` past `limit` bytes.
+async fn read_answer(
+    res: &mut reqwest::Response,
+    limit: usize,
+) -> Result<Option<Bytes>, reqwest::Error> {
+    let mut buf = bytes::BytesMut::new();
+    while let Some(chunk) = res.chunk().await? {
+        if buf.len() + chunk.len() > limit {
+            return Ok(None);
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(Some(buf.freeze()))
+}
+
+/// Reads the body up to `limit` bytes; each piece must arrive within `idle` of the one before.
+async fn read_body(
+    body: Body,
+    headers: &HeaderMap,
+    limit: usize,
+    idle: Duration,
+) -> Result<Bytes, RelayError> {
+    use http_body_util::BodyExt;
     let too_large = || {
         RelayError::TooLarge(format!(
             "The request body is larger than this Realms instance accepts ({} MiB).",
@@ -774,20 +1012,33 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Byte
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
-    match axum::body::to_bytes(body, limit).await {
-        Ok(b) => Ok(b),
-        Err(e) => {
-            let over = std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-            if over {
-                Err(too_large())
-            } else {
-                Err(RelayError::InvalidRequest(
-                    "The request body could not be read completely.".into(),
-                ))
+    let mut body = http_body_util::Limited::new(body, limit);
+    let mut buf = bytes::BytesMut::with_capacity(declared.unwrap_or(0));
+    loop {
+        let frame = match tokio::time::timeout(idle, body.frame()).await {
+            Err(_) => {
+                return Err(RelayError::RequestTimeout(format!(
+                    "The request body stopped arriving for {} seconds.",
+                    idle.as_secs()
+                )))
             }
+            Ok(None) => break,
+            Ok(Some(Ok(frame))) => frame,
+            Ok(Some(Err(e))) => {
+                return Err(if e.is::<http_body_util::LengthLimitError>() {
+                    too_large()
+                } else {
+                    RelayError::InvalidRequest(
+                        "The request body could not be read completely.".into(),
+                    )
+                });
+            }
+        };
+        if let Ok(data) = frame.into_data() {
+            buf.extend_from_slice(&data);
         }
     }
+    Ok(buf.freeze())
 }
 
 /// The enabled model, or a 404 that never reaches an upstream.

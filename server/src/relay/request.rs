@@ -13,6 +13,13 @@ use serde_json::value::RawValue;
 
 use super::error::RelayError;
 
+/// The longest model id a request may name (the usage log stores no more).
+pub use app::core::usage::MAX_MODEL_CHARS;
+
+/// The largest `max_tokens` accepted: above every model's output limit, so it refuses only nonsense
+/// (and keeps the balance hold of a request finite).
+pub const MAX_TOKENS_ACCEPTED: u64 = 1_000_000;
+
 /// A parsed request body.
 #[derive(Debug)]
 pub struct ClientRequest {
@@ -126,6 +133,11 @@ pub fn parse(body: &Bytes) -> Result<ClientRequest, RelayError> {
             ))
         }
     };
+    if model.chars().count() > MAX_MODEL_CHARS || model.chars().any(char::is_control) {
+        return Err(RelayError::InvalidRequest(format!(
+            "The \"model\" field must be a model id of at most {MAX_MODEL_CHARS} characters, without control characters."
+        )));
+    }
     // The raw value borrows from the body: its offset there is the distance between the two.
     let start = (raw_model.get().as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);
     let model_at = start..start + raw_model.get().len();
@@ -134,13 +146,25 @@ pub fn parse(body: &Bytes) -> Result<ClientRequest, RelayError> {
             "Realms could not place the model in the request body.".into(),
         ));
     }
-    let stream = fields
-        .stream
-        .and_then(|raw| serde_json::from_str::<bool>(raw.get()).ok())
-        .unwrap_or(false);
-    let max_tokens = fields
-        .max_tokens
-        .and_then(|raw| serde_json::from_str::<u64>(raw.get()).ok());
+    let stream = match fields.stream {
+        None => false,
+        Some(raw) => serde_json::from_str::<Option<bool>>(raw.get())
+            .map_err(|_| {
+                RelayError::InvalidRequest("The \"stream\" field must be true or false.".into())
+            })?
+            .unwrap_or(false),
+    };
+    let max_tokens = match fields.max_tokens {
+        None => None,
+        Some(raw) => match serde_json::from_str::<u64>(raw.get()) {
+            Ok(n) if (1..=MAX_TOKENS_ACCEPTED).contains(&n) => Some(n),
+            _ => {
+                return Err(RelayError::InvalidRequest(format!(
+                "The \"max_tokens\" field must be a whole number from 1 to {MAX_TOKENS_ACCEPTED}."
+            )))
+            }
+        },
+    };
     let metadata_session = fields
         .metadata
         .and_then(|raw| serde_json::from_str::<serde_json::Value>(raw.get()).ok())
@@ -175,6 +199,40 @@ impl ClientRequest {
     }
 }
 
+/// Input tokens allowed for in a request's hold for each document or image given by URL (the upstream
+/// fetches it: a long PDF runs to about this), and for each server tool it declares (web search,
+/// web fetch, code execution: their results come back as input).
+pub const EXTRA_INPUT_TOKENS_EACH: u64 = 100_000;
+
+/// Input the upstream will read beyond the body's own bytes: content blocks whose `source` is a
+/// URL, and declared server tools. Found by a scan of the raw body for those JSON values (a quoted
+/// value can only stand unescaped in the JSON structure, never inside a string).
+pub fn extra_input_tokens(body: &[u8]) -> u64 {
+    let mut n: u64 = 0;
+    for value in [
+        &b"\"url\""[..],
+        b"\"web_search_",
+        b"\"web_fetch_",
+        b"\"code_execution_",
+    ] {
+        for at in memchr::memmem::find_iter(body, value) {
+            if follows_type_key(&body[..at]) {
+                n += 1;
+            }
+        }
+    }
+    n.saturating_mul(EXTRA_INPUT_TOKENS_EACH)
+}
+
+/// True when `before` ends with `"type"` and a colon (spacing allowed).
+fn follows_type_key(before: &[u8]) -> bool {
+    let trimmed = before.trim_ascii_end();
+    let Some(rest) = trimmed.strip_suffix(b":") else {
+        return false;
+    };
+    rest.trim_ascii_end().ends_with(b"\"type\"")
+}
+
 /// The session a request belongs to: `X-Claude-Code-Session-Id`, else the one in `metadata.user_id`.
 pub fn session_id(headers: &HeaderMap, req: &ClientRequest) -> Option<String> {
     headers
@@ -183,7 +241,7 @@ pub fn session_id(headers: &HeaderMap, req: &ClientRequest) -> Option<String> {
         .map(str::trim)
         .filter(|s| !s.is_empty() && s.len() <= 200)
         .map(str::to_string)
-        .or_else(|| req.metadata_session.clone())
+        .or_else(|| req.metadata_session.clone().filter(|s| s.len() <= 200))
 }
 
 /// Claude Code's `metadata.user_id` is a JSON string holding `session_id` (older versions wrote
@@ -234,6 +292,19 @@ mod tests {
     }
 
     #[test]
+    fn documents_by_url_and_server_tools_are_allowed_for() {
+        let each = EXTRA_INPUT_TOKENS_EACH;
+        let body = br#"{"messages":[{"role":"user","content":[
+            {"type":"document","source":{"type":"url","url":"https://x/a.pdf"}},
+            {"type":"image","source":{"type" : "url", "url":"https://x/b.png"}},
+            {"type":"text","text":"the JSON {\"type\":\"url\"} in a string counts for nothing"}]}],
+          "tools":[{"type":"web_search_20250305","name":"web_search","max_uses":5},
+                   {"name":"get_weather","input_schema":{"type":"object"}}]}"#;
+        assert_eq!(extra_input_tokens(body), 3 * each);
+        assert_eq!(extra_input_tokens(br#"{"model":"m","url":"x"}"#), 0);
+    }
+
+    #[test]
     fn bad_bodies_are_invalid_requests() {
         for body in [
             &b"not json"[..],
@@ -243,10 +314,28 @@ mod tests {
             br#"{"model":7}"#,
             b"",
             br#"{"model":"a","stream":true,"model":"b"}"#,
+            br#"{"model":"claude\u0000x"}"#,
+            br#"{"model":"line\nbreak"}"#,
+            br#"{"model":"m","max_tokens":"4096"}"#,
+            br#"{"model":"m","max_tokens":-1}"#,
+            br#"{"model":"m","max_tokens":0}"#,
+            br#"{"model":"m","max_tokens":1.5}"#,
+            br#"{"model":"m","max_tokens":1000001}"#,
+            br#"{"model":"m","max_tokens":null}"#,
+            br#"{"model":"m","stream":"yes"}"#,
         ] {
             let err = parse(&Bytes::from_static(body)).unwrap_err();
             assert!(matches!(err, RelayError::InvalidRequest(_)), "{body:?}");
         }
+        let long = format!(r#"{{"model":"{}"}}"#, "m".repeat(MAX_MODEL_CHARS + 1));
+        assert!(parse(&Bytes::from(long)).is_err());
+        let longest = format!(r#"{{"model":"{}"}}"#, "é".repeat(MAX_MODEL_CHARS));
+        assert!(parse(&Bytes::from(longest)).is_ok());
+        let ok = parse(&Bytes::from_static(
+            br#"{"model":"m","max_tokens":64000,"stream":null}"#,
+        ))
+        .unwrap();
+        assert_eq!((ok.max_tokens, ok.stream), (Some(64000), false));
         let parse = |b: &'static [u8]| parse(&Bytes::from_static(b));
         assert!(parse(b"{}").unwrap_err().message().contains("no model"));
         assert!(parse(br#"{"model":"a","model":"b"}"#)

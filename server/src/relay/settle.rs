@@ -1,22 +1,50 @@
-//! Settling a request: every accepted request becomes exactly one usage event, written off the request
-//! path by a background writer that batches inserts, retries on database errors (never dropping an
-//! event), and drains everything on shutdown.
+//! The usage writer: every accepted request becomes exactly one usage event, written off the request
+//! path by a background task that batches inserts with the balance changes, retries while the
+//! database is unreachable or busy, isolates a row the database refuses (so one bad row never holds
+//! up the rest), and drains everything on shutdown.
 
 use std::time::Duration;
 
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use app::core::billing::{self, LedgerOp};
 use app::core::db::Db;
+use app::core::error::StoreError;
 use app::core::usage::{self, UsageEvent};
 
 const MAX_BATCH: usize = 512;
 /// How long the writer gathers events after the first of a batch (a flush, or a full batch, writes
 /// at once): under load a transaction carries hundreds of requests instead of a few.
 const LINGER: Duration = Duration::from_millis(20);
+const RETRY_FIRST: Duration = Duration::from_millis(100);
 const RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// What the writer has done, for `/metrics` and tests.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    /// Events recorded and not yet stored (or dropped).
+    pub queued: AtomicI64,
+    pub stored_events: AtomicU64,
+    /// Events the database refused even alone (should stay 0; each is logged with its content).
+    pub dropped_events: AtomicU64,
+    /// Balance changes the database refused even alone (should stay 0; each is logged).
+    pub dropped_ledger: AtomicU64,
+    /// When the last batch was stored (Unix ms), to tell how far the writer lags.
+    pub last_stored_ms: AtomicI64,
+}
+
+impl WriterStats {
+    fn stored(&self, n: usize) {
+        let n = n as u64;
+        self.stored_events.fetch_add(n, Ordering::Relaxed);
+        self.queued.fetch_sub(n as i64, Ordering::Relaxed);
+        self.last_stored_ms
+            .store(app::core::db::now_ms(), Ordering::Relaxed);
+    }
+}
 
 enum Msg {
     Event(Box<UsageEvent>),
@@ -31,6 +59,7 @@ enum Msg {
 pub struct UsageSink {
     tx: mpsc::UnboundedSender<Msg>,
     recorded: broadcast::Sender<Arc<UsageEvent>>,
+    pub stats: Arc<WriterStats>,
 }
 
 impl std::fmt::Debug for Msg {
@@ -51,9 +80,17 @@ pub struct UsageWriter {
 /// Starts the writer on `db`.
 pub fn start(db: Db) -> (UsageSink, UsageWriter) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let handle = tokio::spawn(write_loop(db, rx));
+    let stats = Arc::new(WriterStats::default());
+    let handle = tokio::spawn(write_loop(db, rx, stats.clone()));
     let (recorded, _) = broadcast::channel(1024);
-    (UsageSink { tx, recorded }, UsageWriter { handle })
+    (
+        UsageSink {
+            tx,
+            recorded,
+            stats,
+        },
+        UsageWriter { handle },
+    )
 }
 
 impl UsageSink {
@@ -61,6 +98,7 @@ impl UsageSink {
         if self.recorded.receiver_count() > 0 {
             let _ = self.recorded.send(Arc::new(event.clone()));
         }
+        self.stats.queued.fetch_add(1, Ordering::Relaxed);
         if let Err(e) = self.tx.send(Msg::Event(Box::new(event))) {
             // Only after shutdown has finished the writer; log what would be lost.
             tracing::error!(event = ?e.0, "usage event after the writer stopped");
@@ -116,7 +154,8 @@ impl Batch {
     }
 }
 
-async fn write_loop(db: Db, mut rx: mpsc::UnboundedReceiver<Msg>) {
+async fn write_loop(db: Db, mut rx: mpsc::UnboundedReceiver<Msg>, stats: Arc<WriterStats>) {
+    let mut write_db = DbBatches(db);
     while let Some(first) = rx.recv().await {
         let mut batch = Batch::default();
         batch.take(first);
@@ -135,56 +174,196 @@ async fn write_loop(db: Db, mut rx: mpsc::UnboundedReceiver<Msg>) {
                 None => break,
             }
         }
-        store(&db, &batch.events, &batch.ledger).await;
+        store(&mut write_db, &batch.events, &batch.ledger, &stats).await;
         for done in batch.waiting.drain(..) {
             let _ = done.send(());
         }
     }
 }
 
-/// Writes balance changes and usage events in one transaction.
-async fn write(
-    db: &Db,
-    events: &[UsageEvent],
-    ledger: &[LedgerOp],
-) -> Result<(), app::core::error::StoreError> {
-    let mut tx = db.pool().begin().await?;
-    billing::apply(&mut tx, ledger).await?;
-    usage::insert_in(&mut tx, events).await?;
-    tx.commit().await?;
-    Ok(())
+/// Where batches are written: the database, or a stand-in in tests.
+trait Batches {
+    fn write<'a>(
+        &'a mut self,
+        events: &'a [UsageEvent],
+        ledger: &'a [LedgerOp],
+    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send + 'a;
 }
 
-/// Stores a batch, retrying with backoff until the database takes it.
-async fn store(db: &Db, batch: &[UsageEvent], ledger: &[LedgerOp]) {
-    if batch.is_empty() && ledger.is_empty() {
+/// The database: balance changes and usage events in one transaction.
+struct DbBatches(Db);
+
+impl Batches for DbBatches {
+    async fn write(
+        &mut self,
+        events: &[UsageEvent],
+        ledger: &[LedgerOp],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.0.pool().begin().await?;
+        billing::apply(&mut tx, ledger).await?;
+        usage::insert_in(&mut tx, events).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Stores a batch so that no row can hold up the others. The whole batch goes in one transaction,
+/// retried while the database is unreachable or busy. If the database refuses it, each ledger
+/// change and then each event is written alone: the refused row is logged with what it held,
+/// counted as dropped, and the writer moves on.
+async fn store<W: Batches>(
+    write: &mut W,
+    events: &[UsageEvent],
+    ledger: &[LedgerOp],
+    stats: &WriterStats,
+) {
+    if events.is_empty() && ledger.is_empty() {
         return;
     }
-    let mut wait = Duration::from_millis(100);
-    loop {
-        match write(db, batch, ledger).await {
-            Ok(()) => break,
-            Err(e) if e.is_unique_violation() => {
-                // A second charge for one request: write the batch piece by piece so only that
-                // charge is refused.
-                tracing::error!(error = %e, "a batch held a duplicate charge; writing it piece by piece");
-                for op in ledger {
-                    if let Err(e) = write(db, &[], std::slice::from_ref(op)).await {
-                        tracing::error!(error = %e, op = ?op, "a ledger change was refused");
-                    }
-                }
-                for event in batch {
-                    if let Err(e) = write(db, std::slice::from_ref(event), &[]).await {
-                        tracing::error!(error = %e, request_id = %event.request_id, "a usage event was refused");
-                    }
-                }
-                break;
-            }
+    let whole = write_retrying(write, events, ledger).await;
+    let Err(e) = whole else {
+        stats.stored(events.len());
+        return;
+    };
+    if events.len() + ledger.len() > 1 {
+        tracing::warn!(error = %e, events = events.len(), ledger = ledger.len(), "the database refused a usage batch; writing its rows one at a time");
+    }
+    for op in ledger {
+        if let Err(e) = write_retrying(write, &[], std::slice::from_ref(op)).await {
+            stats.dropped_ledger.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(error = %e, op = ?op, "DROPPED a balance change the database refuses");
+        }
+    }
+    for event in events {
+        match write_retrying(write, std::slice::from_ref(event), &[]).await {
+            Ok(()) => stats.stored(1),
             Err(e) => {
-                tracing::error!(error = %e, events = batch.len(), "could not store usage events; retrying");
+                stats.dropped_events.fetch_add(1, Ordering::Relaxed);
+                stats.queued.fetch_sub(1, Ordering::Relaxed);
+                tracing::error!(error = %e, event = ?event, "DROPPED a usage event the database refuses");
+            }
+        }
+    }
+}
+
+/// Writes, trying again with backoff while the failure is transient; returns a refusal.
+async fn write_retrying<W: Batches>(
+    write: &mut W,
+    events: &[UsageEvent],
+    ledger: &[LedgerOp],
+) -> Result<(), StoreError> {
+    let mut wait = RETRY_FIRST;
+    loop {
+        match write.write(events, ledger).await {
+            Err(e) if e.is_transient() => {
+                tracing::error!(error = %e, events = events.len(), "could not store usage events; retrying");
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(RETRY_MAX);
             }
+            done => return done,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: &str) -> UsageEvent {
+        UsageEvent {
+            request_id: id.into(),
+            ..UsageEvent::default()
+        }
+    }
+
+    /// A stand-in database: refuses what `refuse` says, fails transiently `flaky` times first,
+    /// and keeps what it stores.
+    #[derive(Default)]
+    struct Fake {
+        refuse_event: Option<&'static str>,
+        refuse_lease: Option<i64>,
+        flaky: usize,
+        calls: usize,
+        events: Vec<String>,
+        ops: usize,
+    }
+
+    impl Batches for Fake {
+        async fn write(
+            &mut self,
+            events: &[UsageEvent],
+            ledger: &[LedgerOp],
+        ) -> Result<(), StoreError> {
+            self.calls += 1;
+            if self.calls <= self.flaky {
+                return Err(StoreError::Db(sqlx::Error::PoolTimedOut));
+            }
+            let bad_event = events
+                .iter()
+                .any(|e| Some(e.request_id.as_str()) == self.refuse_event);
+            let bad_op = ledger.iter().any(
+                |op| matches!(op, LedgerOp::Release { lease_id } if Some(*lease_id) == self.refuse_lease),
+            );
+            if bad_event || bad_op {
+                return Err(StoreError::Invalid("refused".into()));
+            }
+            self.events
+                .extend(events.iter().map(|e| e.request_id.clone()));
+            self.ops += ledger.len();
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_row_is_dropped_and_counted_and_the_rest_is_stored() {
+        let stats = WriterStats::default();
+        let mut db = Fake {
+            refuse_event: Some("bad"),
+            ..Fake::default()
+        };
+        stats.queued.fetch_add(4, Ordering::Relaxed);
+        store(
+            &mut db,
+            &[event("a"), event("bad"), event("c")],
+            &[],
+            &stats,
+        )
+        .await;
+        store(&mut db, &[event("d")], &[], &stats).await;
+        assert_eq!(db.events, ["a", "c", "d"]);
+        assert_eq!(stats.dropped_events.load(Ordering::Relaxed), 1);
+        assert_eq!(stats.stored_events.load(Ordering::Relaxed), 3);
+        assert_eq!(stats.queued.load(Ordering::Relaxed), 0);
+    }
+
+    #[tokio::test]
+    async fn a_refused_ledger_change_is_dropped_alone() {
+        let stats = WriterStats::default();
+        let mut db = Fake {
+            refuse_lease: Some(13),
+            ..Fake::default()
+        };
+        let ops = [
+            LedgerOp::Release { lease_id: 1 },
+            LedgerOp::Release { lease_id: 13 },
+            LedgerOp::Release { lease_id: 2 },
+        ];
+        store(&mut db, &[event("a")], &ops, &stats).await;
+        assert_eq!((db.ops, db.events.len()), (2, 1));
+        assert_eq!(stats.dropped_ledger.load(Ordering::Relaxed), 1);
+        assert_eq!(stats.dropped_events.load(Ordering::Relaxed), 0);
+    }
+
+    #[tokio::test]
+    async fn a_transient_failure_is_retried_without_splitting() {
+        let stats = WriterStats::default();
+        let mut db = Fake {
+            flaky: 2,
+            ..Fake::default()
+        };
+        store(&mut db, &[event("a"), event("b")], &[], &stats).await;
+        assert_eq!(db.calls, 3, "two failures, then the whole batch at once");
+        assert_eq!(db.events, ["a", "b"]);
+        assert_eq!(stats.dropped_events.load(Ordering::Relaxed), 0);
     }
 }

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use app::core::upstream_url::{join, join_url};
+use app::core::upstream_url::join_url;
 
 use super::route::Attempt;
 
@@ -33,6 +33,11 @@ const DROP_REQUEST: &[&str] = &[
     "x-forwarded-host",
     "x-forwarded-proto",
     "x-real-ip",
+    "via",
+    "cf-connecting-ip",
+    "true-client-ip",
+    "x-client-ip",
+    "content-encoding",
 ];
 
 /// Response headers never passed back to the client.
@@ -48,6 +53,9 @@ const DROP_RESPONSE: &[&str] = &[
     "set-cookie",
     "alt-svc",
     "content-length",
+    "location",
+    "www-authenticate",
+    "anthropic-organization-id",
 ];
 
 pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -56,8 +64,19 @@ pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
 /// `x-api-key` and `Authorization: Bearer`, `anthropic-version` defaulted, an uncompressed answer.
 pub fn request_headers(client: &HeaderMap, key: &str) -> HeaderMap {
     let mut out = HeaderMap::with_capacity(client.len() + 4);
+    // Headers the client's `Connection` names are hop-by-hop too.
+    let named: Vec<&str> = client
+        .get_all("connection")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
     for (name, value) in client {
-        if !DROP_REQUEST.contains(&name.as_str()) {
+        let name_str = name.as_str();
+        if !DROP_REQUEST.contains(&name_str)
+            && !named.iter().any(|n| n.eq_ignore_ascii_case(name_str))
+        {
             out.append(name.clone(), value.clone());
         }
     }
@@ -107,12 +126,13 @@ impl BaseUrls {
     /// At most this many bases are kept; endpoints are few, so reaching it means many were edited.
     const MAX: usize = 1024;
 
-    /// The upstream URL for `path_and_query` on `base`.
-    pub fn join(&self, base: &Arc<str>, path_and_query: &str) -> Option<reqwest::Url> {
-        if let Some(url) = self.0.read().ok()?.get(base) {
-            return Some(join_url(url, path_and_query));
+    /// The upstream URL for `path_and_query` on `base`, or why it may not be used.
+    pub fn join(&self, base: &Arc<str>, path_and_query: &str) -> Result<reqwest::Url, String> {
+        if let Some(url) = self.0.read().ok().and_then(|m| m.get(base).cloned()) {
+            return Ok(join_url(&url, path_and_query));
         }
-        let url = reqwest::Url::parse(base).ok()?;
+        let url = reqwest::Url::parse(base).map_err(|e| format!("not a URL: {e}"))?;
+        app::core::egress::check_url(&url)?;
         let joined = join_url(&url, path_and_query);
         if let Ok(mut map) = self.0.write() {
             if map.len() >= Self::MAX {
@@ -120,12 +140,12 @@ impl BaseUrls {
             }
             map.insert(base.clone(), url);
         }
-        Some(joined)
+        Ok(joined)
     }
 }
 
 /// The request for one attempt: same path and query on the channel's endpoint, the body with the
-/// upstream model name.
+/// upstream model name; or why the endpoint may not be used.
 pub fn build(
     http: &reqwest::Client,
     bases: &BaseUrls,
@@ -133,15 +153,12 @@ pub fn build(
     path_and_query: &str,
     client_headers: &HeaderMap,
     body: Bytes,
-) -> reqwest::RequestBuilder {
-    let builder = match bases.join(&attempt.endpoint, path_and_query) {
-        Some(url) => http.post(url),
-        // Not a URL: reqwest reports it as the attempt's error.
-        None => http.post(join(&attempt.endpoint, path_and_query)),
-    };
-    builder
+) -> Result<reqwest::RequestBuilder, String> {
+    let url = bases.join(&attempt.endpoint, path_and_query)?;
+    Ok(http
+        .post(url)
         .headers(request_headers(client_headers, &attempt.credential.key))
-        .body(body)
+        .body(body))
 }
 
 #[cfg(test)]
@@ -165,6 +182,11 @@ mod tests {
             ("x-app", "cli"),
             ("user-agent", "claude-cli/2.1"),
             ("x-forwarded-for", "10.0.0.1"),
+            ("via", "1.1 proxy"),
+            ("cf-connecting-ip", "10.0.0.2"),
+            ("true-client-ip", "10.0.0.3"),
+            ("content-encoding", "gzip"),
+            ("x-secret-hop", "private"),
         ] {
             h.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
         }
@@ -178,7 +200,22 @@ mod tests {
         );
         assert_eq!(out["accept-encoding"], "identity");
         assert_eq!(out["x-app"], "cli");
-        for gone in ["cookie", "host", "connection", "x-forwarded-for"] {
+        h.insert(
+            HeaderName::from_static("connection"),
+            HeaderValue::from_static("keep-alive, X-Secret-Hop"),
+        );
+        let out = request_headers(&h, "sk-upstream");
+        for gone in [
+            "cookie",
+            "host",
+            "connection",
+            "x-forwarded-for",
+            "via",
+            "cf-connecting-ip",
+            "true-client-ip",
+            "content-encoding",
+            "x-secret-hop",
+        ] {
             assert!(!out.contains_key(gone), "{gone} is not forwarded");
         }
         assert!(!format!("{out:?}").contains("rlm_client"));
@@ -201,7 +238,14 @@ mod tests {
         h.insert("request-id", HeaderValue::from_static("req_1"));
         h.insert("set-cookie", HeaderValue::from_static("upstream=1"));
         h.insert("transfer-encoding", HeaderValue::from_static("chunked"));
+        h.insert("location", HeaderValue::from_static("https://elsewhere/"));
+        h.insert(
+            "anthropic-organization-id",
+            HeaderValue::from_static("org-1"),
+        );
         let out = response_headers(&h);
+        assert!(!out.contains_key("location"));
+        assert!(!out.contains_key("anthropic-organization-id"));
         assert_eq!(out["content-type"], "text/event-stream");
         assert_eq!(out["request-id"], "req_1");
         assert!(!out.contains_key("set-cookie"));

@@ -184,6 +184,29 @@ pub fn from_message(body: &[u8]) -> Tokens {
     t
 }
 
+/// A `content_block_delta` event: only the length of the text it carries is read.
+#[derive(Deserialize)]
+struct BlockDelta<'a> {
+    #[serde(borrow)]
+    delta: DeltaText<'a>,
+}
+
+/// The generated text of a delta: answer text, thinking, or a tool call's input JSON.
+#[derive(Deserialize)]
+struct DeltaText<'a> {
+    #[serde(default, borrow)]
+    text: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    thinking: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    partial_json: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// Bytes of relayed UTF-8 text counted as one output token when a stream ends before the upstream
+/// reports its count: about right for Chinese or Japanese text, generous for English (about four
+/// bytes a token).
+pub const BYTES_PER_OUTPUT_TOKEN_ESTIMATE: u64 = 3;
+
 /// What the events of a stream said so far.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StreamUsage {
@@ -191,9 +214,46 @@ pub struct StreamUsage {
     pub started: bool,
     pub stopped: bool,
     pub error: Option<String>,
+    /// A `message_delta` reported the final output count.
+    pub output_reported: bool,
+    /// Bytes of text, thinking and tool-input deltas relayed to the client.
+    pub delta_bytes: u64,
 }
 
 impl StreamUsage {
+    /// The tokens to bill, and whether the output count is Realms' estimate: the upstream's count
+    /// when it reported one; for a stream cut off before that (the upstream broke, stalled or sent
+    /// an error, or the client left and the drain ran out), the relayed deltas at
+    /// [`BYTES_PER_OUTPUT_TOKEN_ESTIMATE`] bytes a token, rounded up, and never less than what
+    /// `message_start` announced.
+    pub fn billed(&self) -> (Tokens, bool) {
+        if self.output_reported || !self.started {
+            return (self.tokens, false);
+        }
+        let estimate = i64::try_from(self.delta_bytes.div_ceil(BYTES_PER_OUTPUT_TOKEN_ESTIMATE))
+            .unwrap_or(i64::MAX);
+        let mut tokens = self.tokens;
+        tokens.output = tokens.output.max(estimate);
+        (tokens, true)
+    }
+
+    /// Reads one event; `relayed` tells whether it reaches the client (its deltas count toward an
+    /// estimate only then).
+    pub fn event_relayed(&mut self, name: &str, data: &str, relayed: bool) {
+        if name == "content_block_delta" {
+            if relayed {
+                if let Ok(d) = serde_json::from_str::<BlockDelta>(data) {
+                    let d = d.delta;
+                    let len = |t: &Option<std::borrow::Cow<str>>| t.as_ref().map_or(0, |t| t.len());
+                    self.delta_bytes +=
+                        (len(&d.text) + len(&d.thinking) + len(&d.partial_json)) as u64;
+                }
+            }
+            return;
+        }
+        self.event(name, data);
+    }
+
     pub fn event(&mut self, name: &str, data: &str) {
         match name {
             "message_start" => {
@@ -204,6 +264,9 @@ impl StreamUsage {
             }
             "message_delta" => {
                 if let Ok(m) = serde_json::from_str::<WithUsage>(data) {
+                    if let Some(u) = m.usage.0.as_ref() {
+                        self.output_reported |= u.output_tokens.0.is_some();
+                    }
                     apply_usage(m.usage.0.as_ref(), &mut self.tokens);
                 }
             }
@@ -245,14 +308,20 @@ impl Default for SseTap {
 }
 
 impl SseTap {
-    /// Parses the events completed by `chunk` (a cheap reference-counted copy of it is queued).
+    /// Parses the events completed by `chunk`, which reaches the client (a cheap
+    /// reference-counted copy of it is queued).
     pub fn feed(&mut self, chunk: &Bytes) {
+        self.feed_relayed(chunk, true);
+    }
+
+    /// As [`SseTap::feed`]; `relayed` tells whether the chunk reaches the client.
+    pub fn feed_relayed(&mut self, chunk: &Bytes, relayed: bool) {
         if self.feed.send(Ok(chunk.clone())).is_err() {
             return;
         }
         while let Some(Some(next)) = self.events.next().now_or_never() {
             if let Ok(event) = next {
-                self.usage.event(&event.event, &event.data);
+                self.usage.event_relayed(&event.event, &event.data, relayed);
             }
         }
     }
@@ -381,6 +450,64 @@ mod tests {
             );
             assert_eq!(got, *want, "{body}");
         }
+    }
+
+    #[test]
+    fn a_cut_stream_bills_the_relayed_deltas_as_an_estimate() {
+        let start = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":12,\"output_tokens\":1}}}\n\n";
+        let delta = |kind: &str, field: &str, text: &str| {
+            format!("event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"{kind}\",\"{field}\":{}}}}}\n\n", serde_json::to_string(text).unwrap())
+        };
+        let mut tap = SseTap::default();
+        tap.feed(&Bytes::from(start));
+        // 30 bytes of text, 11 of thinking, 9 of tool input (escapes count as their text).
+        tap.feed(&Bytes::from(delta("text_delta", "text", &"a".repeat(30))));
+        tap.feed(&Bytes::from(delta(
+            "thinking_delta",
+            "thinking",
+            "\"quoted\" ok",
+        )));
+        tap.feed(&Bytes::from(delta(
+            "input_json_delta",
+            "partial_json",
+            "{\"x\": 12}",
+        )));
+        // After the client left: read, but not counted.
+        tap.feed_relayed(
+            &Bytes::from(delta("text_delta", "text", &"b".repeat(300))),
+            false,
+        );
+        let (tokens, estimated) = tap.usage.billed();
+        assert!(estimated);
+        assert_eq!(tokens.input, 12);
+        assert_eq!(
+            tokens.output,
+            i64::try_from((30 + 11 + 9_u64).div_ceil(3)).unwrap()
+        );
+
+        // The upstream's own count wins as soon as it is reported.
+        tap.feed(&Bytes::from_static(
+            b"event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":5}}\n\n",
+        ));
+        assert_eq!(
+            tap.usage.billed(),
+            (
+                Tokens {
+                    input: 12,
+                    output: 5,
+                    ..Tokens::default()
+                },
+                false
+            )
+        );
+
+        // Nothing relayed: the count message_start announced.
+        let mut tap = SseTap::default();
+        tap.feed(&Bytes::from(start));
+        assert_eq!(tap.usage.billed().0.output, 1);
+        assert!(tap.usage.billed().1);
+        // No stream at all: nothing, and no estimate.
+        assert_eq!(SseTap::default().usage.billed(), (Tokens::default(), false));
     }
 
     #[test]

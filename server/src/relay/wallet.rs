@@ -38,6 +38,8 @@ struct Wallet {
 
 pub struct Wallets {
     db: Db,
+    /// Names this instance's leases in the database.
+    instance: String,
     sink: UsageSink,
     map: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<Wallet>>>>,
 }
@@ -49,9 +51,10 @@ impl std::fmt::Debug for Wallets {
 }
 
 impl Wallets {
-    pub fn new(db: Db, sink: UsageSink) -> Self {
+    pub fn new(db: Db, instance: &str, sink: UsageSink) -> Self {
         Wallets {
             db,
+            instance: instance.to_string(),
             sink,
             map: Mutex::new(HashMap::new()),
         }
@@ -87,20 +90,31 @@ impl Wallets {
         if room < amount {
             let shortfall = amount - room;
             let generous = shortfall.saturating_add(amount.saturating_mul(LEASE_GROWTH));
-            let grown = match billing::grow_lease(&self.db, user_id, w.lease_id, generous).await? {
-                Ok(id) => Some((id, generous)),
-                Err(_) => {
-                    match billing::grow_lease(&self.db, user_id, w.lease_id, shortfall).await? {
-                        Ok(id) => Some((id, shortfall)),
-                        Err(short) => {
-                            return Ok(Err(Insufficient {
-                                available: short.available + room.max(0),
-                                needed: amount,
-                            }))
+            let grown =
+                match billing::grow_lease(&self.db, &self.instance, user_id, w.lease_id, generous)
+                    .await?
+                {
+                    Ok(id) => Some((id, generous)),
+                    Err(_) => {
+                        match billing::grow_lease(
+                            &self.db,
+                            &self.instance,
+                            user_id,
+                            w.lease_id,
+                            shortfall,
+                        )
+                        .await?
+                        {
+                            Ok(id) => Some((id, shortfall)),
+                            Err(short) => {
+                                return Ok(Err(Insufficient {
+                                    available: short.available + room.max(0),
+                                    needed: amount,
+                                }))
+                            }
                         }
                     }
-                }
-            };
+                };
             if let Some((id, by)) = grown {
                 w.lease_id = Some(id);
                 w.lease += by;
@@ -139,6 +153,12 @@ impl Wallets {
             from_lease,
             reason: reason.to_string(),
         }));
+    }
+
+    /// Gives back the leases an earlier run of this instance left (it crashed or was killed before
+    /// it could); call before serving. Returns how many.
+    pub async fn release_previous(&self) -> Result<u64, StoreError> {
+        billing::release_instance(&self.db, &self.instance).await
     }
 
     /// Gives back the leases of users without running requests and idle for `idle`, and keeps the

@@ -15,6 +15,7 @@ use std::sync::Arc;
 pub mod setup;
 
 pub const SECRET: &str = "0123456789abcdef0123456789abcdef";
+pub const METRICS_TOKEN: &str = "metrics-token-for-tests";
 
 pub struct Server {
     pub url: String,
@@ -30,6 +31,8 @@ pub async fn start() -> Server {
 
 /// Realms in-process on a fresh SQLite database, with the given data-plane settings.
 pub async fn start_with(relay_config: RelayConfig) -> Server {
+    // The mock upstream listens on loopback.
+    app::core::egress::allow_private(true);
     let dir = tempfile::tempdir().unwrap();
     let db = Db::connect(&format!("sqlite://{}/realms.db", dir.path().display()))
         .await
@@ -53,12 +56,22 @@ pub async fn start_with(relay_config: RelayConfig) -> Server {
         &ConsoleConfig {
             cookie_key: [7; 64],
             secure_cookies: false,
+            metrics_token: Some(METRICS_TOKEN.into()),
         },
         relay.clone(),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let limits = realms::listen::ConnectionLimits {
+        header_read_timeout: std::time::Duration::from_secs(30),
+        client_write_timeout: std::time::Duration::from_secs(60),
+    };
+    tokio::spawn(realms::listen::serve(
+        listener,
+        router,
+        limits,
+        std::future::pending(),
+    ));
     Server {
         url,
         db,

@@ -52,7 +52,7 @@ impl Setup {
                 email: "dev@example.com",
                 username: None,
                 password: "password123",
-                role: None,
+                role: Some(app::model::Role::User),
             },
         )
         .await

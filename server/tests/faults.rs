@@ -1,0 +1,258 @@
+//! Faults that must neither lose nor stall usage and money, over real sockets against the mock
+//! upstream: a channel deleted while its request runs, streams cut off after part of the answer,
+//! answers stored before their last byte, a tenant's count_tokens limit, clients that stall.
+
+mod common;
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::json;
+use sqlx::Row;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use app::core::usage::{self, UsageEvent};
+use app::core::{channels, limits};
+use app::model::Limits;
+use app::money::{cost_nano, Prices};
+use common::setup::*;
+use realms::mock_upstream::ANSWER;
+use realms::relay::RelayConfig;
+
+/// The usage log as the database holds it (not as recorded in memory): what a crash would leave.
+async fn stored(t: &Setup) -> Vec<UsageEvent> {
+    usage::recent(&t.s.db, None, 10_000).await.unwrap()
+}
+
+async fn charge_of(t: &Setup, request_id: &str) -> Option<i64> {
+    sqlx::query("SELECT amount FROM ledger WHERE request_id = $1")
+        .bind(request_id)
+        .fetch_optional(t.s.db.pool())
+        .await
+        .unwrap()
+        .map(|r| -r.try_get::<i64, _>("amount").unwrap())
+}
+
+/// Waits (bounded) until every recorded event is stored: a stalled writer fails here.
+async fn settled_in_time(t: &Setup) {
+    tokio::time::timeout(Duration::from_secs(20), t.settled())
+        .await
+        .expect("the usage writer is not stalled");
+}
+
+/// Reads a stream until `marker` has arrived; returns what was read.
+async fn read_until(res: &mut reqwest::Response, marker: &str) -> String {
+    let mut seen = String::new();
+    while !seen.contains(marker) {
+        let chunk = res.chunk().await.unwrap().expect("the stream goes on");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    seen
+}
+
+fn prices() -> Prices {
+    Prices::with_derived_cache(3_000_000, 15_000_000)
+}
+
+/// What the mock's `message_start` reports, with `output` output tokens.
+fn cost_with_output(output: i64) -> i64 {
+    cost_nano(&prices(), [12, output, 2, 3, 3])
+}
+
+#[tokio::test]
+async fn a_channel_deleted_mid_request_neither_stalls_the_writer_nor_loses_usage() {
+    let t = Setup::new().await;
+    let primary = t.primary().await;
+    t.on_primary("claude-gated", "mock-gated").await;
+    let other = t.channel("other", &t.mock_url.clone(), 0).await;
+    t.model("claude-b").await;
+    t.bind("claude-b", other, "claude-b-up").await;
+    let mut events = t.events();
+
+    let mut res = t.messages(body("claude-gated", true)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    read_until(&mut res, "message_start").await;
+    channels::delete(&t.s.db, primary).await.unwrap();
+    t.changed().await;
+    t.mock.open_gate();
+    read_until(&mut res, "message_stop").await;
+    let gated = next(&mut events).await;
+
+    let later = t.messages(body("claude-b", false)).await;
+    assert_eq!(later.status(), StatusCode::OK);
+    later.bytes().await.unwrap();
+    let later = next(&mut events).await;
+
+    settled_in_time(&t).await;
+    let rows = stored(&t).await;
+    let gated_row = rows
+        .iter()
+        .find(|e| e.request_id == gated.request_id)
+        .expect("the request on the deleted channel is stored");
+    assert_eq!(gated_row.channel_id, Some(primary), "it keeps its channel");
+    assert!(rows.iter().any(|e| e.request_id == later.request_id));
+    assert_eq!(charge_of(&t, &gated.request_id).await, Some(gated.cost));
+    assert_eq!(charge_of(&t, &later.request_id).await, Some(later.cost));
+    let stats = &t.s.relay.usage.stats;
+    assert_eq!(
+        stats
+            .dropped_events
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_leaves_mid_stream_pays_for_the_text_it_received() {
+    let t = Setup::with(RelayConfig {
+        disconnect_drain: Duration::from_millis(200),
+        ..RelayConfig::default()
+    })
+    .await;
+    t.on_primary("claude-late", "mock-stall-late").await;
+    let mut events = t.events();
+    let mut res = t.messages(body("claude-late", true)).await;
+    read_until(&mut res, ANSWER).await;
+    drop(res);
+    let e = next(&mut events).await;
+    let output = i64::try_from(ANSWER.len().div_ceil(3)).unwrap();
+    assert!(e.client_disconnected);
+    assert!(e.estimated, "the output count is Realms' estimate");
+    assert_eq!(e.tokens.output, output, "{e:?}");
+    assert_eq!(e.cost, cost_with_output(output));
+    settled_in_time(&t).await;
+    assert_eq!(charge_of(&t, &e.request_id).await, Some(e.cost));
+    let row = stored(&t).await;
+    assert!(row
+        .iter()
+        .any(|r| r.request_id == e.request_id && r.estimated));
+}
+
+#[tokio::test]
+async fn a_stream_cut_by_the_upstream_pays_for_the_text_relayed() {
+    let t = Setup::new().await;
+    t.on_primary("claude-reset", "mock-reset-mid").await;
+    t.on_primary("claude-overloaded", "mock-error-mid").await;
+    let output = i64::try_from(ANSWER.len().div_ceil(3)).unwrap();
+    for (model, class) in [
+        ("claude-reset", "upstream_unreachable"),
+        ("claude-overloaded", "upstream_overloaded_error"),
+    ] {
+        let mut events = t.events();
+        let res = t.messages(body(model, true)).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let text = res.text().await.unwrap();
+        assert!(text.contains(ANSWER), "{model}: the text was relayed");
+        assert!(text.contains("event: error"), "{model}: the client is told");
+        let e = next(&mut events).await;
+        assert_eq!(e.error_class.as_deref(), Some(class), "{model}");
+        assert!(e.estimated, "{model}");
+        assert_eq!(e.tokens.output, output, "{model}");
+        assert_eq!(e.cost, cost_with_output(output), "{model}");
+    }
+}
+
+#[tokio::test]
+async fn a_complete_answer_is_stored_before_the_client_has_its_last_byte() {
+    let t = Setup::new().await;
+    for stream in [false, true] {
+        let res = t.messages(body("claude-test", stream)).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let id = res.headers()["x-realms-request-id"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let text = res.text().await.unwrap();
+        assert!(text.contains(ANSWER));
+        // No flush here: a crash right now must find it stored and charged.
+        let row = stored(&t).await.into_iter().find(|e| e.request_id == id);
+        let row = row.unwrap_or_else(|| panic!("stream={stream}: the answer is stored"));
+        assert_eq!(row.tokens.output, 7);
+        assert!(!row.estimated);
+        assert_eq!(charge_of(&t, &id).await, Some(row.cost), "stream={stream}");
+    }
+}
+
+#[tokio::test]
+async fn a_tenants_count_tokens_limit_does_not_cool_the_shared_key() {
+    let t = Setup::new().await;
+    t.on_primary("claude-counted", "mock-retry-after-300").await;
+    let res = t
+        .post("/v1/messages/count_tokens")
+        .json(&json!({ "model": "claude-counted", "messages": [] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let res = t.messages(body("claude-test", false)).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "the same key still serves messages"
+    );
+}
+
+#[tokio::test]
+async fn limits_are_checked_before_a_large_body_is_read() {
+    let t = Setup::new().await;
+    let u = t.user_id().await;
+    let token = app::core::tokens::list_for_user(&t.s.db, u).await.unwrap()[0].id;
+    limits::set_token_limits(
+        &t.s.db,
+        u,
+        token,
+        &Limits {
+            rpm: Some(1),
+            ..Limits::default()
+        },
+    )
+    .await
+    .unwrap();
+    t.changed().await;
+    let ok = t.messages(body("claude-test", false)).await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    // The next request announces 30 MB and sends none of it: it is refused at once.
+    let addr = t.s.url.trim_start_matches("http://").to_string();
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /v1/messages HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 30000000\r\n\r\n",
+        t.token
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(10), tcp.read(&mut answer))
+        .await
+        .expect("answered without waiting for the body")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
+}
+
+#[tokio::test]
+async fn a_client_that_stops_sending_its_body_gets_408_and_one_usage_event() {
+    let t = Setup::with(RelayConfig {
+        client_read_timeout: Duration::from_millis(300),
+        ..RelayConfig::default()
+    })
+    .await;
+    let mut events = t.events();
+    let addr = t.s.url.trim_start_matches("http://").to_string();
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /v1/messages HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"model\":",
+        t.token
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(10), tcp.read(&mut answer))
+        .await
+        .expect("the server gives up on the body")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let e = next(&mut events).await;
+    assert_eq!(e.status, 408);
+    assert_eq!(e.error_class.as_deref(), Some("client_timeout"));
+}
