@@ -31,13 +31,48 @@ pub async fn start() -> Server {
 
 /// Realms in-process on a fresh SQLite database, with the given data-plane settings.
 pub async fn start_with(relay_config: RelayConfig) -> Server {
+    start_on(None, relay_config).await
+}
+
+/// A fresh, migrated database: PostgreSQL when `postgres` (through the admin URL in
+/// `REALMS_TEST_POSTGRES_URL`; `None` when that is not set), else SQLite in `dir`.
+pub async fn fresh_db(dir: &std::path::Path, postgres: bool) -> Option<Db> {
+    let url = if postgres {
+        let admin_url = std::env::var("REALMS_TEST_POSTGRES_URL").ok()?;
+        sqlx::any::install_default_drivers();
+        let name = format!(
+            "realms_test_{:x}{:x}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos(),
+            std::process::id()
+        );
+        let admin = sqlx::AnyPool::connect(&admin_url).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+        admin.close().await;
+        let (base, _) = admin_url.rsplit_once('/').unwrap();
+        format!("{base}/{name}")
+    } else {
+        format!("sqlite://{}/realms.db", dir.display())
+    };
+    let db = Db::connect(&url).await.unwrap();
+    db.migrate().await.unwrap();
+    Some(db)
+}
+
+/// Realms in-process on `db` (a fresh SQLite database when `None`).
+pub async fn start_on(db: Option<Db>, relay_config: RelayConfig) -> Server {
     // The mock upstream listens on loopback.
     app::core::egress::allow_private(true);
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::connect(&format!("sqlite://{}/realms.db", dir.path().display()))
-        .await
-        .unwrap();
-    db.migrate().await.unwrap();
+    let db = match db {
+        Some(db) => db,
+        None => fresh_db(dir.path(), false).await.unwrap(),
+    };
     let options = LeptosOptions::builder()
         .output_name("realms")
         .site_root(dir.path().display().to_string())

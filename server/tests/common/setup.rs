@@ -18,7 +18,7 @@ use app::money::Prices;
 use realms::mock_upstream::{self, MockState};
 use realms::relay::RelayConfig;
 
-use super::{start_with, Server};
+use super::Server;
 
 /// The test user's starting balance: $100.
 pub const FUNDS: i64 = 100_000_000_000;
@@ -41,7 +41,12 @@ impl Setup {
     /// Realms with a user, a token, the mock upstream as channel `primary`, and the model
     /// `claude-test` bound to it as `claude-test-upstream`.
     pub async fn with(config: RelayConfig) -> Setup {
-        let s = start_with(config).await;
+        Setup::on(None, config).await
+    }
+
+    /// [`Setup::with`] on `db` (a fresh SQLite database when `None`).
+    pub async fn on(db: Option<app::core::db::Db>, config: RelayConfig) -> Setup {
+        let s = super::start_on(db, config).await;
         let mock = MockState::new(vec![UPSTREAM_KEY.to_string()]);
         let addr = mock_upstream::spawn("127.0.0.1:0".parse().unwrap(), mock.clone())
             .await
