@@ -42,7 +42,8 @@ test("an admin sets up a channel with a masked key, models and a binding, and te
   await page.getByRole("button", { name: "Test", exact: true }).click();
   const failed = page.getByTestId("test-results").locator("tr.failed");
   await expect(failed).toContainText("401");
-  await expect(failed).toContainText("invalid x-api-key");
+  await expect(failed).toContainText("authentication_error");
+  await expect(failed).not.toContainText("invalid x-api-key");
   expect(await page.content()).not.toContain("sk-ant-wrong-key");
 
   await page.goto("/admin/channels");
