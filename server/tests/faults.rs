@@ -256,3 +256,52 @@ async fn a_client_that_stops_sending_its_body_gets_408_and_one_usage_event() {
     assert_eq!(e.status, 408);
     assert_eq!(e.error_class.as_deref(), Some("client_timeout"));
 }
+
+#[tokio::test]
+async fn a_users_token_changes_reach_the_data_plane_without_reloading_the_catalog() {
+    let t = Setup::new().await;
+    let console = common::client(&t.s);
+    let (status, body) = common::call(
+        &console,
+        &t.s,
+        "login",
+        &[("email", "dev@example.com"), ("password", "password123")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let ok = t.messages(body_of("claude-test")).await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    let u = t.user_id().await;
+    let token = app::core::tokens::list_for_user(&t.s.db, u).await.unwrap()[0].id;
+    let catalog_before = app::core::audit::revision(&t.s.db).await.unwrap();
+    let loaded = t.s.state.catalog.snapshot();
+    for rpm in ["5", "4", "3", "1"] {
+        let (status, body) = common::call(
+            &console,
+            &t.s,
+            "set_token_limits",
+            &[("id", &token.to_string()), ("limits[rpm]", rpm)],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    assert_eq!(
+        app::core::audit::revision(&t.s.db).await.unwrap(),
+        catalog_before,
+        "a user cannot make every instance reload the catalog"
+    );
+    let now = t.s.state.catalog.snapshot();
+    assert!(
+        std::sync::Arc::ptr_eq(&loaded.models["claude-test"], &now.models["claude-test"]),
+        "the routing catalog was not rebuilt"
+    );
+    // The new limit (1 a minute) holds at once.
+    let first = t.messages(body_of("claude-test")).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let limited = t.messages(body_of("claude-test")).await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+fn body_of(model: &str) -> serde_json::Value {
+    body(model, false)
+}

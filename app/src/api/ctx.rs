@@ -98,13 +98,15 @@ pub async fn reload_catalog(state: &AppState) {
     }
 }
 
-/// Records a change that is not an administrative one (a user's own token) so that every instance
-/// drops what it cached, and reloads this one.
+/// Records a change to a user's own tokens so that every instance empties its token cache (and
+/// only that: a user cannot make the fleet reload its routing catalog), and takes it here at once.
 pub async fn user_changed(state: &AppState) -> Result<(), AppError> {
-    crate::core::audit::bump(&state.db)
+    crate::core::audit::bump_tokens(&state.db)
         .await
         .map_err(store_err)?;
-    reload_catalog(state).await;
+    if let Err(e) = state.catalog.refresh_if_changed().await {
+        tracing::error!(error = %e, "could not take the new token revision");
+    }
     Ok(())
 }
 

@@ -75,6 +75,32 @@ pub async fn bump_revision(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<
     Ok(())
 }
 
+/// Increments the token revision: every instance empties its token cache, nothing else reloads.
+pub async fn bump_tokens(db: &Db) -> Result<(), StoreError> {
+    sqlx::query("UPDATE revisions SET value = value + 1 WHERE name = 'tokens'")
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// The catalog and token revisions, in one read.
+pub async fn revisions(db: &Db) -> Result<(i64, i64), StoreError> {
+    let rows = sqlx::query("SELECT name, value FROM revisions WHERE name IN ('catalog', 'tokens')")
+        .fetch_all(db.pool())
+        .await?;
+    let (mut catalog, mut tokens) = (0, 0);
+    for row in rows {
+        let name: String = row.try_get("name")?;
+        let value: i64 = row.try_get("value")?;
+        if name == "catalog" {
+            catalog = value;
+        } else {
+            tokens = value;
+        }
+    }
+    Ok((catalog, tokens))
+}
+
 /// The current catalog revision.
 pub async fn revision(db: &Db) -> Result<i64, StoreError> {
     let row = sqlx::query("SELECT value FROM revisions WHERE name = 'catalog'")

@@ -69,6 +69,8 @@ pub struct CatalogChannel {
 pub struct Snapshot {
     /// The database revision this snapshot was read at (or after).
     pub revision: i64,
+    /// The token revision seen with it: token caches are emptied when either moves.
+    pub token_revision: i64,
     pub models: HashMap<String, Arc<CatalogModel>>,
     pub channels: HashMap<i64, Arc<CatalogChannel>>,
     pub settings: SiteSettings,
@@ -173,6 +175,7 @@ pub fn assemble(rows: Rows) -> Snapshot {
     }
     Snapshot {
         revision: rows.revision,
+        token_revision: 0,
         models: models
             .into_values()
             .map(|m| (m.public_id.clone(), Arc::new(m)))
@@ -230,14 +233,23 @@ impl Catalog {
         Ok(next)
     }
 
-    /// Reloads when the database revision differs from the snapshot's; true when it did.
+    /// Reloads when the database revision differs from the snapshot's; takes a new token revision
+    /// without reloading anything else. True when either moved.
     pub async fn refresh_if_changed(&self) -> Result<bool, StoreError> {
-        let revision = audit::revision(&self.db).await?;
-        if revision == self.snapshot().revision {
-            return Ok(false);
+        let (revision, token_revision) = audit::revisions(&self.db).await?;
+        let current = self.snapshot();
+        if revision != current.revision {
+            self.refresh().await?;
+            return Ok(true);
         }
-        self.refresh().await?;
-        Ok(true)
+        if token_revision != current.token_revision {
+            let _one_at_a_time = self.reloading.lock().await;
+            let mut next = (*self.snapshot()).clone();
+            next.token_revision = next.token_revision.max(token_revision);
+            self.current.send_replace(Arc::new(next));
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     /// Polls the revision every `every` and reloads on change, until the task is aborted.
@@ -264,7 +276,7 @@ impl Catalog {
 /// Reads every row the catalog needs. The revision is read first, so a change committed while
 /// reading is picked up again by the next poll rather than missed.
 async fn read(db: &Db, cipher: &KeyCipher) -> Result<Snapshot, StoreError> {
-    let revision = audit::revision(db).await?;
+    let (revision, token_revision) = audit::revisions(db).await?;
     let credentials = channels::credentials(db, None)
         .await?
         .into_iter()
@@ -276,7 +288,7 @@ async fn read(db: &Db, cipher: &KeyCipher) -> Result<Snapshot, StoreError> {
             }
         })
         .collect();
-    Ok(assemble(Rows {
+    let mut snapshot = assemble(Rows {
         revision,
         models: models::list(db).await?,
         channels: channels::list(db).await?,
@@ -284,7 +296,9 @@ async fn read(db: &Db, cipher: &KeyCipher) -> Result<Snapshot, StoreError> {
         credentials,
         bindings: bindings::all(db).await?,
         settings: settings::load(db).await?,
-    }))
+    });
+    snapshot.token_revision = token_revision;
+    Ok(snapshot)
 }
 
 #[cfg(test)]

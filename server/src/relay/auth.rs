@@ -44,7 +44,8 @@ pub struct TokenCache {
 
 #[derive(Debug, Default)]
 struct CacheState {
-    revision: i64,
+    /// The catalog and token revisions the entries were read at.
+    revision: (i64, i64),
     owners: HashMap<String, (TokenOwner, Instant)>,
 }
 
@@ -53,7 +54,7 @@ impl TokenCache {
     pub async fn authenticate(
         &self,
         db: &Db,
-        revision: i64,
+        revision: (i64, i64),
         headers: &HeaderMap,
     ) -> Result<TokenOwner, RelayError> {
         let Some(value) = presented(headers) else {
@@ -87,7 +88,7 @@ impl TokenCache {
         }
     }
 
-    fn cached(&self, hash: &str, revision: i64, now: Instant) -> Option<TokenOwner> {
+    fn cached(&self, hash: &str, revision: (i64, i64), now: Instant) -> Option<TokenOwner> {
         let mut state = self.inner.lock().ok()?;
         if state.revision != revision {
             state.owners.clear();
@@ -100,7 +101,7 @@ impl TokenCache {
         }
     }
 
-    fn store(&self, hash: String, owner: TokenOwner, revision: i64, now: Instant) {
+    fn store(&self, hash: String, owner: TokenOwner, revision: (i64, i64), now: Instant) {
         if let Ok(mut state) = self.inner.lock() {
             if state.revision != revision {
                 state.owners.clear();

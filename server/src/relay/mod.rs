@@ -312,7 +312,11 @@ impl Relay {
         // Authenticate: refusals are not usage (nobody to charge).
         let owner = match self
             .tokens
-            .authenticate(&self.state.db, snapshot.revision, &parts.headers)
+            .authenticate(
+                &self.state.db,
+                (snapshot.revision, snapshot.token_revision),
+                &parts.headers,
+            )
             .await
         {
             Ok(owner) => owner,

@@ -160,10 +160,13 @@ async fn write_loop(db: Db, mut rx: mpsc::UnboundedReceiver<Msg>, stats: Arc<Wri
         let mut batch = Batch::default();
         batch.take(first);
         let until = tokio::time::Instant::now() + LINGER;
-        while batch.len() < MAX_BATCH && batch.waiting.is_empty() {
+        // Everything already queued joins the batch (group commit: requests that settled while the
+        // last batch was written share this one). Only a batch nobody waits for lingers for more.
+        while batch.len() < MAX_BATCH {
             let next = match rx.try_recv() {
                 Ok(m) => Some(m),
                 Err(mpsc::error::TryRecvError::Disconnected) => None,
+                Err(mpsc::error::TryRecvError::Empty) if !batch.waiting.is_empty() => None,
                 Err(mpsc::error::TryRecvError::Empty) => tokio::time::timeout_at(until, rx.recv())
                     .await
                     .ok()
