@@ -55,7 +55,29 @@ pub async fn run(globals: &crate::ops::Globals, args: ServeArgs) -> Result<()> {
         secure_cookies: args.secure_cookies,
         metrics_token: args.metrics_token.clone(),
     };
-    let (usage_sink, usage_writer) = crate::relay::settle::start(db.clone());
+    // What a previous run journaled and had not stored goes in before anything is served.
+    let (journal, left) =
+        crate::relay::journal::Journal::open(&globals.data_dir).with_context(|| {
+            format!(
+                "Could not open the usage journal in {}",
+                globals.data_dir.display()
+            )
+        })?;
+    if !left.is_empty() {
+        let stored = crate::relay::journal::replay(&db, &left)
+            .await
+            .map_err(|e| anyhow!("Could not replay the usage journal: {e}"))?;
+        journal
+            .clear()
+            .context("Could not empty the usage journal")?;
+        tracing::warn!(
+            entries = left.len(),
+            stored,
+            "stored the usage the previous run had journaled but not written"
+        );
+    }
+    let (usage_sink, usage_writer) =
+        crate::relay::settle::start_with(db.clone(), Some(std::sync::Arc::new(journal)));
     let relay_config = crate::relay::RelayConfig {
         instance: instance_id(args.instance_id.as_deref(), &globals.data_dir)?,
         ..args.relay_config()

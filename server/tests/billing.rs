@@ -345,8 +345,13 @@ async fn two_instances_cannot_overdraw_through_their_leases() {
     // Each charges its full hold, then both give their leases back.
     for (i, (which, h)) in held.iter().enumerate() {
         let w = if *which == 0 { &a } else { &b };
-        w.settle(Some(h), u, None, &format!("two-{i}"), h.amount, "m")
-            .await;
+        let sink = if *which == 0 { &sink_a } else { &sink_b };
+        if let Some(charge) = w
+            .settle(Some(h), u, None, &format!("two-{i}"), h.amount, "m")
+            .await
+        {
+            sink.ledger(app::core::billing::LedgerOp::Charge(charge));
+        }
     }
     a.tidy(std::time::Duration::ZERO).await;
     b.tidy(std::time::Duration::ZERO).await;

@@ -305,3 +305,62 @@ async fn a_users_token_changes_reach_the_data_plane_without_reloading_the_catalo
 fn body_of(model: &str) -> serde_json::Value {
     body(model, false)
 }
+
+#[tokio::test]
+async fn the_journal_of_a_killed_run_is_replayed_once() {
+    use app::core::billing::LeaseCharge;
+    use realms::relay::journal::{replay, Entry, Journal};
+    let t = Setup::new().await;
+    let u = t.user_id().await;
+    let dir = tempfile::tempdir().unwrap();
+    let entry = |id: &str| Entry {
+        event: UsageEvent {
+            request_id: id.into(),
+            created_at: app::core::db::now_ms(),
+            user_id: u,
+            endpoint: "messages".into(),
+            model: "claude-test".into(),
+            status: 200,
+            attempts: 1,
+            cost: 1_000,
+            ..UsageEvent::default()
+        },
+        charge: Some(LeaseCharge {
+            user_id: u,
+            token_id: None,
+            request_id: id.into(),
+            cost: 1_000,
+            lease_id: None,
+            from_lease: 0,
+            reason: "claude-test".into(),
+        }),
+    };
+    {
+        // A run journals two answers and is killed before its writer stores them.
+        let (journal, _) = Journal::open(dir.path()).unwrap();
+        journal.append(&entry("req_journaled_1")).unwrap();
+        journal.append(&entry("req_journaled_2")).unwrap();
+    }
+    let before = app::core::balances::ledger_sum(&t.s.db, u).await.unwrap();
+    for round in 0..2 {
+        let (_, left) = Journal::open(dir.path()).unwrap();
+        assert_eq!(left.len(), 2);
+        let new = replay(&t.s.db, &left).await.unwrap();
+        assert_eq!(new, if round == 0 { 2 } else { 0 }, "round {round}");
+    }
+    for id in ["req_journaled_1", "req_journaled_2"] {
+        assert_eq!(charge_of(&t, id).await, Some(1_000), "{id}: charged once");
+    }
+    assert_eq!(
+        app::core::balances::ledger_sum(&t.s.db, u).await.unwrap(),
+        before - 2_000
+    );
+    let stored = stored(&t).await;
+    assert_eq!(
+        stored
+            .iter()
+            .filter(|e| e.request_id.starts_with("req_journaled_"))
+            .count(),
+        2
+    );
+}

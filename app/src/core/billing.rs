@@ -266,7 +266,7 @@ pub async fn grow_lease(
 }
 
 /// A request's charge, paid from a lease as far as it goes and from the balance beyond.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LeaseCharge {
     pub user_id: i64,
     pub token_id: Option<i64>,
@@ -419,6 +419,29 @@ async fn release_lease(
             .await?;
     }
     Ok(())
+}
+
+/// Of `request_ids`, those charged already.
+pub async fn charged_already(
+    db: &Db,
+    request_ids: &[&str],
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    let mut found = std::collections::HashSet::new();
+    for chunk in request_ids.chunks(256) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT request_id FROM ledger WHERE request_id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for row in q.fetch_all(db.pool()).await? {
+            found.insert(row.try_get::<String, _>("request_id")?);
+        }
+    }
+    Ok(found)
 }
 
 /// Keeps an instance's leases alive.

@@ -8,7 +8,7 @@ use super::db::{self, Db};
 use super::error::StoreError;
 
 /// Token counts reported by an upstream.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Tokens {
     pub input: i64,
     pub output: i64,
@@ -24,7 +24,7 @@ impl Tokens {
 }
 
 /// One client request, as recorded.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct UsageEvent {
     pub request_id: String,
     pub created_at: i64,
@@ -156,6 +156,25 @@ pub async fn insert_in(
         .await?;
     }
     Ok(())
+}
+
+/// How many of `request_ids` have a stored event.
+pub async fn count_of(db: &Db, request_ids: &[&str]) -> Result<usize, StoreError> {
+    let mut n = 0;
+    for chunk in request_ids.chunks(256) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM usage_events WHERE request_id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        let found: i64 = q.fetch_one(db.pool()).await?.try_get("n")?;
+        n += usize::try_from(found).unwrap_or(0);
+    }
+    Ok(n)
 }
 
 /// Each token of `events` with the time of its newest event.

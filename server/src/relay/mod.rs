@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod error;
 pub mod health;
+pub mod journal;
 pub mod limits;
 pub mod request;
 pub mod route;
@@ -835,10 +836,9 @@ impl Relay {
     }
 
     /// The settle phase: charge what the upstream reported (or release the reservation when it
-    /// reported nothing), then record the request's one usage event. An event with usage is
-    /// waited for until it is stored with its charge (the writer commits whatever is queued at
-    /// once, so concurrent requests share a commit); only then does the request stop counting
-    /// against spend limits. Others are written off the request path.
+    /// reported nothing), then record the request's one usage event with its charge. An event with
+    /// usage is made durable before this returns (journaled, or stored); the request counts
+    /// against spend limits until its cost is stored.
     async fn settle(&self, ctx: &mut Ctx, outcome: Outcome) {
         ctx.settled = true;
         self.count(ctx, &outcome);
@@ -856,10 +856,12 @@ impl Relay {
             ),
             _ => 0,
         };
-        if ctx.charged {
-            self.charge(ctx, &t, cost).await;
-        }
-        self.usage.record(UsageEvent {
+        let charge = if ctx.charged {
+            self.charge(ctx, &t, cost).await
+        } else {
+            None
+        };
+        let event = UsageEvent {
             request_id: ctx.request_id.clone(),
             created_at: ctx.created_at,
             user_id: ctx.owner.user_id,
@@ -879,16 +881,20 @@ impl Relay {
             cost,
             ttfb_ms: ctx.ttfb.map(ms),
             latency_ms: ms(ctx.started.elapsed()),
-        });
-        if !t.is_zero() {
-            self.usage.flush().await;
-        }
-        ctx.open_spend = None;
+        };
+        self.usage
+            .record_settled(event, charge, !t.is_zero(), ctx.open_spend.take())
+            .await;
     }
 
-    /// Releases the request's hold and queues its charge (written with the usage events, in the
+    /// Releases the request's hold and returns its charge (written with the usage event, in the
     /// same transaction: one ledger row per request).
-    async fn charge(&self, ctx: &mut Ctx, tokens: &Tokens, cost: i64) {
+    async fn charge(
+        &self,
+        ctx: &mut Ctx,
+        tokens: &Tokens,
+        cost: i64,
+    ) -> Option<app::core::billing::LeaseCharge> {
         let cost = if tokens.is_zero() { 0 } else { cost };
         self.wallets
             .settle(
@@ -899,7 +905,7 @@ impl Relay {
                 cost,
                 &ctx.model,
             )
-            .await;
+            .await
     }
 }
 

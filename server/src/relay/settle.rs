@@ -1,7 +1,8 @@
 //! The usage writer: every accepted request becomes exactly one usage event, written off the request
 //! path by a background task that batches inserts with the balance changes, retries while the
 //! database is unreachable or busy, isolates a row the database refuses (so one bad row never holds
-//! up the rest), and drains everything on shutdown.
+//! up the rest), and drains everything on shutdown. A request whose answer is complete is first
+//! made durable: appended to the [`Journal`] when there is one, else waited for until stored.
 
 use std::time::Duration;
 
@@ -10,10 +11,13 @@ use std::sync::Arc;
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use app::core::billing::{self, LedgerOp};
+use app::core::billing::{self, LeaseCharge, LedgerOp};
 use app::core::db::Db;
 use app::core::error::StoreError;
 use app::core::usage::{self, UsageEvent};
+
+use super::journal::{Entry, Journal};
+use super::limits::OpenSpend;
 
 const MAX_BATCH: usize = 512;
 /// How long the writer gathers events after the first of a batch (a flush, or a full batch, writes
@@ -46,8 +50,17 @@ impl WriterStats {
     }
 }
 
+/// A usage event on its way to the database.
+struct Recorded {
+    event: UsageEvent,
+    /// It is in the journal (and counts there until stored).
+    journaled: bool,
+    /// Released once the event is stored (its estimate, counted against spend limits until then).
+    release: Option<OpenSpend>,
+}
+
 enum Msg {
-    Event(Box<UsageEvent>),
+    Event(Box<Recorded>),
     /// A charge or a lease release, applied in order with the events.
     Ledger(Box<LedgerOp>),
     /// Answered once everything sent before it is stored.
@@ -60,12 +73,13 @@ pub struct UsageSink {
     tx: mpsc::UnboundedSender<Msg>,
     recorded: broadcast::Sender<Arc<UsageEvent>>,
     pub stats: Arc<WriterStats>,
+    journal: Option<Arc<Journal>>,
 }
 
 impl std::fmt::Debug for Msg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Msg::Event(e) => write!(f, "Event({})", e.request_id),
+            Msg::Event(e) => write!(f, "Event({})", e.event.request_id),
             Msg::Ledger(op) => write!(f, "Ledger({op:?})"),
             Msg::Flush(_) => f.write_str("Flush"),
         }
@@ -77,17 +91,23 @@ pub struct UsageWriter {
     handle: tokio::task::JoinHandle<()>,
 }
 
-/// Starts the writer on `db`.
+/// Starts the writer on `db`, without a journal (a complete answer waits until it is stored).
 pub fn start(db: Db) -> (UsageSink, UsageWriter) {
+    start_with(db, None)
+}
+
+/// Starts the writer on `db`; complete answers are made durable in `journal` when given.
+pub fn start_with(db: Db, journal: Option<Arc<Journal>>) -> (UsageSink, UsageWriter) {
     let (tx, rx) = mpsc::unbounded_channel();
     let stats = Arc::new(WriterStats::default());
-    let handle = tokio::spawn(write_loop(db, rx, stats.clone()));
+    let handle = tokio::spawn(write_loop(db, rx, stats.clone(), journal.clone()));
     let (recorded, _) = broadcast::channel(1024);
     (
         UsageSink {
             tx,
             recorded,
             stats,
+            journal,
         },
         UsageWriter { handle },
     )
@@ -95,11 +115,55 @@ pub fn start(db: Db) -> (UsageSink, UsageWriter) {
 
 impl UsageSink {
     pub fn record(&self, event: UsageEvent) {
+        self.send_event(event, false, None);
+    }
+
+    /// Records a request's event with its charge. `durable`: the answer is complete, so it must
+    /// survive a crash from now on — it is appended to the journal, or (without one, or when the
+    /// journal cannot be written) waited for until the database has it. `release` is dropped once
+    /// the event is stored.
+    pub async fn record_settled(
+        &self,
+        event: UsageEvent,
+        charge: Option<LeaseCharge>,
+        durable: bool,
+        release: Option<OpenSpend>,
+    ) {
+        let mut journaled = false;
+        if durable {
+            if let Some(journal) = &self.journal {
+                let entry = Entry {
+                    event: event.clone(),
+                    charge: charge.clone(),
+                };
+                match journal.append(&entry) {
+                    Ok(()) => journaled = true,
+                    Err(e) => {
+                        tracing::error!(error = %e, "could not write the usage journal; waiting for the database instead")
+                    }
+                }
+            }
+        }
+        if let Some(charge) = charge {
+            self.ledger(LedgerOp::Charge(charge));
+        }
+        self.send_event(event, journaled, release);
+        if durable && !journaled {
+            self.flush().await;
+        }
+    }
+
+    fn send_event(&self, event: UsageEvent, journaled: bool, release: Option<OpenSpend>) {
         if self.recorded.receiver_count() > 0 {
             let _ = self.recorded.send(Arc::new(event.clone()));
         }
         self.stats.queued.fetch_add(1, Ordering::Relaxed);
-        if let Err(e) = self.tx.send(Msg::Event(Box::new(event))) {
+        let msg = Msg::Event(Box::new(Recorded {
+            event,
+            journaled,
+            release,
+        }));
+        if let Err(e) = self.tx.send(msg) {
             // Only after shutdown has finished the writer; log what would be lost.
             tracing::error!(event = ?e.0, "usage event after the writer stopped");
         }
@@ -138,12 +202,19 @@ struct Batch {
     events: Vec<UsageEvent>,
     ledger: Vec<LedgerOp>,
     waiting: Vec<oneshot::Sender<()>>,
+    journaled: u64,
+    release: Vec<OpenSpend>,
 }
 
 impl Batch {
     fn take(&mut self, m: Msg) {
         match m {
-            Msg::Event(e) => self.events.push(*e),
+            Msg::Event(r) => {
+                let r = *r;
+                self.events.push(r.event);
+                self.journaled += u64::from(r.journaled);
+                self.release.extend(r.release);
+            }
             Msg::Ledger(op) => self.ledger.push(*op),
             Msg::Flush(done) => self.waiting.push(done),
         }
@@ -154,7 +225,12 @@ impl Batch {
     }
 }
 
-async fn write_loop(db: Db, mut rx: mpsc::UnboundedReceiver<Msg>, stats: Arc<WriterStats>) {
+async fn write_loop(
+    db: Db,
+    mut rx: mpsc::UnboundedReceiver<Msg>,
+    stats: Arc<WriterStats>,
+    journal: Option<Arc<Journal>>,
+) {
     let mut write_db = DbBatches(db);
     while let Some(first) = rx.recv().await {
         let mut batch = Batch::default();
@@ -178,6 +254,10 @@ async fn write_loop(db: Db, mut rx: mpsc::UnboundedReceiver<Msg>, stats: Arc<Wri
             }
         }
         store(&mut write_db, &batch.events, &batch.ledger, &stats).await;
+        if let Some(journal) = &journal {
+            journal.stored(batch.journaled);
+        }
+        batch.release.clear();
         for done in batch.waiting.drain(..) {
             let _ = done.send(());
         }

@@ -124,7 +124,8 @@ impl Wallets {
         Ok(Ok(Hold { user_id, amount }))
     }
 
-    /// Ends a request: releases its hold and queues its charge (if it cost anything).
+    /// Ends a request: releases its hold and returns its charge (if it cost anything), to be
+    /// queued with its usage event.
     pub async fn settle(
         &self,
         hold: Option<&Hold>,
@@ -133,18 +134,18 @@ impl Wallets {
         request_id: &str,
         cost: i64,
         reason: &str,
-    ) {
+    ) -> Option<LeaseCharge> {
         let wallet = self.wallet(user_id);
         let mut w = wallet.lock().await;
         if let Some(h) = hold {
             w.held -= h.amount;
         }
         if cost <= 0 {
-            return;
+            return None;
         }
         let from_lease = cost.min(w.lease.max(0));
         w.lease -= from_lease;
-        self.sink.ledger(LedgerOp::Charge(LeaseCharge {
+        Some(LeaseCharge {
             user_id,
             token_id,
             request_id: request_id.to_string(),
@@ -152,7 +153,7 @@ impl Wallets {
             lease_id: w.lease_id,
             from_lease,
             reason: reason.to_string(),
-        }));
+        })
     }
 
     /// Gives back the leases an earlier run of this instance left (it crashed or was killed before
