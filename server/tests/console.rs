@@ -408,3 +408,44 @@ async fn a_token_created_by_a_plain_form_is_shown_on_the_next_page_only() {
         "the value is gone after it was shown"
     );
 }
+
+#[tokio::test]
+async fn pages_carry_security_headers_and_are_not_cached() {
+    let s = start().await;
+    let c = client(&s);
+    let res = c.get(format!("{}/login", s.url)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let h = res.headers();
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(csp.contains("default-src 'self'"), "{csp}");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["referrer-policy"], "same-origin");
+    assert_eq!(h["cache-control"], "no-store");
+}
+
+#[tokio::test]
+async fn oversized_console_requests_are_refused_before_they_are_read() {
+    let s = start().await;
+    let c = client(&s);
+    let huge = "a".repeat(1024 * 1024);
+    let res = c
+        .post(format!("{}/api/login", s.url))
+        .form(&[("email", huge.as_str()), ("password", "password123")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // Within the cap, a long email is refused as a sign-in failure without being hashed or kept.
+    let long = format!("{}@example.com", "a".repeat(10_000));
+    let (status, body) = call(
+        &c,
+        &s,
+        "login",
+        &[("email", &long), ("password", "password123")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(s.state.throttle.account.is_empty(), "nothing kept for it");
+}

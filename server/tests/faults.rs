@@ -131,8 +131,15 @@ async fn a_client_that_leaves_mid_stream_pays_for_the_text_it_received() {
 #[tokio::test]
 async fn a_stream_cut_by_the_upstream_pays_for_the_text_relayed() {
     let t = Setup::new().await;
-    t.on_primary("claude-reset", "mock-reset-mid").await;
-    t.on_primary("claude-overloaded", "mock-error-mid").await;
+    // Each on a channel of its own: a channel whose stream breaks cools down.
+    for (model, upstream) in [
+        ("claude-reset", "mock-reset-mid"),
+        ("claude-overloaded", "mock-error-mid"),
+    ] {
+        let channel = t.channel(model, &t.mock_url.clone(), 0).await;
+        t.model(model).await;
+        t.bind(model, channel, upstream).await;
+    }
     let output = i64::try_from(ANSWER.len().div_ceil(3)).unwrap();
     for (model, class) in [
         ("claude-reset", "upstream_unreachable"),
@@ -362,5 +369,82 @@ async fn the_journal_of_a_killed_run_is_replayed_once() {
             .filter(|e| e.request_id.starts_with("req_journaled_"))
             .count(),
         2
+    );
+}
+
+#[tokio::test]
+async fn a_channel_that_breaks_its_streams_cools_down_instead_of_keeping_its_share() {
+    let t = Setup::new().await;
+    let primary = t.primary().await;
+    let breaking = t.channel("breaking", &t.mock_url.clone(), 10).await;
+    t.model("claude-mid").await;
+    t.bind("claude-mid", breaking, "mock-reset-mid").await;
+    t.bind("claude-mid", primary, "claude-mid-good").await;
+    let first = t
+        .messages(body("claude-mid", true))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        first.contains("event: error"),
+        "the first stream breaks: {first}"
+    );
+    // The breaking channel has the higher priority, yet the next request goes elsewhere.
+    let second = t
+        .messages(body("claude-mid", true))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(second.contains("event: message_stop"), "{second}");
+    assert_eq!(
+        t.seen_models(),
+        vec!["mock-reset-mid", "claude-mid-good"],
+        "the breaking channel is cooling down"
+    );
+}
+
+#[tokio::test]
+async fn parallel_requests_cannot_run_past_a_spend_limit() {
+    let t = Setup::new().await;
+    let u = t.user_id().await;
+    let token = app::core::tokens::list_for_user(&t.s.db, u).await.unwrap()[0].id;
+    // One answer of the mock costs 167,400 nano-USD: the limit is about six answers.
+    let one = cost_with_output(7);
+    let limit = 1_000_000;
+    limits::set_token_limits(
+        &t.s.db,
+        u,
+        token,
+        &Limits {
+            spend_day: Some(limit),
+            ..Limits::default()
+        },
+    )
+    .await
+    .unwrap();
+    t.changed().await;
+    let mut all = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let req = t.post("/v1/messages").json(&body("claude-test", false));
+        all.spawn(async move { req.send().await.unwrap().status() });
+    }
+    let statuses = all.join_all().await;
+    t.settled().await;
+    let spent: i64 =
+        sqlx::query("SELECT CAST(COALESCE(SUM(cost), 0) AS BIGINT) AS n FROM usage_events")
+            .fetch_one(t.s.db.pool())
+            .await
+            .unwrap()
+            .try_get("n")
+            .unwrap();
+    assert!(
+        statuses.iter().any(|s| *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    assert!(
+        spent <= limit + one,
+        "spent {spent} against a limit of {limit} (one answer costs {one})"
     );
 }

@@ -500,7 +500,7 @@ impl Relay {
                     if own_limit {
                         // Passed to the client as the upstream sent it.
                     } else if fails_over(status) {
-                        self.cool_down(credential_key, retry_after(res.headers()));
+                        self.cool_down(credential_key.clone(), retry_after(res.headers()));
                         if !last_try {
                             self.failed_over(ctx, attempt, &format!("status {status}"));
                             continue;
@@ -511,14 +511,27 @@ impl Relay {
                                 "The upstream refused this Realms channel's API key. Ask an administrator to check the channel.".into(),
                             ));
                         }
-                    } else {
+                    } else if let (true, Some(s)) = (status.is_success(), session.as_deref()) {
+                        self.sticky.set(s, attempt.sticky_target(), Instant::now());
+                    }
+                    let healthy = !own_limit && !fails_over(status);
+                    let outcome = self.relay(ctx, res, reply).await;
+                    // Health is judged on the whole answer: an upstream that breaks off its
+                    // streams cools down (and backs off further each time) like one that fails
+                    // before the first byte, instead of keeping its share of traffic.
+                    let broke = outcome.as_ref().is_ok_and(|o| {
+                        matches!(
+                            o.error_class.as_deref(),
+                            Some("upstream_unreachable" | "upstream_timeout")
+                        )
+                    });
+                    if broke {
+                        self.cool_down(endpoint_key, None);
+                    } else if healthy {
                         self.health.success(&credential_key);
                         self.health.success(&endpoint_key);
-                        if let (true, Some(s)) = (status.is_success(), session.as_deref()) {
-                            self.sticky.set(s, attempt.sticky_target(), Instant::now());
-                        }
                     }
-                    return self.relay(ctx, res, reply).await;
+                    return outcome;
                 }
             }
         }
