@@ -440,7 +440,7 @@ async fn parallel_requests_cannot_run_past_a_spend_limit() {
             .try_get("n")
             .unwrap();
     assert!(
-        statuses.iter().any(|s| *s == StatusCode::TOO_MANY_REQUESTS),
+        statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
         "{statuses:?}"
     );
     assert!(
