@@ -30,23 +30,27 @@ fn event(request_id: &str, user_id: i64, model: &str) -> UsageEvent {
     }
 }
 
+async fn dev_user(db: &app::core::db::Db) -> users::User {
+    users::create(
+        db,
+        users::NewUser {
+            email: "dev@example.com",
+            username: None,
+            password: "password123",
+            role: None,
+        },
+    )
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn events_of_deleted_channels_and_keys_are_stored_and_keep_their_ids() {
     for t in common::all().await {
         let cipher = KeyCipher::new(
             &InstanceSecret::from_value("0123456789abcdef0123456789abcdef").unwrap(),
         );
-        let user = users::create(
-            &t.db,
-            users::NewUser {
-                email: "dev@example.com",
-                username: None,
-                password: "password123",
-                role: None,
-            },
-        )
-        .await
-        .unwrap();
+        let user = dev_user(&t.db).await;
         let channel = channels::create(
             &t.db,
             &cipher,
@@ -130,17 +134,7 @@ async fn events_of_deleted_channels_and_keys_are_stored_and_keep_their_ids() {
 #[tokio::test]
 async fn any_model_text_is_stored_cleaned_and_capped() {
     for t in common::all().await {
-        let user = users::create(
-            &t.db,
-            users::NewUser {
-                email: "dev@example.com",
-                username: None,
-                password: "password123",
-                role: None,
-            },
-        )
-        .await
-        .unwrap();
+        let user = dev_user(&t.db).await;
         let nul = UsageEvent {
             upstream_model: Some("up\u{0}stream".into()),
             error_class: Some("x\u{0}".repeat(100)),

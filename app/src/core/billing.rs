@@ -428,10 +428,9 @@ pub async fn charged_already(
 ) -> Result<std::collections::HashSet<String>, StoreError> {
     let mut found = std::collections::HashSet::new();
     for chunk in request_ids.chunks(256) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT request_id FROM ledger WHERE request_id IN ({})",
-            placeholders.join(", ")
+            db::in_list(chunk.len())
         );
         let mut q = sqlx::query(&sql);
         for id in chunk {

@@ -102,6 +102,14 @@ impl Db {
     }
 }
 
+/// The placeholders of an `IN (…)` list of `n` values: `$1, $2, …`.
+pub fn in_list(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The placeholders of a multi-row `VALUES` list: `rows` groups of `cols`. SQLite gets positional
 /// `?` (numbered names cost it a linear search per parameter, quadratic over a large statement),
 /// PostgreSQL numbered `$n`.

@@ -162,10 +162,9 @@ pub async fn insert_in(
 pub async fn count_of(db: &Db, request_ids: &[&str]) -> Result<usize, StoreError> {
     let mut n = 0;
     for chunk in request_ids.chunks(256) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT COUNT(*) AS n FROM usage_events WHERE request_id IN ({})",
-            placeholders.join(", ")
+            db::in_list(chunk.len())
         );
         let mut q = sqlx::query(&sql);
         for id in chunk {
