@@ -107,6 +107,10 @@ pub struct SiteSettings {
     /// Whether usage is deducted from balances (when off, cost is computed and shown only).
     pub billing_enabled: bool,
     pub unpriced_models: UnpricedPolicy,
+    /// How far below zero a charge may take a balance (nano-USD, 0 = never below zero). A charge
+    /// above its request's hold (an upstream reporting more than the request allowed) takes the
+    /// balance down to this floor at most; the rest is recorded as uncollected.
+    pub overdraft_floor: i64,
 }
 
 impl Default for SiteSettings {
@@ -115,6 +119,7 @@ impl Default for SiteSettings {
             registration_open: true,
             billing_enabled: true,
             unpriced_models: UnpricedPolicy::Refuse,
+            overdraft_floor: 0,
         }
     }
 }

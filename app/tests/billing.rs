@@ -328,6 +328,7 @@ async fn leases_hold_balance_charges_shrink_them_and_expired_ones_are_swept() {
                 lease_id: Some(id),
                 from_lease,
                 reason: "m".into(),
+                floor: 0,
             })
         };
         let mut tx = db.pool().begin().await.unwrap();
@@ -368,6 +369,7 @@ async fn leases_hold_balance_charges_shrink_them_and_expired_ones_are_swept() {
                 lease_id: Some(id),
                 from_lease: 50,
                 reason: "m".into(),
+                floor: 0,
             })],
         )
         .await
@@ -399,6 +401,7 @@ async fn batches_of_any_size_store_every_row() {
                         lease_id: None,
                         from_lease: 0,
                         reason: format!("model-{i}"),
+                        floor: 0,
                     })
                 })
                 .collect();

@@ -42,6 +42,7 @@ pub struct Metrics {
     writer_lag_ms: Gauge<i64, AtomicI64>,
     writer_dropped_events: Gauge<i64, AtomicI64>,
     writer_dropped_ledger: Gauge<i64, AtomicI64>,
+    uncollected: Gauge<i64, AtomicI64>,
     writer: Arc<WriterStats>,
 }
 
@@ -119,6 +120,12 @@ impl Metrics {
             "Balance changes the database refused even alone (each is logged); should be 0",
             writer_dropped_ledger.clone(),
         );
+        let uncollected = Gauge::<i64, AtomicI64>::default();
+        registry.register(
+            "uncollected_nanousd",
+            "Charges not collected because they would have taken a balance below the overdraft floor (nano-USD; each is on its ledger row)",
+            uncollected.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -131,6 +138,7 @@ impl Metrics {
             writer_lag_ms,
             writer_dropped_events,
             writer_dropped_ledger,
+            uncollected,
             writer,
         }
     }
@@ -152,6 +160,8 @@ impl Metrics {
             .set(as_i64(w.dropped_events.load(Ordering::Relaxed)));
         self.writer_dropped_ledger
             .set(as_i64(w.dropped_ledger.load(Ordering::Relaxed)));
+        self.uncollected
+            .set(as_i64(w.uncollected.load(Ordering::Relaxed)));
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
             out.clear();

@@ -185,6 +185,12 @@ fn param(model: &str, prefix: &str) -> Option<u64> {
     model.strip_prefix(prefix).and_then(|n| n.parse().ok())
 }
 
+/// The output tokens the answer reports: 7, or what a `mock-output-<n>` model asks for (an upstream
+/// reporting more than the request allowed).
+fn reported_output(model: &str) -> u64 {
+    param(model, "mock-output-").unwrap_or(7)
+}
+
 /// The status a `mock-status-<code>` model asks for.
 fn fault_status(model: &str) -> Option<StatusCode> {
     model
@@ -286,7 +292,7 @@ async fn messages(
     }
     let usage = json!({
         "input_tokens": 12,
-        "output_tokens": 7,
+        "output_tokens": reported_output(&model),
         "cache_creation_input_tokens": 5,
         "cache_read_input_tokens": 3,
         "cache_creation": { "ephemeral_5m_input_tokens": 2, "ephemeral_1h_input_tokens": 3 }
@@ -338,7 +344,7 @@ pub fn sse_events(model: &str) -> Vec<String> {
             "message_delta",
             json!({ "type": "message_delta",
                     "delta": { "stop_reason": "end_turn", "stop_sequence": Value::Null },
-                    "usage": { "output_tokens": 7 } }),
+                    "usage": { "output_tokens": reported_output(model) } }),
         ),
         ("message_stop", json!({ "type": "message_stop" })),
     ];

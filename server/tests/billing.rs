@@ -347,7 +347,7 @@ async fn two_instances_cannot_overdraw_through_their_leases() {
         let w = if *which == 0 { &a } else { &b };
         let sink = if *which == 0 { &sink_a } else { &sink_b };
         if let Some(charge) = w
-            .settle(Some(h), u, None, &format!("two-{i}"), h.amount, "m")
+            .settle(Some(h), u, None, &format!("two-{i}"), h.amount, "m", 0)
             .await
         {
             sink.ledger(app::core::billing::LedgerOp::Charge(charge));
@@ -361,4 +361,108 @@ async fn two_instances_cannot_overdraw_through_their_leases() {
     assert_eq!((balance, reserved), (0, 0));
     assert_eq!(balances::ledger_sum(&t.s.db, u).await.unwrap(), 0);
     assert_eq!(billing::open_reservations(&t.s.db, u).await.unwrap(), 0);
+}
+
+/// 50 parallel requests whose upstream reports 200,000 output tokens for `max_tokens` 16 (each
+/// answer costs $3 against a $0.01 balance): the balance stops at the site's overdraft floor, what
+/// could not be collected is on the ledger, and the user is refused until topped up.
+async fn overdraft_is_bounded_by_the_floor(floor: i64) {
+    let t = Setup::new().await;
+    let u = t.user_id().await;
+    let start = 10_000_000; // $0.01
+    balances::adjust(
+        &t.s.db,
+        u,
+        start - FUNDS,
+        AdjustmentKind::Adjustment,
+        "near zero",
+        None,
+    )
+    .await
+    .unwrap();
+    settings::set_overdraft_floor(&t.s.db, floor).await.unwrap();
+    t.on_primary("claude-liar", "mock-output-200000").await;
+    let mut all = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let req = t.post("/v1/messages").json(&serde_json::json!({
+            "model": "claude-liar", "max_tokens": 16, "stream": i % 2 == 0,
+            "messages": [{ "role": "user", "content": "hello" }],
+        }));
+        all.spawn(async move {
+            let res = req.send().await.unwrap();
+            let status = res.status();
+            let _ = res.bytes().await;
+            status
+        });
+    }
+    let statuses = all.join_all().await;
+    t.settled().await;
+    assert!(statuses.contains(&StatusCode::OK), "{statuses:?}");
+
+    let (balance, reserved) = billing::holdings(&t.s.db, u).await.unwrap();
+    assert_eq!(reserved, 0, "nothing left held");
+    assert!(
+        balance >= -floor,
+        "the balance {balance} stays at or above the floor -{floor}"
+    );
+    assert_eq!(balance, balances::ledger_sum(&t.s.db, u).await.unwrap());
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n, COUNT(DISTINCT request_id) AS d, \
+         CAST(COALESCE(-SUM(amount), 0) AS BIGINT) AS collected, \
+         CAST(COALESCE(SUM(uncollected), 0) AS BIGINT) AS uncollected \
+         FROM ledger WHERE user_id = $1 AND kind = 'charge'",
+    )
+    .bind(u)
+    .fetch_one(t.s.db.pool())
+    .await
+    .unwrap();
+    let get = |c: &str| sqlx::Row::try_get::<i64, _>(&row, c).unwrap();
+    let costs: i64 = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(cost), 0) AS BIGINT) AS c FROM usage_events WHERE user_id = $1",
+    )
+    .bind(u)
+    .fetch_one(t.s.db.pool())
+    .await
+    .map(|r| sqlx::Row::try_get(&r, "c").unwrap())
+    .unwrap();
+    let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count() as i64;
+    assert_eq!(get("n"), ok, "one charge per answered request");
+    assert_eq!(get("n"), get("d"), "no request charged twice");
+    assert_eq!(
+        get("collected") + get("uncollected"),
+        costs,
+        "the ledger accounts for every cost"
+    );
+    assert_eq!(get("collected"), start - balance);
+    assert!(
+        get("uncollected") > 0,
+        "the upstream's overrun was not all collectable"
+    );
+    assert_eq!(balance, -floor, "the balance went down to the floor");
+    assert!(
+        t.s.relay
+            .usage
+            .stats
+            .uncollected
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0,
+        "the writer counts what it could not collect"
+    );
+
+    let (status, kind, _) = error_of(t.messages(body("claude-liar", false)).await).await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (StatusCode::PAYMENT_REQUIRED, "billing_error"),
+        "refused until topped up"
+    );
+}
+
+#[tokio::test]
+async fn an_upstream_reporting_more_than_the_hold_cannot_take_a_balance_below_zero() {
+    overdraft_is_bounded_by_the_floor(0).await;
+}
+
+#[tokio::test]
+async fn an_overdraft_floor_bounds_how_far_below_zero_a_balance_can_go() {
+    overdraft_is_bounded_by_the_floor(1_000_000_000).await;
 }

@@ -340,6 +340,7 @@ async fn the_journal_of_a_killed_run_is_replayed_once() {
             lease_id: None,
             from_lease: 0,
             reason: "claude-test".into(),
+            floor: 0,
         }),
     };
     {

@@ -164,7 +164,8 @@ async fn soak(postgres: bool) {
         );
         let row = sqlx::query(
             "SELECT COUNT(*) AS n, COUNT(DISTINCT request_id) AS distinct_requests, \
-             CAST(COALESCE(-SUM(amount), 0) AS BIGINT) AS charged \
+             CAST(COALESCE(-SUM(amount), 0) AS BIGINT) AS charged, \
+             CAST(COALESCE(SUM(uncollected), 0) AS BIGINT) AS uncollected \
              FROM ledger WHERE user_id = $1 AND kind = 'charge'",
         )
         .bind(user_id)
@@ -174,7 +175,9 @@ async fn soak(postgres: bool) {
         let charges: i64 = row.try_get("n").unwrap();
         let distinct: i64 = row.try_get("distinct_requests").unwrap();
         let charged: i64 = row.try_get("charged").unwrap();
+        let uncollected: i64 = row.try_get("uncollected").unwrap();
         assert_eq!(charges, distinct, "{label}: no request charged twice");
+        assert_eq!(uncollected, 0, "{label}: every hold covered its cost");
         assert_eq!(charged, costs, "{label}: charges = Σ usage costs");
         let (balance, reserved) = billing::holdings(db, *user_id).await.unwrap();
         assert_eq!(

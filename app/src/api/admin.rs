@@ -63,6 +63,20 @@ pub async fn set_unpriced_models(policy: String) -> Result<(), AppError> {
     .await
 }
 
+/// Sets how far below zero a charge may take a balance, in USD ("0" = never below zero).
+#[server(prefix = "/api", endpoint = "admin/set_overdraft_floor")]
+pub async fn set_overdraft_floor(floor: String) -> Result<(), AppError> {
+    use super::ctx::*;
+    let (admin, state) = admin_ctx()?;
+    let nano = crate::money::parse_usd(&floor, crate::money::BALANCE_SCALE, false)
+        .map_err(|e| reject(AppError::Invalid(e.describe("The overdraft floor"))))?;
+    crate::core::settings::set_overdraft_floor(&state.db, nano)
+        .await
+        .map_err(store_err)?;
+    let detail = format!("${}", crate::money::format_balance(nano));
+    changed(&state, &admin, "settings.overdraft_floor", "site", &detail).await
+}
+
 /// The newest audit entries (100 per page); `before` pages back.
 #[server(prefix = "/api", endpoint = "admin/audit")]
 pub async fn audit_log(

@@ -125,7 +125,8 @@ pub async fn ledger_sum(db: &Db, user_id: i64) -> Result<i64, StoreError> {
 /// The newest ledger rows of a user.
 pub async fn ledger(db: &Db, user_id: i64, limit: i64) -> Result<Vec<LedgerEntryView>, StoreError> {
     let rows = sqlx::query(
-        "SELECT l.id, l.amount, l.balance_after, l.kind, l.reason, u.email AS actor, l.created_at \
+        "SELECT l.id, l.amount, l.balance_after, l.kind, l.reason, u.email AS actor, l.created_at, \
+         l.uncollected \
          FROM ledger l LEFT JOIN users u ON u.id = l.actor_id \
          WHERE l.user_id = $1 ORDER BY l.id DESC LIMIT $2",
     )
@@ -143,6 +144,7 @@ pub async fn ledger(db: &Db, user_id: i64, limit: i64) -> Result<Vec<LedgerEntry
                 reason: r.try_get("reason")?,
                 actor: r.try_get("actor")?,
                 created_at: r.try_get("created_at")?,
+                uncollected: r.try_get("uncollected")?,
             })
         })
         .collect()

@@ -277,6 +277,10 @@ pub struct LeaseCharge {
     /// The part of `cost` that was held by the lease.
     pub from_lease: i64,
     pub reason: String,
+    /// How far below zero the charge may take the balance (the site's overdraft floor, nano-USD,
+    /// not negative). What would go lower is recorded on the ledger row as uncollected.
+    #[serde(default)]
+    pub floor: i64,
 }
 
 /// What the usage writer applies to balances, in order.
@@ -291,23 +295,42 @@ pub enum LedgerOp {
 
 /// Applies `ops` in order inside `tx`: charges become ledger rows (one per request), leases shrink
 /// by what they paid, released leases give back their remainder. Consecutive charges are applied
-/// together: one update per lease and per user, and the ledger rows in multi-row inserts.
+/// together: one update per lease and per user, and the ledger rows in multi-row inserts. A charge
+/// never takes a balance below its floor; returns what could not be collected (nano-USD).
 pub async fn apply(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     ops: &[LedgerOp],
-) -> Result<(), StoreError> {
+) -> Result<i64, StoreError> {
     let mut run: Vec<&LeaseCharge> = Vec::new();
+    let mut uncollected = 0;
     for op in ops {
         match op {
             LedgerOp::Charge(c) => run.push(c),
             LedgerOp::Release { lease_id } => {
-                apply_charges(tx, &run).await?;
+                uncollected += apply_charges(tx, &run).await?;
                 run.clear();
                 release_lease(tx, *lease_id).await?;
             }
         }
     }
-    apply_charges(tx, &run).await
+    Ok(uncollected + apply_charges(tx, &run).await?)
+}
+
+/// Splits a user's charges, in order, into what each takes from a balance of `before` without
+/// going below `-floor`, and what is left uncollected. Returns `(collected, uncollected)` per
+/// charge.
+pub fn collect(before: i64, floor: i64, costs: &[i64]) -> Vec<(i64, i64)> {
+    let lowest = -floor.max(0);
+    let mut balance = before;
+    costs
+        .iter()
+        .map(|&cost| {
+            let room = balance.saturating_sub(lowest).max(0);
+            let collected = cost.min(room);
+            balance -= collected;
+            (collected, cost - collected)
+        })
+        .collect()
 }
 
 const LEDGER_ROWS_PER_INSERT: usize = 64;
@@ -315,10 +338,10 @@ const LEDGER_ROWS_PER_INSERT: usize = 64;
 async fn apply_charges(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     charges: &[&LeaseCharge],
-) -> Result<(), StoreError> {
+) -> Result<i64, StoreError> {
     use std::collections::BTreeMap;
     if charges.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     // Shrink each lease once; a lease released or swept meanwhile holds nothing any more.
     let mut by_lease: BTreeMap<i64, i64> = BTreeMap::new();
@@ -349,7 +372,9 @@ async fn apply_charges(
         e.0 += c.cost;
         e.1 += held;
     }
-    let mut final_balance: BTreeMap<i64, i64> = BTreeMap::new();
+    // A user's balance before this run is what the update returned plus what it took; the
+    // charges then take it no lower than the floor, and what they took beyond is given back.
+    let mut before: BTreeMap<i64, i64> = BTreeMap::new();
     for (user, (cost, held)) in &by_user {
         let row = sqlx::query(
             "UPDATE users SET balance = balance - $1, reserved = reserved - $2 WHERE id = $3 \
@@ -362,43 +387,77 @@ async fn apply_charges(
         .await?;
         // A deleted user has nothing left to charge.
         if let Some(row) = row {
-            final_balance.insert(*user, row.try_get("balance")?);
+            let after: i64 = row.try_get("balance")?;
+            before.insert(*user, after + cost);
         }
     }
-    let mut after: Vec<(&LeaseCharge, i64)> = Vec::with_capacity(charges.len());
-    let mut running = final_balance.clone();
-    for c in charges.iter().rev() {
-        if let Some(b) = running.get_mut(&c.user_id) {
-            after.push((c, *b));
-            *b += c.cost;
-        }
+    // Each user's costs in order, and the floor of the newest charge.
+    let mut costs: BTreeMap<i64, (Vec<i64>, i64)> = BTreeMap::new();
+    for c in charges {
+        let e = costs.entry(c.user_id).or_default();
+        e.0.push(c.cost);
+        e.1 = c.floor;
     }
-    after.reverse();
+    let mut split: BTreeMap<i64, std::vec::IntoIter<(i64, i64)>> = BTreeMap::new();
+    let mut uncollected_total = 0;
+    for (user, start) in &before {
+        let (user_costs, floor) = costs.remove(user).unwrap_or_default();
+        let parts = collect(*start, floor, &user_costs);
+        let short: i64 = parts.iter().map(|(_, u)| u).sum();
+        if short > 0 {
+            sqlx::query("UPDATE users SET balance = balance + $1 WHERE id = $2")
+                .bind(short)
+                .bind(user)
+                .execute(&mut **tx)
+                .await?;
+            tracing::warn!(
+                user_id = user,
+                uncollected = short,
+                "charges above the overdraft floor were not collected"
+            );
+            uncollected_total += short;
+        }
+        split.insert(*user, parts.into_iter());
+    }
+    let mut running = before.clone();
+    let mut after: Vec<(&LeaseCharge, i64, i64, i64)> = Vec::with_capacity(charges.len());
+    for c in charges {
+        let (Some(balance), Some(parts)) = (running.get_mut(&c.user_id), split.get_mut(&c.user_id))
+        else {
+            continue;
+        };
+        let Some((collected, uncollected)) = parts.next() else {
+            continue;
+        };
+        *balance -= collected;
+        after.push((c, collected, uncollected, *balance));
+    }
     let now = now_ms();
     let mut rest = &after[..];
     for rows in db::row_chunks(after.len(), LEDGER_ROWS_PER_INSERT) {
         let (chunk, next) = rest.split_at(rows);
         rest = next;
         let sql = format!(
-            "INSERT INTO ledger (user_id, amount, balance_after, kind, reason, request_id, token_id, created_at) \
-             VALUES {}",
-            db::values_placeholders(tx, rows, 8)
+            "INSERT INTO ledger (user_id, amount, balance_after, kind, reason, request_id, token_id, \
+             created_at, uncollected) VALUES {}",
+            db::values_placeholders(tx, rows, 9)
         );
         let mut q = sqlx::query(&sql);
-        for (c, balance_after) in chunk {
+        for (c, collected, uncollected, balance_after) in chunk {
             q = q
                 .bind(c.user_id)
-                .bind(-c.cost)
+                .bind(-*collected)
                 .bind(*balance_after)
                 .bind("charge")
                 .bind(c.reason.as_str())
                 .bind(c.request_id.as_str())
                 .bind(c.token_id)
-                .bind(now);
+                .bind(now)
+                .bind(*uncollected);
         }
         q.execute(&mut **tx).await?;
     }
-    Ok(())
+    Ok(uncollected_total)
 }
 
 async fn release_lease(
@@ -539,6 +598,23 @@ pub async fn open_reservations(db: &Db, user_id: i64) -> Result<i64, StoreError>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn charges_take_a_balance_down_to_the_floor_and_no_further() {
+        // Enough for all: everything collected.
+        assert_eq!(collect(100, 0, &[30, 40]), vec![(30, 0), (40, 0)]);
+        // The second charge passes zero: it takes what is left, the third takes nothing.
+        assert_eq!(
+            collect(100, 0, &[60, 60, 10]),
+            vec![(60, 0), (40, 20), (0, 10)]
+        );
+        // A floor of 50 lets the balance reach -50.
+        assert_eq!(collect(100, 50, &[120, 40]), vec![(120, 0), (30, 10)]);
+        // A balance already below the floor (an adjustment) collects nothing; a negative floor
+        // counts as zero.
+        assert_eq!(collect(-80, 50, &[10]), vec![(0, 10)]);
+        assert_eq!(collect(5, -100, &[10]), vec![(5, 5)]);
+    }
 
     #[test]
     fn estimates_cover_the_worst_case_and_round_up() {

@@ -9,6 +9,7 @@ use crate::model::{SiteSettings, UnpricedPolicy};
 const REGISTRATION_OPEN: &str = "registration_open";
 const BILLING_ENABLED: &str = "billing_enabled";
 const UNPRICED_MODELS: &str = "unpriced_models";
+const OVERDRAFT_FLOOR: &str = "overdraft_floor";
 
 async fn set_raw(db: &Db, key: &str, value: &str) -> Result<(), StoreError> {
     sqlx::query(
@@ -40,6 +41,7 @@ pub async fn load(db: &Db) -> Result<SiteSettings, StoreError> {
                 settings.unpriced_models =
                     UnpricedPolicy::parse(&value).unwrap_or(UnpricedPolicy::Refuse)
             }
+            OVERDRAFT_FLOOR => settings.overdraft_floor = value.parse::<i64>().unwrap_or(0).max(0),
             _ => {}
         }
     }
@@ -56,4 +58,9 @@ pub async fn set_unpriced_models(db: &Db, policy: UnpricedPolicy) -> Result<(), 
 
 pub async fn set_registration_open(db: &Db, open: bool) -> Result<(), StoreError> {
     set_raw(db, REGISTRATION_OPEN, if open { "true" } else { "false" }).await
+}
+
+/// Sets how far below zero a charge may take a balance (nano-USD, not negative).
+pub async fn set_overdraft_floor(db: &Db, floor: i64) -> Result<(), StoreError> {
+    set_raw(db, OVERDRAFT_FLOOR, &floor.max(0).to_string()).await
 }

@@ -152,6 +152,9 @@ pub struct LedgerEntryView {
     pub reason: String,
     pub actor: Option<String>,
     pub created_at: i64,
+    /// Nano-USD of a charge not collected: it would have taken the balance below the overdraft
+    /// floor.
+    pub uncollected: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -154,6 +154,7 @@ mod tests {
                 lease_id: None,
                 from_lease: 0,
                 reason: "m".into(),
+                floor: 0,
             }),
         }
     }

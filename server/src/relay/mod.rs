@@ -240,6 +240,8 @@ struct Ctx {
     /// Whether this request is charged (billing on, a billed endpoint).
     charged: bool,
     reservation: Option<wallet::Hold>,
+    /// How far below zero its charge may take the balance (the site's overdraft floor).
+    floor: i64,
     /// Its usage event is recorded (it happens once: early, before the end of a complete answer
     /// goes out, or when the request ends).
     settled: bool,
@@ -341,6 +343,7 @@ impl Relay {
             credential_id: None,
             ttfb: None,
             charged: false,
+            floor: 0,
             reservation: None,
             settled: false,
             open_spend: None,
@@ -820,6 +823,7 @@ impl Relay {
             return Ok(());
         }
         ctx.charged = true;
+        ctx.floor = snapshot.settings.overdraft_floor;
         if model.prices.is_none() {
             return match snapshot.settings.unpriced_models {
                 UnpricedPolicy::Free => Ok(()),
@@ -917,6 +921,7 @@ impl Relay {
                 &ctx.request_id,
                 cost,
                 &ctx.model,
+                ctx.floor,
             )
             .await
     }

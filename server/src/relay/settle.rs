@@ -36,6 +36,9 @@ pub struct WriterStats {
     pub dropped_events: AtomicU64,
     /// Balance changes the database refused even alone (should stay 0; each is logged).
     pub dropped_ledger: AtomicU64,
+    /// Nano-USD of charges that would have taken a balance below the overdraft floor and were not
+    /// collected (each is on its ledger row).
+    pub uncollected: AtomicU64,
     /// When the last batch was stored (Unix ms), to tell how far the writer lags.
     pub last_stored_ms: AtomicI64,
 }
@@ -270,7 +273,7 @@ trait Batches {
         &'a mut self,
         events: &'a [UsageEvent],
         ledger: &'a [LedgerOp],
-    ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send + 'a;
+    ) -> impl std::future::Future<Output = Result<i64, StoreError>> + Send + 'a;
 }
 
 /// The database: balance changes and usage events in one transaction.
@@ -281,12 +284,12 @@ impl Batches for DbBatches {
         &mut self,
         events: &[UsageEvent],
         ledger: &[LedgerOp],
-    ) -> Result<(), StoreError> {
+    ) -> Result<i64, StoreError> {
         let mut tx = self.0.pool().begin().await?;
-        billing::apply(&mut tx, ledger).await?;
+        let uncollected = billing::apply(&mut tx, ledger).await?;
         usage::insert_in(&mut tx, events).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(uncollected)
     }
 }
 
@@ -303,23 +306,36 @@ async fn store<W: Batches>(
     if events.is_empty() && ledger.is_empty() {
         return;
     }
-    let whole = write_retrying(write, events, ledger).await;
-    let Err(e) = whole else {
-        stats.stored(events.len());
-        return;
+    let uncollected = |n: i64| {
+        stats
+            .uncollected
+            .fetch_add(u64::try_from(n).unwrap_or(0), Ordering::Relaxed)
+    };
+    let e = match write_retrying(write, events, ledger).await {
+        Ok(n) => {
+            uncollected(n);
+            stats.stored(events.len());
+            return;
+        }
+        Err(e) => e,
     };
     if events.len() + ledger.len() > 1 {
         tracing::warn!(error = %e, events = events.len(), ledger = ledger.len(), "the database refused a usage batch; writing its rows one at a time");
     }
     for op in ledger {
-        if let Err(e) = write_retrying(write, &[], std::slice::from_ref(op)).await {
-            stats.dropped_ledger.fetch_add(1, Ordering::Relaxed);
-            tracing::error!(error = %e, op = ?op, "DROPPED a balance change the database refuses");
+        match write_retrying(write, &[], std::slice::from_ref(op)).await {
+            Ok(n) => {
+                uncollected(n);
+            }
+            Err(e) => {
+                stats.dropped_ledger.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, op = ?op, "DROPPED a balance change the database refuses");
+            }
         }
     }
     for event in events {
         match write_retrying(write, std::slice::from_ref(event), &[]).await {
-            Ok(()) => stats.stored(1),
+            Ok(_) => stats.stored(1),
             Err(e) => {
                 stats.dropped_events.fetch_add(1, Ordering::Relaxed);
                 stats.queued.fetch_sub(1, Ordering::Relaxed);
@@ -334,7 +350,7 @@ async fn write_retrying<W: Batches>(
     write: &mut W,
     events: &[UsageEvent],
     ledger: &[LedgerOp],
-) -> Result<(), StoreError> {
+) -> Result<i64, StoreError> {
     let mut wait = RETRY_FIRST;
     loop {
         match write.write(events, ledger).await {
@@ -376,7 +392,7 @@ mod tests {
             &mut self,
             events: &[UsageEvent],
             ledger: &[LedgerOp],
-        ) -> Result<(), StoreError> {
+        ) -> Result<i64, StoreError> {
             self.calls += 1;
             if self.calls <= self.flaky {
                 return Err(StoreError::Db(sqlx::Error::PoolTimedOut));
@@ -393,7 +409,7 @@ mod tests {
             self.events
                 .extend(events.iter().map(|e| e.request_id.clone()));
             self.ops += ledger.len();
-            Ok(())
+            Ok(0)
         }
     }
 

@@ -125,7 +125,8 @@ impl Wallets {
     }
 
     /// Ends a request: releases its hold and returns its charge (if it cost anything), to be
-    /// queued with its usage event.
+    /// queued with its usage event. `floor` is how far below zero the charge may take the balance.
+    #[allow(clippy::too_many_arguments)]
     pub async fn settle(
         &self,
         hold: Option<&Hold>,
@@ -134,6 +135,7 @@ impl Wallets {
         request_id: &str,
         cost: i64,
         reason: &str,
+        floor: i64,
     ) -> Option<LeaseCharge> {
         let wallet = self.wallet(user_id);
         let mut w = wallet.lock().await;
@@ -153,6 +155,7 @@ impl Wallets {
             lease_id: w.lease_id,
             from_lease,
             reason: reason.to_string(),
+            floor,
         })
     }
 

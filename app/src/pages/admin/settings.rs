@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::api::admin::{
-    get_site_settings, SetBillingEnabled, SetRegistrationOpen, SetUnpricedModels,
+    get_site_settings, SetBillingEnabled, SetOverdraftFloor, SetRegistrationOpen, SetUnpricedModels,
 };
 use crate::model::UnpricedPolicy;
 use crate::pages::layout::{Access, Console};
@@ -23,12 +23,14 @@ fn SettingsForm() -> impl IntoView {
     let set = ServerAction::<SetRegistrationOpen>::new();
     let billing = ServerAction::<SetBillingEnabled>::new();
     let unpriced = ServerAction::<SetUnpricedModels>::new();
+    let floor = ServerAction::<SetOverdraftFloor>::new();
     let settings = Resource::new(
         move || {
             (
                 set.version().get(),
                 billing.version().get(),
                 unpriced.version().get(),
+                floor.version().get(),
             )
         },
         |_| get_site_settings(),
@@ -41,6 +43,7 @@ fn SettingsForm() -> impl IntoView {
                     let open = s.registration_open;
                     let billing_on = s.billing_enabled;
                     let policy = s.unpriced_models;
+                    let floor_usd = crate::money::format_balance(s.overdraft_floor);
                     view! {
                         <section class="card">
                             <h2>"Registration"</h2>
@@ -82,6 +85,20 @@ fn SettingsForm() -> impl IntoView {
                                 <button type="submit" disabled=move || unpriced.pending().get()>"Save"</button>
                             </ActionForm>
                             <ActionError action=unpriced/>
+                        </section>
+                        <section class="card">
+                            <h2>"Overdraft floor"</h2>
+                            <p>
+                                "A request's cost is held from the balance before it goes upstream. When an upstream reports more than that, the charge may take the balance below zero down to this floor, and no further: the rest is recorded on the ledger as uncollected. 0 keeps every balance at or above zero."
+                            </p>
+                            <ActionForm action=floor>
+                                <label>
+                                    "Floor (USD) "
+                                    <input type="text" name="floor" inputmode="decimal" maxlength="24" value=floor_usd data-testid="overdraft-floor"/>
+                                </label>
+                                <button type="submit" disabled=move || floor.pending().get()>"Save"</button>
+                            </ActionForm>
+                            <ActionError action=floor/>
                         </section>
                     }
                 })

@@ -157,7 +157,12 @@ fn UserDetailView() -> impl IntoView {
                                                 <td>{l.kind}</td>
                                                 <td>{format_balance(l.amount)}</td>
                                                 <td>{format_balance(l.balance_after)}</td>
-                                                <td>{l.reason}</td>
+                                                <td>
+                                                    {l.reason}
+                                                    {(l.uncollected > 0).then(|| view! {
+                                                        <span class="muted">{format!(" (uncollected: {} below the overdraft floor)", format_balance(l.uncollected))}</span>
+                                                    })}
+                                                </td>
                                                 <td>{l.actor.unwrap_or_else(|| "cli".into())}</td>
                                             </tr>
                                         }).collect_view()}
