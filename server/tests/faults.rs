@@ -449,3 +449,64 @@ async fn parallel_requests_cannot_run_past_a_spend_limit() {
         "spent {spent} against a limit of {limit} (one answer costs {one})"
     );
 }
+
+#[tokio::test]
+async fn revoking_a_token_ends_its_running_streams_and_no_others() {
+    let t = Setup::with(RelayConfig {
+        disconnect_drain: Duration::from_millis(200),
+        ..RelayConfig::default()
+    })
+    .await;
+    t.on_primary("claude-late", "mock-stall-late").await;
+    let db = &t.s.db;
+    let u = t.user_id().await;
+    let revoked = app::core::tokens::list_for_user(db, u).await.unwrap()[0].id;
+    let other = app::core::tokens::create(db, u, "other", None)
+        .await
+        .unwrap();
+    let mut events = t.events();
+    // Two streams, one per token, both with their text relayed and then waiting on the upstream.
+    let mut a = t.messages(body("claude-late", true)).await;
+    read_until(&mut a, ANSWER).await;
+    let mut b = t
+        .http
+        .post(format!("{}/v1/messages", t.s.url))
+        .bearer_auth(&other.secret)
+        .json(&body("claude-late", true))
+        .send()
+        .await
+        .unwrap();
+    read_until(&mut b, ANSWER).await;
+
+    app::core::tokens::revoke(db, u, revoked).await.unwrap();
+    app::core::audit::bump_tokens(db).await.unwrap();
+    t.s.state.catalog.refresh_if_changed().await.unwrap();
+
+    let rest = tokio::time::timeout(Duration::from_secs(10), a.text())
+        .await
+        .expect("the revoked token's stream ends")
+        .unwrap();
+    assert!(rest.contains("event: error"), "{rest}");
+    assert!(rest.contains("authentication_error"), "{rest}");
+    assert!(rest.contains("revoked"), "{rest}");
+    let e = next(&mut events).await;
+    assert_eq!(e.token_id, Some(revoked));
+    assert_eq!(e.error_class.as_deref(), Some("token_revoked"));
+    let output = i64::try_from(ANSWER.len().div_ceil(3)).unwrap();
+    assert!(e.estimated);
+    assert_eq!(
+        e.cost,
+        cost_with_output(output),
+        "billed for what it received"
+    );
+    assert_eq!(
+        t.s.relay.running.tokens(),
+        vec![other.token.id],
+        "the other token's stream runs on"
+    );
+    drop(b);
+    let e = next(&mut events).await;
+    assert_eq!(e.token_id, Some(other.token.id));
+    assert_eq!(e.error_class.as_deref(), Some("client_disconnected"));
+    settled_in_time(&t).await;
+}

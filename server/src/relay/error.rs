@@ -11,6 +11,8 @@ pub const REQUEST_ID_HEADER: &str = "x-realms-request-id";
 pub enum RelayError {
     /// Missing, unknown, revoked or expired token, or a disabled user.
     Unauthenticated(String),
+    /// The token stopped being valid while its answer was streaming.
+    Revoked(String),
     /// The request itself is wrong (malformed JSON, missing model).
     InvalidRequest(String),
     /// The model is unknown or not enabled.
@@ -43,7 +45,7 @@ pub enum RelayError {
 impl RelayError {
     pub fn status(&self) -> StatusCode {
         match self {
-            RelayError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            RelayError::Unauthenticated(_) | RelayError::Revoked(_) => StatusCode::UNAUTHORIZED,
             RelayError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             RelayError::NotFound(_) => StatusCode::NOT_FOUND,
             RelayError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -63,7 +65,7 @@ impl RelayError {
     /// The `error.type` of Anthropic's error shape.
     pub fn kind(&self) -> &'static str {
         match self {
-            RelayError::Unauthenticated(_) => "authentication_error",
+            RelayError::Unauthenticated(_) | RelayError::Revoked(_) => "authentication_error",
             RelayError::InvalidRequest(_) => "invalid_request_error",
             RelayError::NotFound(_) => "not_found_error",
             RelayError::TooLarge(_) => "request_too_large",
@@ -82,6 +84,7 @@ impl RelayError {
     pub fn class(&self) -> &'static str {
         match self {
             RelayError::Unauthenticated(_) => "authentication",
+            RelayError::Revoked(_) => "token_revoked",
             RelayError::InvalidRequest(_) => "invalid_request",
             RelayError::NotFound(_) => "model_not_found",
             RelayError::TooLarge(_) => "request_too_large",
@@ -100,6 +103,7 @@ impl RelayError {
     pub fn message(&self) -> &str {
         match self {
             RelayError::Unauthenticated(m)
+            | RelayError::Revoked(m)
             | RelayError::InvalidRequest(m)
             | RelayError::NotFound(m)
             | RelayError::TooLarge(m)

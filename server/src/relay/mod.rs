@@ -14,6 +14,7 @@ pub mod journal;
 pub mod limits;
 pub mod request;
 pub mod route;
+pub mod running;
 pub mod settle;
 pub mod upstream;
 pub mod usage;
@@ -107,6 +108,9 @@ pub struct Relay {
     /// Cancelled when shutdown's grace period is over: waits for upstreams end, streams end with
     /// an error event, and every request settles.
     pub stop: CancellationToken,
+    /// The tokens of running streams: a revoked token's streams end.
+    pub running: running::RunningTokens,
+    revocations: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Relay {
@@ -121,7 +125,7 @@ impl Relay {
             .tcp_nodelay(true)
             .build()?;
         let wallets = wallet::Wallets::new(state.db.clone(), &config.instance, usage.clone());
-        Ok(Arc::new(Relay {
+        let relay = Arc::new(Relay {
             state: state.clone(),
             config,
             http,
@@ -136,7 +140,14 @@ impl Relay {
             usage,
             tasks: TaskTracker::new(),
             stop: CancellationToken::new(),
-        }))
+            running: running::RunningTokens::default(),
+            revocations: std::sync::Mutex::new(None),
+        });
+        let watcher = running::RunningTokens::spawn_watcher(Arc::downgrade(&relay));
+        if let Ok(mut slot) = relay.revocations.lock() {
+            *slot = Some(watcher);
+        }
+        Ok(relay)
     }
 
     /// Stops taking requests, waits for the running ones (streams included) and stores every usage
@@ -144,6 +155,9 @@ impl Relay {
     pub async fn shutdown(&self) {
         self.tasks.close();
         self.tasks.wait().await;
+        if let Some(watcher) = self.revocations.lock().ok().and_then(|mut w| w.take()) {
+            watcher.abort();
+        }
         self.wallets.tidy(Duration::ZERO).await;
         self.usage.flush().await;
     }
@@ -647,6 +661,7 @@ impl Relay {
         let mut drain_until = gone.then(|| Instant::now() + drain);
         let mut tap = usage::SseTap::default();
         let mut failure: Option<RelayError> = None;
+        let running = self.running.enter(ctx.owner.token_id);
         loop {
             let wait = match drain_until {
                 Some(until) => until
@@ -658,6 +673,12 @@ impl Relay {
                 next = tokio::time::timeout(wait, res.chunk()) => next,
                 () = self.stop.cancelled() => {
                     failure = Some(shutting_down());
+                    break;
+                }
+                () = running.ended.cancelled() => {
+                    failure = Some(RelayError::Revoked(
+                        "This Realms token was revoked (or its account disabled) while the answer was streaming; the rest of the answer was not sent.".into(),
+                    ));
                     break;
                 }
                 _ = tx.closed(), if !gone => {
