@@ -247,6 +247,33 @@ pub async fn touch(db: &Db, token_id: i64, at: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Of `token_ids`, those that no longer authenticate: revoked, expired, deleted, or owned by a
+/// disabled or deleted user. One query per 256 ids.
+pub async fn no_longer_valid(db: &Db, token_ids: &[i64]) -> Result<Vec<i64>, StoreError> {
+    let mut valid = std::collections::HashSet::new();
+    for chunk in token_ids.chunks(256) {
+        let sql = format!(
+            "SELECT t.id FROM tokens t JOIN users u ON u.id = t.user_id \
+             WHERE t.id IN ({}) AND t.revoked_at IS NULL AND u.disabled_at IS NULL \
+             AND (t.expires_at IS NULL OR t.expires_at > ${})",
+            super::db::in_list(chunk.len()),
+            chunk.len() + 1
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for row in q.bind(now_ms()).fetch_all(db.pool()).await? {
+            valid.insert(row.try_get::<i64, _>("id")?);
+        }
+    }
+    Ok(token_ids
+        .iter()
+        .copied()
+        .filter(|id| !valid.contains(id))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,31 +303,4 @@ mod tests {
         assert_eq!(normalize_name(" laptop ").unwrap(), "laptop");
         assert!(normalize_name(&"x".repeat(65)).is_err());
     }
-}
-
-/// Of `token_ids`, those that no longer authenticate: revoked, expired, deleted, or owned by a
-/// disabled or deleted user. One query per 256 ids.
-pub async fn no_longer_valid(db: &Db, token_ids: &[i64]) -> Result<Vec<i64>, StoreError> {
-    let mut valid = std::collections::HashSet::new();
-    for chunk in token_ids.chunks(256) {
-        let sql = format!(
-            "SELECT t.id FROM tokens t JOIN users u ON u.id = t.user_id \
-             WHERE t.id IN ({}) AND t.revoked_at IS NULL AND u.disabled_at IS NULL \
-             AND (t.expires_at IS NULL OR t.expires_at > ${})",
-            super::db::in_list(chunk.len()),
-            chunk.len() + 1
-        );
-        let mut q = sqlx::query(&sql);
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        for row in q.bind(now_ms()).fetch_all(db.pool()).await? {
-            valid.insert(row.try_get::<i64, _>("id")?);
-        }
-    }
-    Ok(token_ids
-        .iter()
-        .copied()
-        .filter(|id| !valid.contains(id))
-        .collect())
 }
