@@ -10,8 +10,11 @@
 //! - `mock-slow-<ms>`: waits before the response headers;
 //! - `mock-spaced-<ms>`: a stream whose events are that far apart;
 //! - `mock-gated`: a stream that sends `message_start`, then waits until [`MockState::open_gate`];
-//! - `mock-reset-mid`: a stream that breaks off (connection reset) after its first events;
-//! - `mock-stall`: a stream that sends its first events, then nothing, forever;
+//! - `mock-reset-mid`: a stream that breaks off (connection reset) after its first events (a whole
+//!   answer: after its first bytes);
+//! - `mock-stall`: a stream that sends its first events, then nothing, forever (a whole answer:
+//!   its first bytes, then nothing);
+//! - `mock-output-<n>`: reports `n` output tokens, whatever `max_tokens` allowed;
 //! - `mock-stall-late`: a stream that sends its text, then nothing (no `message_delta`), forever;
 //! - `mock-error-mid`: a stream that sends its text, then an `overloaded_error` event, and ends.
 //!
@@ -86,6 +89,19 @@ impl MockState {
     /// Waits for the next request to arrive.
     pub async fn next_request(&self) {
         self.arrived.notified().await;
+    }
+
+    /// Waits until `n` requests have arrived in all (a recording mock).
+    pub async fn received(&self, n: usize) {
+        loop {
+            let notified = self.arrived.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.requests().len() >= n {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// The requests received so far.
@@ -300,6 +316,9 @@ async fn messages(
     if body["stream"].as_bool() == Some(true) {
         return sse(&state, &model);
     }
+    if model == "mock-reset-mid" || model == "mock-stall" {
+        return broken_whole(model == "mock-stall");
+    }
     Json(json!({
         "id": "msg_mock",
         "type": "message",
@@ -311,6 +330,29 @@ async fn messages(
         "usage": usage
     }))
     .into_response()
+}
+
+/// A whole answer that sends its first bytes and then breaks off (or, `stall`, sends nothing more).
+fn broken_whole(stall: bool) -> Response {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(2);
+    tokio::spawn(async move {
+        let _ = tx
+            .send(Ok(Bytes::from_static(
+                br#"{"id":"msg_mock","type":"message","#,
+            )))
+            .await;
+        // Give the server a moment to read the first bytes.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if stall {
+            tx.closed().await;
+        } else {
+            let _ = tx
+                .send(Err(std::io::Error::other("mock reset mid-answer")))
+                .await;
+        }
+    });
+    let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
+    ([("content-type", "application/json")], body).into_response()
 }
 
 /// The events of a complete Anthropic stream with the answer and usage.

@@ -35,6 +35,7 @@ const ARGS: &[(&str, &str)] = &[
     ("role", "user"),
     ("amount", "5"),
     ("reason", "probe"),
+    ("floor", "5"),
     ("public_id", "probe-model"),
     ("display_name", "Probe"),
     ("input_price", "1"),

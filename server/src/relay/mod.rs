@@ -265,6 +265,12 @@ struct Ctx {
     known_model: bool,
 }
 
+/// An upstream's answer as received: a stream still to relay, or a whole body read.
+enum Answer {
+    Stream(reqwest::Response, HeaderMap),
+    Whole(HeaderMap, Bytes),
+}
+
 /// How a request ended, for its usage event.
 #[derive(Clone)]
 struct Outcome {
@@ -478,6 +484,9 @@ impl Relay {
                     continue;
                 }
             };
+            // A stream must start within the first-byte time; a whole answer must be complete
+            // within the request time, counted from this attempt.
+            let attempt_started = Instant::now();
             let wait = if ctx.stream {
                 self.config.first_byte_timeout
             } else {
@@ -532,37 +541,58 @@ impl Relay {
                         self.sticky.set(s, attempt.sticky_target(), Instant::now());
                     }
                     let healthy = !own_limit && !fails_over(status);
-                    let outcome = self.relay(ctx, res, reply).await;
+                    // A whole answer is read before anything goes to the client: if it breaks
+                    // off or stalls, the next channel can still answer.
+                    let answer = match self.receive(ctx, res, attempt_started + wait).await {
+                        Ok(answer) => answer,
+                        Err(e) if matches!(e, RelayError::ShuttingDown(_)) => return Err(e),
+                        Err(e) => {
+                            self.cool_down(endpoint_key, None);
+                            if last_try {
+                                return Err(e);
+                            }
+                            self.failed_over(ctx, attempt, e.message());
+                            last_error = Some(e);
+                            continue;
+                        }
+                    };
+                    let outcome = match answer {
+                        Answer::Stream(res, headers) => {
+                            self.relay_stream(ctx, res, status, headers, reply).await
+                        }
+                        Answer::Whole(headers, body) => {
+                            self.send_whole(ctx, status, headers, body, reply).await
+                        }
+                    };
                     // Health is judged on the whole answer: an upstream that breaks off its
                     // streams cools down (and backs off further each time) like one that fails
                     // before the first byte, instead of keeping its share of traffic.
-                    let broke = outcome.as_ref().is_ok_and(|o| {
-                        matches!(
-                            o.error_class.as_deref(),
-                            Some("upstream_unreachable" | "upstream_timeout")
-                        )
-                    });
+                    let broke = matches!(
+                        outcome.error_class.as_deref(),
+                        Some("upstream_unreachable" | "upstream_timeout")
+                    );
                     if broke {
                         self.cool_down(endpoint_key, None);
                     } else if healthy {
                         self.health.success(&credential_key);
                         self.health.success(&endpoint_key);
                     }
-                    return outcome;
+                    return Ok(outcome);
                 }
             }
         }
         Err(last_error.unwrap_or_else(|| no_route(snapshot, model)))
     }
 
-    /// Sends the upstream's answer to the client: a success event stream chunk by chunk, anything
-    /// else whole.
-    async fn relay(
+    /// Takes the upstream's answer: a success event stream is handed on to be relayed chunk by
+    /// chunk; anything else is read whole, each piece within the idle time and all of it by
+    /// `deadline` (for a stream, only its headers count against the first-byte time).
+    async fn receive(
         &self,
         ctx: &mut Ctx,
         mut res: reqwest::Response,
-        reply: &mut Reply,
-    ) -> Result<Outcome, RelayError> {
+        deadline: Instant,
+    ) -> Result<Answer, RelayError> {
         let status = res.status();
         let mut headers = upstream::response_headers(res.headers());
         if let Ok(id) = HeaderValue::from_str(&ctx.request_id) {
@@ -574,38 +604,61 @@ impl Relay {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("text/event-stream"));
         if is_sse && status.is_success() {
-            return Ok(self.relay_stream(ctx, res, status, headers, reply).await);
+            return Ok(Answer::Stream(res, headers));
         }
         ctx.ttfb = Some(ctx.started.elapsed());
-        let remaining = self
-            .config
-            .request_timeout
-            .saturating_sub(ctx.started.elapsed());
-        let read = tokio::select! {
-            read = tokio::time::timeout(remaining, read_answer(&mut res, MAX_ANSWER_BYTES)) => read,
-            () = self.stop.cancelled() => return Err(shutting_down()),
-        };
-        let body = match read {
-            Ok(Ok(Some(b))) => b,
-            Ok(Ok(None)) => {
-                tracing::error!(request_id = %ctx.request_id, limit = MAX_ANSWER_BYTES, "the upstream answer is larger than Realms accepts");
-                return Err(RelayError::UpstreamUnreachable(
-                    "The upstream's answer was larger than this Realms instance accepts.".into(),
-                ));
-            }
-            Ok(Err(e)) => {
-                tracing::warn!(request_id = %ctx.request_id, error = %e, "the upstream answer broke off");
-                return Err(RelayError::UpstreamUnreachable(
-                    "The upstream connection broke before the answer was complete. Retry the request.".into(),
-                ));
-            }
-            Err(_) => {
+        let mut buf = bytes::BytesMut::new();
+        loop {
+            let now = Instant::now();
+            if now >= deadline {
                 return Err(RelayError::UpstreamTimeout(format!(
                     "The upstream did not finish its answer within {} seconds.",
                     self.config.request_timeout.as_secs()
-                )))
+                )));
             }
-        };
+            let wait = (deadline - now).min(self.config.idle_timeout);
+            let next = tokio::select! {
+                next = tokio::time::timeout(wait, res.chunk()) => next,
+                () = self.stop.cancelled() => return Err(shutting_down()),
+            };
+            match next {
+                Ok(Ok(Some(chunk))) => {
+                    if buf.len() + chunk.len() > MAX_ANSWER_BYTES {
+                        tracing::error!(request_id = %ctx.request_id, limit = MAX_ANSWER_BYTES, "the upstream answer is larger than Realms accepts");
+                        return Err(RelayError::UpstreamUnreachable(
+                            "The upstream's answer was larger than this Realms instance accepts."
+                                .into(),
+                        ));
+                    }
+                    buf.extend_from_slice(&chunk);
+                }
+                Ok(Ok(None)) => return Ok(Answer::Whole(headers, buf.freeze())),
+                Ok(Err(e)) => {
+                    tracing::warn!(request_id = %ctx.request_id, error = %e, "the upstream answer broke off");
+                    return Err(RelayError::UpstreamUnreachable(
+                        "The upstream connection broke before the answer was complete. Retry the request.".into(),
+                    ));
+                }
+                Err(_) if Instant::now() >= deadline => continue,
+                Err(_) => {
+                    return Err(RelayError::UpstreamTimeout(format!(
+                        "The upstream sent nothing for {} seconds in the middle of its answer.",
+                        self.config.idle_timeout.as_secs()
+                    )))
+                }
+            }
+        }
+    }
+
+    /// Sends a whole answer to the client; a billable one is settled (stored) first.
+    async fn send_whole(
+        &self,
+        ctx: &mut Ctx,
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Bytes,
+        reply: &mut Reply,
+    ) -> Outcome {
         let tokens = if status.is_success() && ctx.endpoint == Endpoint::Messages {
             usage::from_message(&body)
         } else {
@@ -631,10 +684,10 @@ impl Relay {
             let outcome = outcome(reply.is_gone());
             self.settle(ctx, outcome.clone()).await;
             reply.send(response);
-            return Ok(outcome);
+            return outcome;
         }
         let delivered = reply.send(response);
-        Ok(outcome(!delivered))
+        outcome(!delivered)
     }
 
     /// Forwards an event stream chunk by chunk as it arrives, reading usage on the way. After the
@@ -1024,21 +1077,6 @@ impl Relay {
 
 /// The largest whole (not streamed) upstream answer Realms reads.
 const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
-
-/// An upstream answer read whole, or `None` past `limit` bytes.
-async fn read_answer(
-    res: &mut reqwest::Response,
-    limit: usize,
-) -> Result<Option<Bytes>, reqwest::Error> {
-    let mut buf = bytes::BytesMut::new();
-    while let Some(chunk) = res.chunk().await? {
-        if buf.len() + chunk.len() > limit {
-            return Ok(None);
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok(Some(buf.freeze()))
-}
 
 /// Reads the body up to `limit` bytes; each piece must arrive within `idle` of the one before.
 async fn read_body(

@@ -22,7 +22,8 @@ pub struct Server {
     pub db: Db,
     pub state: AppState,
     pub relay: Arc<Relay>,
-    _dir: tempfile::TempDir,
+    /// Holds the database file (`realms.db`) of a SQLite server.
+    pub dir: tempfile::TempDir,
 }
 
 pub async fn start() -> Server {
@@ -112,7 +113,7 @@ pub async fn start_on(db: Option<Db>, relay_config: RelayConfig) -> Server {
         db,
         state,
         relay,
-        _dir: dir,
+        dir,
     }
 }
 
