@@ -423,3 +423,54 @@ async fn keys_saved_under_another_secret_are_left_out_of_the_catalog() {
         assert!(snap.model("claude-x").unwrap().routes.is_empty());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_removals_at_once_cannot_take_a_channels_last_endpoint_or_key() {
+    for t in common::all().await {
+        let db = &t.db;
+        for round in 0..20 {
+            let c = channel(db, &format!("race-{round}"), 0).await;
+            channels::add_endpoint(db, c.id, "https://backup.example/v1")
+                .await
+                .unwrap();
+            channels::add_credential(db, &cipher(), c.id, "sk-second-ABCD")
+                .await
+                .unwrap();
+            let endpoints: Vec<i64> = channels::endpoints(db, Some(c.id))
+                .await
+                .unwrap()
+                .iter()
+                .map(|e| e.id)
+                .collect();
+            let keys: Vec<i64> = channels::credentials(db, Some(c.id))
+                .await
+                .unwrap()
+                .iter()
+                .map(|k| k.id)
+                .collect();
+            let (e1, e2, k1, k2) = tokio::join!(
+                channels::remove_endpoint(db, c.id, endpoints[0]),
+                channels::remove_endpoint(db, c.id, endpoints[1]),
+                channels::remove_credential(db, c.id, keys[0]),
+                channels::remove_credential(db, c.id, keys[1]),
+            );
+            assert_eq!(
+                [e1.is_ok(), e2.is_ok()].iter().filter(|ok| **ok).count(),
+                1,
+                "{}: one endpoint removal wins: {e1:?} {e2:?}",
+                t.label
+            );
+            assert_eq!(
+                [k1.is_ok(), k2.is_ok()].iter().filter(|ok| **ok).count(),
+                1,
+                "{}: one key removal wins: {k1:?} {k2:?}",
+                t.label
+            );
+            assert_eq!(channels::endpoints(db, Some(c.id)).await.unwrap().len(), 1);
+            assert_eq!(
+                channels::credentials(db, Some(c.id)).await.unwrap().len(),
+                1
+            );
+        }
+    }
+}

@@ -402,27 +402,13 @@ pub async fn add_endpoint(db: &Db, channel_id: i64, raw_url: &str) -> Result<Str
     Ok(url)
 }
 
-/// Removes an endpoint; the last one of a channel cannot be removed.
+/// Removes one of a channel's base URLs (never its last one); returns the URL removed.
 pub async fn remove_endpoint(
     db: &Db,
     channel_id: i64,
     endpoint_id: i64,
 ) -> Result<String, StoreError> {
-    let all = endpoints(db, Some(channel_id)).await?;
-    let Some(target) = all.iter().find(|e| e.id == endpoint_id) else {
-        return Err(StoreError::NotFound("No such endpoint.".into()));
-    };
-    if all.len() == 1 {
-        return Err(StoreError::Invalid(
-            "A channel needs at least one endpoint: add another before removing this one.".into(),
-        ));
-    }
-    sqlx::query("DELETE FROM channel_endpoints WHERE id = $1 AND channel_id = $2")
-        .bind(endpoint_id)
-        .bind(channel_id)
-        .execute(db.pool())
-        .await?;
-    Ok(target.base_url.clone())
+    remove_part(db, Part::Endpoint, channel_id, endpoint_id).await
 }
 
 /// Adds an API key; returns its hint.
@@ -459,27 +445,86 @@ pub async fn set_credential_enabled(
     Ok(row.try_get("hint")?)
 }
 
-/// Removes a key; the last one of a channel cannot be removed (disable the channel instead).
+/// Removes one of a channel's API keys (never its last one); returns the hint of the key removed.
 pub async fn remove_credential(
     db: &Db,
     channel_id: i64,
     credential_id: i64,
 ) -> Result<String, StoreError> {
-    let all = credentials(db, Some(channel_id)).await?;
-    let Some(target) = all.iter().find(|c| c.id == credential_id) else {
-        return Err(StoreError::NotFound("No such credential.".into()));
-    };
-    if all.len() == 1 {
-        return Err(StoreError::Invalid(
-            "A channel needs at least one API key: add another before removing this one, or disable the channel.".into(),
-        ));
+    remove_part(db, Part::Credential, channel_id, credential_id).await
+}
+
+/// The parts of a channel it cannot be left without.
+#[derive(Clone, Copy)]
+enum Part {
+    Endpoint,
+    Credential,
+}
+
+impl Part {
+    /// The table, and the column that names a row to the admin.
+    fn table(self) -> (&'static str, &'static str) {
+        match self {
+            Part::Endpoint => ("channel_endpoints", "base_url"),
+            Part::Credential => ("channel_credentials", "hint"),
+        }
     }
-    sqlx::query("DELETE FROM channel_credentials WHERE id = $1 AND channel_id = $2")
-        .bind(credential_id)
+
+    fn not_found(self) -> StoreError {
+        StoreError::NotFound(match self {
+            Part::Endpoint => "No such endpoint.".into(),
+            Part::Credential => "No such credential.".into(),
+        })
+    }
+
+    fn last_one(self) -> StoreError {
+        StoreError::Invalid(match self {
+            Part::Endpoint => {
+                "A channel needs at least one endpoint: add another before removing this one."
+                    .into()
+            }
+            Part::Credential => "A channel needs at least one API key: add another before removing this one, or disable the channel.".into(),
+        })
+    }
+}
+
+/// Removes row `id` of `part` from the channel unless it is the channel's last. The channel's row
+/// is written first (a no-op update), which locks it until the commit on both databases, so two
+/// removals at once are counted one after the other and cannot both pass the check.
+async fn remove_part(db: &Db, part: Part, channel_id: i64, id: i64) -> Result<String, StoreError> {
+    let (table, label) = part.table();
+    let mut tx = db.pool().begin().await?;
+    let locked = sqlx::query("UPDATE channels SET id = id WHERE id = $1")
         .bind(channel_id)
-        .execute(db.pool())
+        .execute(&mut *tx)
         .await?;
-    Ok(target.hint.clone())
+    if locked.rows_affected() == 0 {
+        return Err(part.not_found());
+    }
+    let count: i64 = sqlx::query(&format!(
+        "SELECT COUNT(*) AS n FROM {table} WHERE channel_id = $1"
+    ))
+    .bind(channel_id)
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get("n")?;
+    let removed = sqlx::query(&format!(
+        "DELETE FROM {table} WHERE id = $1 AND channel_id = $2 RETURNING {label} AS label"
+    ))
+    .bind(id)
+    .bind(channel_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = removed else {
+        return Err(part.not_found());
+    };
+    if count <= 1 {
+        // Dropping the transaction rolls the delete back.
+        return Err(part.last_one());
+    }
+    let label: String = row.try_get("label")?;
+    tx.commit().await?;
+    Ok(label)
 }
 
 #[cfg(test)]
