@@ -1,12 +1,13 @@
-//! Billing on SQLite and PostgreSQL: reserve → commit → void keeps every balance equal to its ledger,
-//! never creates money, and parallel requests cannot overdraw.
+//! Billing on SQLite and PostgreSQL: leases, charges and releases keep every balance equal to its
+//! ledger and the held total equal to the leases, never create money, and parallel leases cannot
+//! overdraw.
 
 mod common;
 
 use proptest::prelude::*;
 
 use app::core::balances::{self, AdjustmentKind};
-use app::core::billing::{self, Charge, Reservation};
+use app::core::billing::{self, LeaseCharge, LedgerOp};
 use app::core::db::Db;
 use app::core::users;
 
@@ -39,148 +40,62 @@ async fn assert_consistent(db: &Db, user: i64, label: &str) {
     );
     assert_eq!(
         reserved,
-        billing::open_reservations(db, user).await.unwrap(),
-        "{label}: reserved = open reservations"
+        billing::leased(db, user).await.unwrap(),
+        "{label}: reserved = leases"
     );
 }
 
-#[tokio::test]
-async fn reserve_commit_void_and_sweep() {
-    for t in common::all().await {
-        let db = &t.db;
-        let u = funded_user(db, "ann@example.com", 1_000_000_000).await;
-        let r = billing::reserve(db, u, "req-1", 600_000_000)
-            .await
-            .unwrap()
-            .unwrap();
-        let short = billing::reserve(db, u, "req-2", 600_000_000)
-            .await
-            .unwrap()
-            .unwrap_err();
-        assert_eq!(
-            (short.available, short.needed),
-            (400_000_000, 600_000_000),
-            "{}",
-            t.label
-        );
-        // Commit less than reserved: the rest is released.
-        let balance = billing::commit(
-            db,
-            Some(&r),
-            Charge {
-                user_id: u,
-                token_id: None,
-                request_id: "req-1",
-                cost: 250_000_000,
-                reason: "m",
-            },
-        )
-        .await
-        .unwrap();
-        assert_eq!(balance, 750_000_000);
-        assert_eq!(billing::holdings(db, u).await.unwrap(), (750_000_000, 0));
-        // A second charge for the same request is refused by the database.
-        assert!(billing::commit(
-            db,
-            None,
-            Charge {
-                user_id: u,
-                token_id: None,
-                request_id: "req-1",
-                cost: 1,
-                reason: "m"
-            }
-        )
-        .await
-        .is_err());
-        assert_eq!(
-            billing::holdings(db, u).await.unwrap().0,
-            750_000_000,
-            "{}: nothing charged twice",
-            t.label
-        );
-        // Void releases without charging.
-        let r = billing::reserve(db, u, "req-3", 100)
-            .await
-            .unwrap()
-            .unwrap();
-        billing::void(db, &r).await.unwrap();
-        billing::void(db, &r).await.unwrap();
-        assert_eq!(
-            billing::holdings(db, u).await.unwrap(),
-            (750_000_000, 0),
-            "voiding twice is harmless"
-        );
-        // Expired reservations are swept.
-        billing::reserve(db, u, "req-4", 500)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            billing::sweep(db, app::core::db::now_ms()).await.unwrap(),
-            0
-        );
-        assert_eq!(
-            billing::sweep(
-                db,
-                app::core::db::now_ms() + billing::RESERVATION_TTL_MS + 1
-            )
-            .await
-            .unwrap(),
-            1
-        );
-        assert_eq!(billing::holdings(db, u).await.unwrap().1, 0);
-        assert_consistent(db, u, t.label).await;
-    }
+/// Applies `ops` in one transaction, as the usage writer does.
+async fn apply(db: &Db, ops: &[LedgerOp]) -> i64 {
+    let mut tx = db.pool().begin().await.unwrap();
+    let uncollected = billing::apply(&mut tx, ops).await.unwrap();
+    tx.commit().await.unwrap();
+    uncollected
+}
+
+fn charge(user_id: i64, request_id: &str, cost: i64, lease: i64, from_lease: i64) -> LedgerOp {
+    LedgerOp::Charge(LeaseCharge {
+        user_id,
+        token_id: None,
+        request_id: request_id.into(),
+        cost,
+        lease_id: Some(lease),
+        from_lease,
+        reason: "m".into(),
+        floor: 0,
+    })
 }
 
 #[tokio::test]
-async fn parallel_requests_cannot_overdraw() {
+async fn parallel_leases_cannot_overdraw() {
     for t in common::all().await {
         let db = t.db.clone();
-        // $1 and forty parallel reservations of $0.10: exactly ten fit.
+        // $1 and forty parallel leases of $0.10: exactly ten fit.
         let u = funded_user(&db, "par@example.com", 1_000_000_000).await;
         let mut tasks = tokio::task::JoinSet::new();
-        for i in 0..40 {
+        for _ in 0..40 {
             let db = db.clone();
-            tasks.spawn(
-                async move { billing::reserve(&db, u, &format!("p-{i}"), 100_000_000).await },
-            );
+            tasks
+                .spawn(async move { billing::grow_lease(&db, "test", u, None, 100_000_000).await });
         }
-        let mut held = Vec::new();
+        let mut leases = Vec::new();
         while let Some(r) = tasks.join_next().await {
             match r.unwrap() {
-                Ok(Ok(r)) => held.push(r),
+                Ok(Ok(id)) => leases.push(id),
                 Ok(Err(_)) => {}
                 Err(e) => panic!("{}: {e}", t.label),
             }
         }
-        assert_eq!(held.len(), 10, "{}", t.label);
+        assert_eq!(leases.len(), 10, "{}", t.label);
         let (balance, reserved) = billing::holdings(&db, u).await.unwrap();
         assert_eq!((balance, reserved), (1_000_000_000, 1_000_000_000));
-        // All commit in parallel at their reserved amount: the balance lands exactly on zero.
-        let mut tasks = tokio::task::JoinSet::new();
-        for (i, r) in held.into_iter().enumerate() {
-            let db = db.clone();
-            tasks.spawn(async move {
-                let id = format!("p-commit-{i}");
-                billing::commit(
-                    &db,
-                    Some(&r),
-                    Charge {
-                        user_id: u,
-                        token_id: None,
-                        request_id: &id,
-                        cost: r.amount,
-                        reason: "m",
-                    },
-                )
-                .await
-            });
-        }
-        while let Some(r) = tasks.join_next().await {
-            r.unwrap().unwrap();
-        }
+        // Each lease pays a charge of all it holds: the balance lands exactly on zero.
+        let ops: Vec<LedgerOp> = leases
+            .iter()
+            .enumerate()
+            .map(|(i, id)| charge(u, &format!("p-{i}"), 100_000_000, *id, 100_000_000))
+            .collect();
+        assert_eq!(apply(&db, &ops).await, 0);
         assert_eq!(
             billing::holdings(&db, u).await.unwrap(),
             (0, 0),
@@ -193,17 +108,19 @@ async fn parallel_requests_cannot_overdraw() {
 
 #[derive(Clone, Debug)]
 enum Op {
-    Reserve(i64),
-    Commit(usize, i64),
-    Void(usize),
+    /// Opens a lease of this amount.
+    Lease(i64),
+    /// Charges a request on lease `i` (the part the lease still holds comes from it).
+    Charge(usize, i64),
+    Release(usize),
     TopUp(i64),
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        (1i64..500).prop_map(Op::Reserve),
-        (0usize..8, 0i64..600).prop_map(|(i, c)| Op::Commit(i, c)),
-        (0usize..8).prop_map(Op::Void),
+        (1i64..500).prop_map(Op::Lease),
+        (0usize..8, 0i64..600).prop_map(|(i, c)| Op::Charge(i, c)),
+        (0usize..8).prop_map(Op::Release),
         (1i64..400).prop_map(Op::TopUp),
     ]
 }
@@ -211,43 +128,41 @@ fn op() -> impl Strategy<Value = Op> {
 /// Runs one sequence on a fresh user and checks the invariants after every step.
 async fn run_sequence(db: &Db, case: usize, ops: &[Op]) {
     let u = funded_user(db, &format!("case{case}@example.com"), 0).await;
-    let mut open: Vec<Reservation> = Vec::new();
+    // Open leases and what each still holds, as the wallet tracks them.
+    let mut open: Vec<(i64, i64)> = Vec::new();
     let mut topped_up = 0i64;
+    let mut costs = 0i64;
+    let mut uncollected = 0i64;
     for (n, op) in ops.iter().enumerate() {
         let request_id = format!("c{case}-{n}");
         match op {
-            Op::Reserve(amount) => {
+            Op::Lease(amount) => {
                 let (balance, reserved) = billing::holdings(db, u).await.unwrap();
-                match billing::reserve(db, u, &request_id, *amount).await.unwrap() {
-                    Ok(r) => {
+                match billing::grow_lease(db, "test", u, None, *amount)
+                    .await
+                    .unwrap()
+                {
+                    Ok(id) => {
                         assert!(
                             balance - reserved >= *amount,
-                            "reserved beyond the available balance"
+                            "leased beyond the available balance"
                         );
-                        open.push(r);
+                        open.push((id, *amount));
                     }
                     Err(short) => assert!(short.available < *amount),
                 }
             }
-            Op::Commit(i, cost) if !open.is_empty() => {
-                let r = open.remove(i % open.len());
-                billing::commit(
-                    db,
-                    Some(&r),
-                    Charge {
-                        user_id: u,
-                        token_id: None,
-                        request_id: &request_id,
-                        cost: (*cost).min(r.amount),
-                        reason: "m",
-                    },
-                )
-                .await
-                .unwrap();
+            Op::Charge(i, cost) if !open.is_empty() && *cost > 0 => {
+                let k = i % open.len();
+                let (id, held) = open[k];
+                let from_lease = (*cost).min(held);
+                open[k].1 -= from_lease;
+                uncollected += apply(db, &[charge(u, &request_id, *cost, id, from_lease)]).await;
+                costs += cost;
             }
-            Op::Void(i) if !open.is_empty() => {
-                let r = open.remove(i % open.len());
-                billing::void(db, &r).await.unwrap();
+            Op::Release(i) if !open.is_empty() => {
+                let (id, _) = open.remove(i % open.len());
+                apply(db, &[LedgerOp::Release { lease_id: id }]).await;
             }
             Op::TopUp(amount) => {
                 balances::adjust(db, u, *amount, AdjustmentKind::Topup, "", None)
@@ -265,11 +180,16 @@ async fn run_sequence(db: &Db, case: usize, ops: &[Op]) {
         );
         assert_eq!(
             reserved,
-            billing::open_reservations(db, u).await.unwrap(),
-            "reserved = open reservations after {op:?}"
+            billing::leased(db, u).await.unwrap(),
+            "reserved = leases after {op:?}"
+        );
+        assert_eq!(
+            topped_up - balance + uncollected,
+            costs,
+            "collected + uncollected = costs after {op:?}"
         );
         assert!(balance <= topped_up, "no money is created");
-        assert!(balance - reserved >= 0, "never overdrawn");
+        assert!(balance >= 0, "never below the floor (0)");
     }
 }
 
@@ -295,7 +215,6 @@ fn any_sequence_keeps_balance_equal_to_ledger_and_creates_no_money() {
 
 #[tokio::test]
 async fn leases_hold_balance_charges_shrink_them_and_expired_ones_are_swept() {
-    use app::core::billing::{LeaseCharge, LedgerOp};
     for t in common::all().await {
         let db = &t.db;
         let u = funded_user(db, "lease@example.com", 1_000).await;
@@ -384,7 +303,6 @@ async fn leases_hold_balance_charges_shrink_them_and_expired_ones_are_swept() {
 /// values, on both databases.
 #[tokio::test]
 async fn batches_of_any_size_store_every_row() {
-    use app::core::billing::{LeaseCharge, LedgerOp};
     use app::core::usage::{self, Tokens, UsageEvent};
     for t in common::all().await {
         let db = &t.db;

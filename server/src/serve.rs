@@ -112,7 +112,7 @@ pub async fn run(globals: &crate::ops::Globals, args: ServeArgs) -> Result<()> {
     tracing::info!("Realms is listening on http://{local}");
 
     let sweeper = tokio::spawn(sweep_sessions(DbSessionStore::new(db.clone())));
-    let reservations = tokio::spawn(sweep_reservations(db.clone()));
+    let leases = tokio::spawn(sweep_leases(db.clone()));
     let limits = crate::listen::ConnectionLimits {
         header_read_timeout: Duration::from_secs(args.header_read_timeout),
         client_write_timeout: Duration::from_secs(args.client_write_timeout),
@@ -139,7 +139,7 @@ pub async fn run(globals: &crate::ops::Globals, args: ServeArgs) -> Result<()> {
     drop(relay);
     usage_writer.finish().await;
     sweeper.abort();
-    reservations.abort();
+    leases.abort();
     watcher.abort();
     db.close().await;
     tracing::info!("Realms stopped");
@@ -180,15 +180,15 @@ async fn sweep_sessions(store: DbSessionStore) {
     }
 }
 
-/// Releases balance reservations left open by an instance that stopped mid-request.
-async fn sweep_reservations(db: app::core::db::Db) {
+/// Releases the balance leases of instances that stopped without giving them back.
+async fn sweep_leases(db: app::core::db::Db) {
     let mut every = tokio::time::interval(Duration::from_secs(60));
     loop {
         every.tick().await;
         match app::core::billing::sweep(&db, app::core::db::now_ms()).await {
-            Ok(n) if n > 0 => tracing::warn!(released = n, "expired balance reservations released"),
+            Ok(n) if n > 0 => tracing::warn!(released = n, "expired balance leases released"),
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "could not release expired reservations"),
+            Err(e) => tracing::warn!(error = %e, "could not release expired balance leases"),
         }
     }
 }

@@ -360,7 +360,7 @@ async fn two_instances_cannot_overdraw_through_their_leases() {
     let (balance, reserved) = billing::holdings(&t.s.db, u).await.unwrap();
     assert_eq!((balance, reserved), (0, 0));
     assert_eq!(balances::ledger_sum(&t.s.db, u).await.unwrap(), 0);
-    assert_eq!(billing::open_reservations(&t.s.db, u).await.unwrap(), 0);
+    assert_eq!(billing::leased(&t.s.db, u).await.unwrap(), 0);
 }
 
 /// 50 parallel requests whose upstream reports 200,000 output tokens for `max_tokens` 16 (each

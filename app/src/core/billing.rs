@@ -1,25 +1,15 @@
-//! Billing: reserve → commit → void. Before a request reaches an upstream, a conservative estimate is
-//! reserved against the user's available balance (balance minus open reservations) in one atomic
-//! conditional update, so parallel requests cannot overdraw. When the request ends, the actual cost
-//! is charged (one ledger row, at most one per request) and the reservation released; a request that
-//! produced no usage only releases it. Reservations left by a crash expire and are swept.
+//! Billing: an instance holds part of each user's balance as a lease (one atomic conditional
+//! update, so leases together never exceed the balance) and serves the holds of running requests
+//! from it in memory (`server/src/relay/wallet.rs`). A request's charge is a ledger row (at most
+//! one per request), applied by the usage writer with its usage event: it shrinks the lease by
+//! what the lease held and takes the balance no lower than the overdraft floor. Leases are
+//! released when idle, when their instance restarts, or when they expire (a stopped instance).
 
 use sqlx::Row;
 
 use super::db::{self, now_ms, Db};
 use super::error::StoreError;
 use crate::money::Prices;
-
-/// How long a reservation may stay open before the sweeper releases it.
-pub const RESERVATION_TTL_MS: i64 = 6 * 3600 * 1000;
-
-/// An open reservation.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Reservation {
-    pub id: i64,
-    pub user_id: i64,
-    pub amount: i64,
-}
 
 /// The balance could not cover the estimate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,7 +50,7 @@ pub fn estimate(
 }
 
 /// Adds `amount` to the user's held total when the available balance (balance − held) covers it,
-/// and returns the open transaction to record what holds it in; otherwise says what is available.
+/// and returns the open transaction to record the lease in; otherwise says what is available.
 /// One conditional update: the row lock (PostgreSQL) or the write lock (SQLite) makes the check and
 /// the hold a single step, so parallel holds can never overdraw. A non-positive `amount` is refused
 /// with `not_positive`.
@@ -98,116 +88,6 @@ async fn hold_in_db(
         available,
         needed: amount,
     }))
-}
-
-/// Reserves `amount` for `request_id` when the user's available balance covers it.
-pub async fn reserve(
-    db: &Db,
-    user_id: i64,
-    request_id: &str,
-    amount: i64,
-) -> Result<Result<Reservation, Insufficient>, StoreError> {
-    let now = now_ms();
-    let mut tx = match hold_in_db(db, user_id, amount, "a reservation must be positive").await? {
-        Ok(tx) => tx,
-        Err(short) => return Ok(Err(short)),
-    };
-    let row = sqlx::query(
-        "INSERT INTO reservations (user_id, request_id, amount, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
-    )
-    .bind(user_id)
-    .bind(request_id)
-    .bind(amount)
-    .bind(now)
-    .bind(now + RESERVATION_TTL_MS)
-    .fetch_one(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(Ok(Reservation {
-        id: row.try_get("id")?,
-        user_id,
-        amount,
-    }))
-}
-
-/// Releases the reservation if it is still open; true when it was.
-async fn release(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    r: &Reservation,
-) -> Result<bool, StoreError> {
-    let gone = sqlx::query("DELETE FROM reservations WHERE id = $1")
-        .bind(r.id)
-        .execute(&mut **tx)
-        .await?;
-    if gone.rows_affected() == 0 {
-        return Ok(false);
-    }
-    sqlx::query("UPDATE users SET reserved = reserved - $1 WHERE id = $2")
-        .bind(r.amount)
-        .bind(r.user_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(true)
-}
-
-/// What a request costs, charged once.
-pub struct Charge<'a> {
-    pub user_id: i64,
-    pub token_id: Option<i64>,
-    pub request_id: &'a str,
-    /// Nano-USD, as reported usage priced; may exceed the reservation (the upstream served it).
-    pub cost: i64,
-    pub reason: &'a str,
-}
-
-/// Charges the actual cost and releases the reservation (if any), in one transaction. A second
-/// charge for the same request is refused by the database, so nobody pays twice. Returns the new
-/// balance.
-pub async fn commit(
-    db: &Db,
-    reservation: Option<&Reservation>,
-    charge: Charge<'_>,
-) -> Result<i64, StoreError> {
-    let mut tx = db.pool().begin().await?;
-    if let Some(r) = reservation {
-        release(&mut tx, r).await?;
-    }
-    let row =
-        sqlx::query("UPDATE users SET balance = balance - $1 WHERE id = $2 RETURNING balance")
-            .bind(charge.cost.max(0))
-            .bind(charge.user_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let balance: i64 = match row {
-        Some(r) => r.try_get("balance")?,
-        None => return Err(StoreError::NotFound("No such user.".into())),
-    };
-    if charge.cost > 0 {
-        sqlx::query(
-            "INSERT INTO ledger (user_id, amount, balance_after, kind, reason, request_id, token_id, created_at) \
-             VALUES ($1, $2, $3, 'charge', $4, $5, $6, $7)",
-        )
-        .bind(charge.user_id)
-        .bind(-charge.cost)
-        .bind(balance)
-        .bind(charge.reason)
-        .bind(charge.request_id)
-        .bind(charge.token_id)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(balance)
-}
-
-/// Releases a reservation without charging (the request produced no usage).
-pub async fn void(db: &Db, reservation: &Reservation) -> Result<(), StoreError> {
-    let mut tx = db.pool().begin().await?;
-    release(&mut tx, reservation).await?;
-    tx.commit().await?;
-    Ok(())
 }
 
 /// How long a lease lives without being refreshed by its instance (a running instance refreshes
@@ -519,15 +399,13 @@ pub async fn refresh_leases(db: &Db, ids: &[i64], now: i64) -> Result<(), StoreE
     Ok(())
 }
 
-/// Releases reservations and leases past their expiry (left by a stopped instance); returns how many.
+/// Releases leases past their expiry (left by a stopped instance); returns how many.
 pub async fn sweep(db: &Db, now: i64) -> Result<u64, StoreError> {
     let expired = sqlx::query("SELECT id FROM leases WHERE expires_at <= $1")
         .bind(now)
         .fetch_all(db.pool())
         .await?;
-    let mut released = release_leases(db, &expired).await?;
-    released += sweep_reservations(db, now).await?;
-    Ok(released)
+    release_leases(db, &expired).await
 }
 
 /// Releases every lease `instance` holds: called when an instance starts, so the leases of its
@@ -552,28 +430,7 @@ async fn release_leases(db: &Db, rows: &[sqlx::any::AnyRow]) -> Result<u64, Stor
     Ok(released)
 }
 
-async fn sweep_reservations(db: &Db, now: i64) -> Result<u64, StoreError> {
-    let rows = sqlx::query("SELECT id, user_id, amount FROM reservations WHERE expires_at <= $1")
-        .bind(now)
-        .fetch_all(db.pool())
-        .await?;
-    let mut released = 0;
-    for row in rows {
-        let r = Reservation {
-            id: row.try_get("id")?,
-            user_id: row.try_get("user_id")?,
-            amount: row.try_get("amount")?,
-        };
-        let mut tx = db.pool().begin().await?;
-        if release(&mut tx, &r).await? {
-            released += 1;
-        }
-        tx.commit().await?;
-    }
-    Ok(released)
-}
-
-/// Balance and the part held by open reservations.
+/// Balance, and the part held by leases.
 pub async fn holdings(db: &Db, user_id: i64) -> Result<(i64, i64), StoreError> {
     let row = sqlx::query("SELECT balance, reserved FROM users WHERE id = $1")
         .bind(user_id)
@@ -583,11 +440,10 @@ pub async fn holdings(db: &Db, user_id: i64) -> Result<(i64, i64), StoreError> {
     Ok((row.try_get("balance")?, row.try_get("reserved")?))
 }
 
-/// The sum of the user's open reservations and leases, from their rows.
-pub async fn open_reservations(db: &Db, user_id: i64) -> Result<i64, StoreError> {
+/// The sum of the user's leases, from their rows (what `users.reserved` must equal).
+pub async fn leased(db: &Db, user_id: i64) -> Result<i64, StoreError> {
     let row = sqlx::query(
-        "SELECT CAST((SELECT COALESCE(SUM(amount), 0) FROM reservations WHERE user_id = $1) \
-         + (SELECT COALESCE(SUM(amount), 0) FROM leases WHERE user_id = $1) AS BIGINT) AS total",
+        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total FROM leases WHERE user_id = $1",
     )
     .bind(user_id)
     .fetch_one(db.pool())
