@@ -46,6 +46,7 @@ install_build_tools() {
 
 build_release() {
   install_build_tools
-  log "building Realms (cargo leptos build --release)"
+  log "building Realms (cargo leptos build --release), the mock upstream and the benchmark"
   cargo leptos build --release
+  cargo build --release -p realms-mock -p realms-bench
 }

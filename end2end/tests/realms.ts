@@ -7,6 +7,8 @@ import path from "node:path";
 
 const root = path.resolve(__dirname, "..", "..");
 const bin = process.env.REALMS_BIN ?? path.join(root, "target", "release", "realms");
+/** The mock upstream provider: a binary of its own beside `realms`, not part of the product. */
+const mockBin = process.env.REALMS_MOCK_BIN ?? path.join(path.dirname(bin), "realms-mock");
 const siteRoot = process.env.REALMS_SITE_ROOT ?? path.join(root, "target", "site");
 
 export type Realms = { url: string; dir: string; cli: (args: string[], env?: Record<string, string>) => Promise<CliResult> };
@@ -59,10 +61,10 @@ export type Mock = { url: string; key: string };
 /** The mock upstream key the `mock` fixture accepts. */
 export const MOCK_KEY = "sk-ant-mock-e2e-0123456789-KEY1";
 
-/** Starts the mock upstream provider (`realms mock-upstream`) on a free port. */
+/** Starts the mock upstream provider (`realms-mock`) on a free port. */
 function startMock(): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, ["mock-upstream", "--addr", "127.0.0.1:0", "--key", MOCK_KEY], {
+    const child = spawn(mockBin, ["--addr", "127.0.0.1:0", "--key", MOCK_KEY], {
       env: { ...process.env, NO_COLOR: "1" },
     });
     let output = "";

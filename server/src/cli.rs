@@ -67,18 +67,6 @@ pub enum Command {
     /// Shows the usage log (one entry per request).
     #[command(subcommand)]
     Usage(UsageCommand),
-    /// Measures what Realms adds, side by side with direct calls to the mock upstream.
-    Bench(crate::bench::BenchArgs),
-    /// Runs the mock upstream provider used by the end-to-end tests and benchmarks.
-    #[command(hide = true)]
-    MockUpstream {
-        /// Address to listen on (port 0 picks a free port).
-        #[arg(long, default_value = "127.0.0.1:0")]
-        addr: SocketAddr,
-        /// An accepted API key; repeat for several. Without any, every key is accepted.
-        #[arg(long = "key")]
-        keys: Vec<String>,
-    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,13 +1,11 @@
 //! The Realms server process: CLI, router, console glue and the ops commands, over the domain code
 //! of the `app` crate.
 
-pub mod bench;
 pub mod cli;
 pub mod console;
 pub mod export;
 pub mod listen;
 pub mod metrics;
-pub mod mock_upstream;
 pub mod ops;
 pub mod relay;
 pub mod router;
@@ -44,8 +42,6 @@ pub fn main_entry() -> std::process::ExitCode {
             Command::Binding(cmd) => ops::binding(&globals, cmd).await,
             Command::Balance(cmd) => ops::balance(&globals, cmd).await,
             Command::Usage(cmd) => ops::usage(&globals, cmd).await,
-            Command::MockUpstream { addr, keys } => run_mock_upstream(addr, keys).await,
-            Command::Bench(args) => bench::run(args).await,
         }
     });
     match result {
@@ -55,19 +51,6 @@ pub fn main_entry() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
-}
-
-/// Serves the mock upstream until interrupted; its address goes to stderr.
-async fn run_mock_upstream(addr: std::net::SocketAddr, keys: Vec<String>) -> anyhow::Result<()> {
-    raise_open_files();
-    let state = mock_upstream::MockState::unrecorded(keys);
-    let local = mock_upstream::spawn(addr, state)
-        .await
-        .map_err(|e| anyhow::anyhow!("Could not listen on {addr}: {e}"))?;
-    tracing::info!("mock upstream listening on http://{local}");
-    eprintln!("mock upstream listening on http://{local}");
-    let _ = tokio::signal::ctrl_c().await;
-    Ok(())
 }
 
 /// Raises this process's open-file limit to its hard limit: every open stream holds a connection

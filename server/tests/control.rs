@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use app::core::{audit, balances, channels, models, users};
 use common::{call, client, register, start, Server};
-use realms::mock_upstream::{self, MockState};
+use realms_mock::MockState;
 
 const KEY: &str = "sk-ant-api03-secret-1234567890-LAST";
 
@@ -295,7 +295,7 @@ async fn saved_keys_never_reach_the_browser() {
 #[tokio::test]
 async fn channel_test_reports_status_latency_and_the_upstream_error() {
     let mock = MockState::new(vec![KEY.to_string()]);
-    let addr = mock_upstream::spawn("127.0.0.1:0".parse().unwrap(), mock.clone())
+    let addr = realms_mock::spawn("127.0.0.1:0".parse().unwrap(), mock.clone())
         .await
         .unwrap();
     let s = start().await;

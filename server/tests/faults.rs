@@ -16,8 +16,8 @@ use app::core::{channels, limits};
 use app::model::Limits;
 use app::money::{cost_nano, Prices};
 use common::setup::*;
-use realms::mock_upstream::ANSWER;
 use realms::relay::RelayConfig;
+use realms_mock::ANSWER;
 
 /// The usage log as the database holds it (not as recorded in memory): what a crash would leave.
 async fn stored(t: &Setup) -> Vec<UsageEvent> {

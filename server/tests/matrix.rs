@@ -14,8 +14,8 @@ use sqlx::{Connection, Executor, Row};
 use app::core::channels;
 use app::money::{cost_nano, Prices};
 use common::setup::*;
-use realms::mock_upstream::{self, ANSWER};
 use realms::relay::RelayConfig;
+use realms_mock::ANSWER;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Fault {
@@ -189,7 +189,7 @@ async fn run(fault: Fault, stream: bool, fallback: bool) -> Seen {
     let model = "claude-matrix";
     t.model(model).await;
     let faulty_url = if fault == Fault::ResetBeforeHeaders {
-        let addr = mock_upstream::spawn_resetting("127.0.0.1:0".parse().unwrap())
+        let addr = realms_mock::spawn_resetting("127.0.0.1:0".parse().unwrap())
             .await
             .unwrap();
         format!("http://{addr}")

@@ -22,7 +22,7 @@ use app::core::secret::InstanceSecret;
 use app::core::{balances, bindings, tokens, users};
 use app::model::ChannelKind;
 use app::money::Prices;
-use realms::mock_upstream::{self, MockState};
+use realms_mock::MockState;
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
 const KEY: &str = "sk-ant-crash-test-key-0001";
@@ -268,7 +268,7 @@ async fn one(http: &reqwest::Client, url: &str, token: &str, stream: bool) -> Op
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_under_load_loses_no_completed_answer_and_strands_no_lease() {
     let dir = tempfile::tempdir().unwrap();
-    let mock = mock_upstream::spawn(
+    let mock = realms_mock::spawn(
         "127.0.0.1:0".parse().unwrap(),
         MockState::unrecorded(vec![KEY.into()]),
     )
@@ -381,7 +381,7 @@ async fn kill_9_under_load_loses_no_completed_answer_and_strands_no_lease() {
 #[tokio::test]
 async fn a_stream_running_past_the_shutdown_grace_period_is_ended_and_settled() {
     let dir = tempfile::tempdir().unwrap();
-    let mock = mock_upstream::spawn(
+    let mock = realms_mock::spawn(
         "127.0.0.1:0".parse().unwrap(),
         MockState::unrecorded(vec![KEY.into()]),
     )
@@ -432,7 +432,7 @@ async fn a_stream_running_past_the_shutdown_grace_period_is_ended_and_settled() 
 #[tokio::test]
 async fn json_logs_are_one_object_per_line_and_never_hold_a_secret() {
     let dir = tempfile::tempdir().unwrap();
-    let mock = mock_upstream::spawn(
+    let mock = realms_mock::spawn(
         "127.0.0.1:0".parse().unwrap(),
         MockState::unrecorded(vec![KEY.into()]),
     )

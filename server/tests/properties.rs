@@ -78,7 +78,7 @@ proptest! {
         cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..12),
         noise in prop::collection::vec(any::<u8>(), 0..64),
     ) {
-        let stream: String = realms::mock_upstream::sse_events("m").concat();
+        let stream: String = realms_mock::sse_events("m").concat();
         let bytes = stream.as_bytes();
         let mut points: Vec<usize> = cuts.iter().map(|i| i.index(bytes.len() + 1)).collect();
         points.sort_unstable();

@@ -17,8 +17,8 @@ use app::core::usage::Tokens;
 use app::core::{tokens, users};
 use app::model::ChannelKind;
 use common::setup::*;
-use realms::mock_upstream::{self, ANSWER};
 use realms::relay::RelayConfig;
+use realms_mock::ANSWER;
 
 #[tokio::test]
 async fn both_token_forms_work_and_bad_tokens_are_refused_before_any_upstream() {
@@ -329,7 +329,7 @@ async fn failover_happens_before_the_first_byte() {
     let primary = t.primary().await;
     // Higher-priority channels that fail: an overloaded one, and one that resets the connection.
     let overloaded = t.channel("overloaded", &t.mock_url.clone(), 20).await;
-    let reset_addr = mock_upstream::spawn_resetting("127.0.0.1:0".parse().unwrap())
+    let reset_addr = realms_mock::spawn_resetting("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     let resetting = t

@@ -16,7 +16,6 @@ use sqlx::Row;
 
 use app::core::{balances, billing, tokens, users};
 use common::setup::*;
-use realms::mock_upstream;
 use realms::relay::RelayConfig;
 
 const REQUESTS: usize = 2_000;
@@ -41,7 +40,7 @@ async fn soak(postgres: bool) {
     )
     .await;
     // claude-mix: five channels of one priority, four of them failing in their own way.
-    let resetting = mock_upstream::spawn_resetting("127.0.0.1:0".parse().unwrap())
+    let resetting = realms_mock::spawn_resetting("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     t.model("claude-mix").await;

@@ -15,8 +15,8 @@ use app::core::usage::UsageEvent;
 use app::core::{bindings, tokens, users};
 use app::model::ChannelKind;
 use app::money::Prices;
-use realms::mock_upstream::{self, MockState};
 use realms::relay::RelayConfig;
+use realms_mock::MockState;
 
 use super::Server;
 
@@ -48,7 +48,7 @@ impl Setup {
     pub async fn on(db: Option<app::core::db::Db>, config: RelayConfig) -> Setup {
         let s = super::start_on(db, config).await;
         let mock = MockState::new(vec![UPSTREAM_KEY.to_string()]);
-        let addr = mock_upstream::spawn("127.0.0.1:0".parse().unwrap(), mock.clone())
+        let addr = realms_mock::spawn("127.0.0.1:0".parse().unwrap(), mock.clone())
             .await
             .unwrap();
         let user = users::create(

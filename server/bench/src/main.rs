@@ -1,8 +1,10 @@
-//! `realms bench`: measures what Realms adds, side by side with the same load sent straight to the
-//! mock upstream in the same run, and prints a markdown table.
+//! `realms-bench`: measures what Realms adds, side by side with the same load sent straight to the
+//! mock upstream in the same run, and prints a markdown table. Not part of the product: a binary of
+//! its own, built beside `realms` and `realms-mock`.
 //!
-//! It starts the mock upstream and a Realms server as child processes of this binary (so it measures
-//! the build it is part of), provisions a user, token, channel, priced models and bindings in a fresh
+//! It starts the mock upstream (`realms-mock`) and a Realms server (`realms serve`) as child
+//! processes, both from the directory this binary is in (so it measures the build it is part of),
+//! provisions a user, token, channel, priced models and bindings in a fresh
 //! database (SQLite, or PostgreSQL with `--postgres-url`), then runs: open-loop non-stream latency at
 //! a fixed rate, closed-loop maximum throughput, streamed time to first byte and per-event delay,
 //! memory per open stream, idle memory and start-up time. `--quick` runs each part for a moment
@@ -16,49 +18,42 @@ use anyhow::{anyhow, Context, Result};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use app::core::audit::{self, Actor};
-use app::core::balances::{self, AdjustmentKind};
-use app::core::channels::{self, ChannelSettings, NewChannel};
-use app::core::crypto::KeyCipher;
-use app::core::db::Db;
-use app::core::models::{self, ModelInput};
-use app::core::secret::InstanceSecret;
-use app::core::{bindings, tokens, users};
-use app::model::{ChannelKind, Role};
-use app::money::Prices;
-
 const UPSTREAM_KEY: &str = "sk-bench-upstream-key";
 const SECRET: &str = "bench-secret-0123456789abcdef0123456789";
 const MODEL: &str = "claude-bench";
 const STREAM_MODEL: &str = "claude-bench-stream";
 const STALL_MODEL: &str = "claude-bench-hold";
 
-#[derive(Clone, Debug, clap::Args)]
-pub struct BenchArgs {
+#[derive(Clone, Debug, clap::Parser)]
+#[command(
+    name = "realms-bench",
+    about = "Measures what Realms adds, side by side with direct calls to the mock upstream."
+)]
+struct BenchArgs {
     /// A few seconds in all: checks the harness, not the numbers.
     #[arg(long)]
-    pub quick: bool,
+    quick: bool,
     /// Run on this PostgreSQL database instead of a fresh SQLite file (it is migrated and written to).
     #[arg(long)]
-    pub postgres_url: Option<String>,
+    postgres_url: Option<String>,
     /// Requests per second of the open-loop latency run.
     #[arg(long, default_value_t = 1000)]
-    pub rate: u32,
+    rate: u32,
     /// Open streams for the memory measure.
     #[arg(long)]
-    pub streams: Option<usize>,
+    streams: Option<usize>,
     /// Streams started per second (to each target) in the streaming run.
     #[arg(long, default_value_t = 200)]
-    pub stream_rate: u32,
+    stream_rate: u32,
     /// Run only these measures (repeat the flag for several); idle memory and start-up are always
     /// measured.
     #[arg(long, value_enum)]
-    pub only: Vec<Part>,
+    only: Vec<Part>,
 }
 
 /// The measures `--only` can pick.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Part {
+enum Part {
     /// Added latency at a fixed rate (open loop).
     Latency,
     /// Maximum throughput (closed loop).
@@ -82,14 +77,15 @@ struct Proc {
 }
 
 impl Proc {
-    /// Starts this program with `args` and waits for `marker` (followed by its URL) in its log;
-    /// also returns when it was started.
+    /// Starts `program` (from this binary's directory) with `args` and waits for `marker`
+    /// (followed by its URL) in its log; also returns when it was started.
     async fn spawn(
+        program: &str,
         args: &[&str],
         envs: &[(&str, String)],
         marker: &str,
     ) -> Result<(Proc, Instant)> {
-        let exe = std::env::current_exe().context("Could not find this program's path")?;
+        let exe = sibling(program)?;
         let started = Instant::now();
         let mut cmd = Command::new(exe);
         cmd.args(args)
@@ -105,8 +101,8 @@ impl Proc {
         let url = loop {
             let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
                 .await
-                .map_err(|_| anyhow!("{} did not start within 30 s", args[0]))??
-                .ok_or_else(|| anyhow!("{} exited before it listened", args[0]))?;
+                .map_err(|_| anyhow!("{program} did not start within 30 s"))??
+                .ok_or_else(|| anyhow!("{program} exited before it listened"))?;
             if let Some(pos) = line.find(marker) {
                 let rest = &line[pos + marker.len()..];
                 break rest
@@ -117,7 +113,7 @@ impl Proc {
             }
         };
         // Keep draining its log so it never blocks on a full pipe; show its warnings and errors.
-        let name = args[0].to_string();
+        let name = program.to_string();
         tokio::spawn(async move {
             let mut shown = 0;
             while let Ok(Some(line)) = lines.next_line().await {
@@ -417,81 +413,166 @@ async fn memory_per_stream(
     ))
 }
 
-/// A user with a large balance and a token, the mock as a channel, and three priced models: plain,
-/// streamed with spaced events, and streams that stay open.
-async fn provision(db: &Db, mock_url: &str) -> Result<String> {
-    let say = |e: app::core::error::StoreError| anyhow!(e.public_message());
-    let secret = InstanceSecret::from_value(SECRET).map_err(say)?;
-    let cipher = KeyCipher::new(&secret);
-    let email = format!("bench-{}@example.com", app::core::db::now_ms());
-    let user = users::create(
-        db,
-        users::NewUser {
-            email: &email,
-            username: None,
-            password: "bench-password",
-            role: Some(Role::User),
-        },
+/// Provisions what the benchmark calls, through the `realms` CLI (the same operations an operator
+/// runs): a funded user, a token, a channel to the mock, and three priced models bound to it.
+/// Returns the token.
+async fn provision(database_url: &str, dir: &std::path::Path, mock_url: &str) -> Result<String> {
+    let email = format!("bench-{}@example.com", now_ms());
+    let channel = format!("bench-mock-{}", now_ms());
+    let cli = Cli {
+        envs: vec![
+            ("REALMS_DATABASE_URL", database_url.to_string()),
+            ("REALMS_DATA_DIR", dir.display().to_string()),
+            ("REALMS_SECRET_KEY", SECRET.to_string()),
+            ("REALMS_ALLOW_PRIVATE_UPSTREAMS", "true".to_string()),
+        ],
+    };
+    cli.run(&["migrate"], None).await?;
+    cli.run(
+        &["user", "create", "--email", &email, "--password-stdin"],
+        Some("bench-password\n"),
     )
-    .await
-    .map_err(say)?;
-    balances::adjust(
-        db,
-        user.id,
-        1_000_000 * app::money::NANO_PER_USD,
-        AdjustmentKind::Topup,
-        "benchmark",
+    .await?;
+    cli.run(
+        &[
+            "balance",
+            "add",
+            "--user",
+            &email,
+            "--usd",
+            "1000000",
+            "--reason",
+            "benchmark",
+        ],
         None,
     )
-    .await
-    .map_err(say)?;
-    let token = tokens::create(db, user.id, "bench", None)
-        .await
-        .map_err(say)?
-        .secret;
-    let channel = channels::create(
-        db,
-        &cipher,
-        NewChannel {
-            settings: ChannelSettings {
-                name: format!("bench-mock-{}", app::core::db::now_ms()),
-                kind: ChannelKind::Anthropic,
-                priority: 0,
-                weight: 1,
-            },
-            base_urls: &[mock_url.to_string()],
-            keys: &[UPSTREAM_KEY.to_string()],
-        },
+    .await?;
+    let out = cli
+        .run(
+            &["token", "create", "--user", &email, "--name", "bench"],
+            None,
+        )
+        .await?;
+    let token = out
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("rlm_"))
+        .ok_or_else(|| anyhow!("realms token create printed no token"))?
+        .to_string();
+    cli.run(
+        &[
+            "channel",
+            "create",
+            "--name",
+            &channel,
+            "--type",
+            "anthropic",
+            "--base-url",
+            mock_url,
+            "--key-stdin",
+        ],
+        Some(&format!("{UPSTREAM_KEY}\n")),
     )
-    .await
-    .map_err(say)?;
+    .await?;
     for (model, upstream) in [
         (MODEL, MODEL),
         (STREAM_MODEL, "mock-spaced-2"),
         (STALL_MODEL, "mock-stall"),
     ] {
-        let m = match models::find_by_public_id(db, model).await.map_err(say)? {
-            Some(m) => m,
-            None => models::create(
-                db,
-                &ModelInput {
-                    public_id: model.into(),
-                    display_name: None,
-                    prices: Some(Prices::with_derived_cache(3_000_000, 15_000_000)),
-                    enabled: true,
-                },
+        let created = cli
+            .run(
+                &[
+                    "model",
+                    "create",
+                    "--id",
+                    model,
+                    "--input-price",
+                    "3",
+                    "--output-price",
+                    "15",
+                ],
+                None,
             )
-            .await
-            .map_err(say)?,
-        };
-        bindings::create(db, m.id, channel.id, Some(upstream))
-            .await
-            .map_err(say)?;
+            .await;
+        // A database used before (PostgreSQL) has the models already.
+        if let Err(e) = created {
+            if !e.to_string().contains("exists already") {
+                return Err(e);
+            }
+        }
+        cli.run(
+            &[
+                "binding",
+                "create",
+                "--model",
+                model,
+                "--channel",
+                &channel,
+                "--upstream-model",
+                upstream,
+            ],
+            None,
+        )
+        .await?;
     }
-    audit::record(db, &Actor::cli(), "bench.provision", &email, "")
-        .await
-        .map_err(say)?;
     Ok(token)
+}
+
+/// Runs `realms` commands against the benchmark's database.
+struct Cli {
+    envs: Vec<(&'static str, String)>,
+}
+
+impl Cli {
+    /// Runs `realms ARGS` (with `stdin` fed to it); returns its standard output, or its error.
+    async fn run(&self, args: &[&str], stdin: Option<&str>) -> Result<String> {
+        use tokio::io::AsyncWriteExt;
+        let mut cmd = Command::new(sibling("realms")?);
+        cmd.args(args)
+            .envs(self.envs.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().context("Could not start realms")?;
+        if let Some(mut pipe) = child.stdin.take() {
+            if let Some(input) = stdin {
+                pipe.write_all(input.as_bytes()).await?;
+            }
+        }
+        let out = child.wait_with_output().await?;
+        if !out.status.success() {
+            return Err(anyhow!(
+                "realms {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+}
+
+/// A program in the directory this binary is in.
+fn sibling(program: &str) -> Result<std::path::PathBuf> {
+    let here = std::env::current_exe().context("Could not find this program's path")?;
+    let exe = here
+        .parent()
+        .ok_or_else(|| anyhow!("This program's path has no directory"))?
+        .join(program);
+    if !exe.is_file() {
+        return Err(anyhow!(
+            "{} is missing: build it first (bash .ci/bench builds everything)",
+            exe.display()
+        ));
+    }
+    Ok(exe)
+}
+
+/// Unix milliseconds.
+fn now_ms() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
 }
 
 struct Row {
@@ -507,10 +588,21 @@ fn ms(v: f64) -> String {
     format!("{v:.3} ms")
 }
 
-pub async fn run(args: BenchArgs) -> Result<()> {
-    crate::raise_open_files();
-    // The benchmark's upstream is its own mock on this machine.
-    app::core::egress::allow_private(true);
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    use clap::Parser;
+    match run(BenchArgs::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: BenchArgs) -> Result<()> {
+    // Every open stream holds a connection: allow as many as the system does.
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
     let quick = args.quick;
     let phase = if quick {
         Duration::from_millis(600)
@@ -546,22 +638,16 @@ async fn run_in(
         None => format!("sqlite://{}/bench.db", dir.display()),
     };
     let (mock, _) = Proc::spawn(
-        &[
-            "mock-upstream",
-            "--addr",
-            "127.0.0.1:0",
-            "--key",
-            UPSTREAM_KEY,
-        ],
+        "realms-mock",
+        &["--addr", "127.0.0.1:0", "--key", UPSTREAM_KEY],
         &[],
         "mock upstream listening on ",
     )
     .await?;
-    let db = crate::ops::open(&database_url).await?;
-    let token = provision(&db, &mock.url).await?;
-    db.close().await;
+    let token = provision(&database_url, dir, &mock.url).await?;
 
     let (realms, started) = Proc::spawn(
+        "realms",
         &[
             "serve",
             "--addr",

@@ -22,7 +22,7 @@
 //!
 //! [`spawn_resetting`] serves a port that resets every connection before any response.
 //! A mock made with [`MockState::new`] records every request for tests to inspect; the standalone
-//! `realms mock-upstream` ([`MockState::unrecorded`]) keeps nothing, so its memory stays flat under
+//! `realms-mock` binary ([`MockState::unrecorded`]) keeps nothing, so its memory stays flat under
 //! a benchmark's load.
 
 use std::net::SocketAddr;
