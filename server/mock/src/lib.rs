@@ -207,6 +207,15 @@ fn reported_output(model: &str) -> u64 {
     param(model, "mock-output-").unwrap_or(7)
 }
 
+/// Anthropic's 429 with a `retry-after` of `secs`.
+fn rate_limited(secs: u64, message: &str) -> Response {
+    let mut res = anthropic_error(StatusCode::TOO_MANY_REQUESTS, "rate_limit_error", message);
+    if let Ok(v) = secs.to_string().parse() {
+        res.headers_mut().insert("retry-after", v);
+    }
+    res
+}
+
 /// The status a `mock-status-<code>` model asks for.
 fn fault_status(model: &str) -> Option<StatusCode> {
     model
@@ -293,15 +302,7 @@ async fn messages(
         return anthropic_error(status, kind, &format!("mock fault {status}"));
     }
     if let Some(secs) = param(&model, "mock-retry-after-") {
-        let mut res = anthropic_error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limit_error",
-            "mock rate limit",
-        );
-        if let Ok(v) = secs.to_string().parse() {
-            res.headers_mut().insert("retry-after", v);
-        }
-        return res;
+        return rate_limited(secs, "mock rate limit");
     }
     if let Some(ms) = param(&model, "mock-slow-") {
         tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -467,15 +468,7 @@ async fn count_tokens(
     };
     let model = body["model"].as_str().unwrap_or_default();
     if let Some(secs) = param(model, "mock-retry-after-") {
-        let mut res = anthropic_error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limit_error",
-            "mock count_tokens rate limit",
-        );
-        if let Ok(v) = secs.to_string().parse() {
-            res.headers_mut().insert("retry-after", v);
-        }
-        return res;
+        return rate_limited(secs, "mock count_tokens rate limit");
     }
     Json(json!({ "input_tokens": 12 })).into_response()
 }
