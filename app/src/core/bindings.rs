@@ -101,10 +101,7 @@ pub async fn get(db: &Db, id: i64) -> Result<BindingView, StoreError> {
         .bind(id)
         .fetch_optional(db.pool())
         .await?;
-    row.as_ref()
-        .map(view_from_row)
-        .transpose()?
-        .ok_or_else(no_binding)
+    super::db::found(row, view_from_row, no_binding)
 }
 
 /// Every binding, by model then channel name.

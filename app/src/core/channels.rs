@@ -273,10 +273,7 @@ pub async fn update(db: &Db, id: i64, input: &ChannelSettings) -> Result<Channel
     .fetch_optional(db.pool())
     .await
     .map_err(|e| name_taken(e.into(), &settings.name))?;
-    row.as_ref()
-        .map(Channel::from_row)
-        .transpose()?
-        .ok_or_else(no_channel)
+    super::db::found(row, Channel::from_row, no_channel)
 }
 
 pub async fn set_enabled(db: &Db, id: i64, enabled: bool) -> Result<Channel, StoreError> {
@@ -289,10 +286,7 @@ pub async fn set_enabled(db: &Db, id: i64, enabled: bool) -> Result<Channel, Sto
     .bind(id)
     .fetch_optional(db.pool())
     .await?;
-    row.as_ref()
-        .map(Channel::from_row)
-        .transpose()?
-        .ok_or_else(no_channel)
+    super::db::found(row, Channel::from_row, no_channel)
 }
 
 /// Deletes a channel with its endpoints, credentials and bindings.
@@ -303,10 +297,7 @@ pub async fn delete(db: &Db, id: i64) -> Result<Channel, StoreError> {
     .bind(id)
     .fetch_optional(db.pool())
     .await?;
-    row.as_ref()
-        .map(Channel::from_row)
-        .transpose()?
-        .ok_or_else(no_channel)
+    super::db::found(row, Channel::from_row, no_channel)
 }
 
 pub async fn list(db: &Db) -> Result<Vec<Channel>, StoreError> {
@@ -323,10 +314,7 @@ pub async fn get(db: &Db, id: i64) -> Result<Channel, StoreError> {
         .bind(id)
         .fetch_optional(db.pool())
         .await?;
-    row.as_ref()
-        .map(Channel::from_row)
-        .transpose()?
-        .ok_or_else(no_channel)
+    super::db::found(row, Channel::from_row, no_channel)
 }
 
 pub async fn find_by_name(db: &Db, name: &str) -> Result<Option<Channel>, StoreError> {

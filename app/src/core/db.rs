@@ -102,6 +102,19 @@ impl Db {
     }
 }
 
+/// The row a query found, read by `read`; `missing()` when it found none (the usual tail of a
+/// `fetch_optional` for one record by id).
+pub fn found<T>(
+    row: Option<sqlx::any::AnyRow>,
+    read: impl FnOnce(&sqlx::any::AnyRow) -> Result<T, StoreError>,
+    missing: impl FnOnce() -> StoreError,
+) -> Result<T, StoreError> {
+    match row {
+        Some(row) => read(&row),
+        None => Err(missing()),
+    }
+}
+
 /// The placeholders of an `IN (…)` list of `n` values: `$1, $2, …`.
 pub fn in_list(n: usize) -> String {
     (1..=n)

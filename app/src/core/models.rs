@@ -241,10 +241,7 @@ pub async fn update(db: &Db, id: i64, input: &ModelInput) -> Result<Model, Store
     .fetch_optional(db.pool())
     .await
     .map_err(|e| id_taken(e.into(), &public_id))?;
-    row.as_ref()
-        .map(Model::from_row)
-        .transpose()?
-        .ok_or_else(no_model)
+    super::db::found(row, Model::from_row, no_model)
 }
 
 pub async fn set_enabled(db: &Db, id: i64, enabled: bool) -> Result<Model, StoreError> {
@@ -257,10 +254,7 @@ pub async fn set_enabled(db: &Db, id: i64, enabled: bool) -> Result<Model, Store
     .bind(id)
     .fetch_optional(db.pool())
     .await?;
-    row.as_ref()
-        .map(Model::from_row)
-        .transpose()?
-        .ok_or_else(no_model)
+    super::db::found(row, Model::from_row, no_model)
 }
 
 /// Deletes a model and its bindings.
@@ -271,10 +265,7 @@ pub async fn delete(db: &Db, id: i64) -> Result<Model, StoreError> {
     .bind(id)
     .fetch_optional(db.pool())
     .await?;
-    row.as_ref()
-        .map(Model::from_row)
-        .transpose()?
-        .ok_or_else(no_model)
+    super::db::found(row, Model::from_row, no_model)
 }
 
 pub async fn list(db: &Db) -> Result<Vec<Model>, StoreError> {
@@ -289,10 +280,7 @@ pub async fn get(db: &Db, id: i64) -> Result<Model, StoreError> {
         .bind(id)
         .fetch_optional(db.pool())
         .await?;
-    row.as_ref()
-        .map(Model::from_row)
-        .transpose()?
-        .ok_or_else(no_model)
+    super::db::found(row, Model::from_row, no_model)
 }
 
 pub async fn find_by_public_id(db: &Db, public_id: &str) -> Result<Option<Model>, StoreError> {

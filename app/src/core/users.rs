@@ -278,10 +278,9 @@ pub async fn get_admin_view(db: &Db, id: i64) -> Result<AdminUserView, StoreErro
     .bind(id)
     .fetch_optional(db.pool())
     .await?;
-    row.as_ref()
-        .map(admin_view)
-        .transpose()?
-        .ok_or_else(|| StoreError::NotFound("No such user.".into()))
+    super::db::found(row, admin_view, || {
+        StoreError::NotFound("No such user.".into())
+    })
 }
 
 fn admin_view(row: &AnyRow) -> Result<AdminUserView, StoreError> {
