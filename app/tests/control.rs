@@ -16,7 +16,7 @@ use app::core::error::StoreError;
 use app::core::models::{self, ModelInput};
 use app::core::secret::InstanceSecret;
 use app::core::{balances, bindings, users};
-use app::model::{ChannelKind, Role};
+use app::model::ChannelKind;
 use app::money::Prices;
 use sqlx::Row;
 
@@ -299,29 +299,6 @@ async fn balances_always_equal_their_ledger() {
         assert_eq!(ledger[0].reason, "Adjustment");
         assert_eq!(ledger[1].reason, "welcome");
         assert_eq!(ledger[0].balance_after, 10_000_000_000);
-    }
-}
-
-#[tokio::test]
-async fn admins_cannot_demote_or_disable_themselves() {
-    for t in common::all().await {
-        let db = &t.db;
-        let admin = user(db, "admin@example.com").await;
-        let other = user(db, "other@example.com").await;
-        assert_eq!(admin.role, Role::Admin);
-        assert!(users::set_role(db, admin.id, admin.id, Role::User)
-            .await
-            .is_err());
-        assert!(users::set_disabled_by(db, admin.id, admin.id, true)
-            .await
-            .is_err());
-        let promoted = users::set_role(db, admin.id, other.id, Role::Admin)
-            .await
-            .unwrap();
-        assert_eq!(promoted.role, Role::Admin);
-        let listed = users::list_admin(db).await.unwrap();
-        assert_eq!(listed.len(), 2);
-        assert!(listed.iter().all(|u| u.role == Role::Admin), "{}", t.label);
     }
 }
 

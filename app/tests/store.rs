@@ -363,12 +363,8 @@ async fn the_last_enabled_admin_cannot_be_demoted_disabled_or_deleted_even_in_sq
             .await
             .unwrap();
         // Two admins: one may go.
-        users::set_role(&t.db, a.id, b.id, Role::User)
-            .await
-            .unwrap();
-        let err = users::set_role(&t.db, b.id, a.id, Role::User)
-            .await
-            .unwrap_err();
+        users::set_role(&t.db, b.id, Role::User).await.unwrap();
+        let err = users::set_role(&t.db, a.id, Role::User).await.unwrap_err();
         assert!(
             err.public_message()
                 .contains("at least one enabled administrator"),

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod console;
 pub mod export;
+pub mod instance;
 pub mod listen;
 pub mod metrics;
 pub mod ops;
@@ -30,18 +31,11 @@ pub fn main_entry() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let globals = ops::Globals::from_cli(&cli);
+    let globals = instance::Globals::from_cli(&cli);
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve(args) => serve::run(&globals, args).await,
-            Command::Migrate => ops::migrate(&cli.database_url).await,
-            Command::User(cmd) => ops::user(&cli.database_url, cmd).await,
-            Command::Token(cmd) => ops::token(&cli.database_url, cmd).await,
-            Command::Channel(cmd) => ops::channel(&globals, cmd).await,
-            Command::Model(cmd) => ops::model(&globals, cmd).await,
-            Command::Binding(cmd) => ops::binding(&globals, cmd).await,
-            Command::Balance(cmd) => ops::balance(&globals, cmd).await,
-            Command::Usage(cmd) => ops::usage(&globals, cmd).await,
+            command => ops::run(&globals, command).await,
         }
     });
     match result {

@@ -16,12 +16,12 @@ use crate::router::{app, ConsoleConfig};
 /// How often each instance checks the database for changes made elsewhere (other instances, CLI).
 const CATALOG_POLL: Duration = Duration::from_secs(1);
 
-pub async fn run(globals: &crate::ops::Globals, args: ServeArgs) -> Result<()> {
+pub async fn run(globals: &crate::instance::Globals, args: ServeArgs) -> Result<()> {
     // Every client stream holds a connection both ways: allow as many as the system does.
     crate::raise_open_files();
     let database_url = globals.database_url.as_str();
-    let db = crate::ops::open(database_url).await?;
-    tracing::info!(database = %crate::ops::redact_url(database_url), "database ready");
+    let db = crate::instance::open(database_url).await?;
+    tracing::info!(database = %crate::instance::redact_url(database_url), "database ready");
 
     let (secret, source) =
         InstanceSecret::load_or_create(globals.secret_key.as_deref(), &globals.data_dir)

@@ -7,8 +7,8 @@ mod common;
 
 use reqwest::StatusCode;
 
-use app::core::balances::{self, AdjustmentKind};
-use app::core::{billing, limits, models, settings};
+use app::core::balances;
+use app::core::{billing, limits, models};
 use app::model::{Limits, UnpricedPolicy};
 use common::setup::*;
 use realms::relay::RelayConfig;
@@ -47,16 +47,7 @@ async fn a_request_is_charged_exactly_what_the_upstream_reported_once() {
 async fn an_unfunded_user_is_refused_before_any_upstream_call() {
     let t = Setup::new().await;
     let u = t.user_id().await;
-    balances::adjust(
-        &t.s.db,
-        u,
-        -FUNDS,
-        AdjustmentKind::Adjustment,
-        "empty",
-        None,
-    )
-    .await
-    .unwrap();
+    t.ops().adjust_balance(u, -FUNDS, "empty").await.unwrap();
     let mut events = t.events();
     let (status, kind, message) = error_of(t.messages(body("claude-test", false)).await).await;
     assert_eq!(
@@ -138,17 +129,15 @@ async fn a_failure_without_usage_costs_nothing() {
 async fn models_without_prices_follow_the_site_policy_and_billing_can_be_off() {
     let t = Setup::new().await;
     let primary = t.primary().await;
-    models::create(
-        &t.s.db,
-        &models::ModelInput {
+    t.ops()
+        .create_model(&models::ModelInput {
             public_id: "claude-free".into(),
             display_name: None,
             prices: None,
             enabled: true,
-        },
-    )
-    .await
-    .unwrap();
+        })
+        .await
+        .unwrap();
     t.bind("claude-free", primary, "claude-free").await;
 
     let (status, kind, message) = error_of(t.messages(body("claude-free", false)).await).await;
@@ -159,10 +148,11 @@ async fn models_without_prices_follow_the_site_policy_and_billing_can_be_off() {
     assert!(message.contains("has no prices"), "{message}");
     assert!(t.mock.requests().is_empty());
 
-    settings::set_unpriced_models(&t.s.db, UnpricedPolicy::Free)
+    t.ops()
+        .set_unpriced_models(UnpricedPolicy::Free)
         .await
         .unwrap();
-    t.changed().await;
+    t.reload().await;
     assert_eq!(
         t.messages(body("claude-free", false)).await.status(),
         StatusCode::OK
@@ -170,8 +160,8 @@ async fn models_without_prices_follow_the_site_policy_and_billing_can_be_off() {
     assert!(charges(&t).await.is_empty(), "served at no cost");
 
     // Billing off: the cost is computed and recorded, nothing is deducted.
-    settings::set_billing_enabled(&t.s.db, false).await.unwrap();
-    t.changed().await;
+    t.ops().set_billing_enabled(false).await.unwrap();
+    t.reload().await;
     let mut events = t.events();
     assert_eq!(
         t.messages(body("claude-test", false)).await.status(),
@@ -303,16 +293,10 @@ async fn two_instances_cannot_overdraw_through_their_leases() {
     let t = Setup::new().await;
     let u = t.user_id().await;
     // Leave exactly $1.
-    balances::adjust(
-        &t.s.db,
-        u,
-        1_000_000_000 - FUNDS,
-        AdjustmentKind::Adjustment,
-        "",
-        None,
-    )
-    .await
-    .unwrap();
+    t.ops()
+        .adjust_balance(u, 1_000_000_000 - FUNDS, "")
+        .await
+        .unwrap();
     let (sink_a, _wa) = realms::relay::settle::start(t.s.db.clone());
     let (sink_b, _wb) = realms::relay::settle::start(t.s.db.clone());
     let a = std::sync::Arc::new(realms::relay::wallet::Wallets::new(
@@ -370,17 +354,11 @@ async fn overdraft_is_bounded_by_the_floor(floor: i64) {
     let t = Setup::new().await;
     let u = t.user_id().await;
     let start = 10_000_000; // $0.01
-    balances::adjust(
-        &t.s.db,
-        u,
-        start - FUNDS,
-        AdjustmentKind::Adjustment,
-        "near zero",
-        None,
-    )
-    .await
-    .unwrap();
-    settings::set_overdraft_floor(&t.s.db, floor).await.unwrap();
+    t.ops()
+        .adjust_balance(u, start - FUNDS, "near zero")
+        .await
+        .unwrap();
+    t.ops().set_overdraft_floor(floor).await.unwrap();
     t.on_primary("claude-liar", "mock-output-200000").await;
     let mut all = tokio::task::JoinSet::new();
     for i in 0..50 {

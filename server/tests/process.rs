@@ -14,13 +14,14 @@ use sqlx::Row;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use app::core::channels::{self, ChannelSettings, NewChannel};
+use app::core::admin::Admin;
+use app::core::balances;
+use app::core::channels::{ChannelSettings, NewChannel};
 use app::core::crypto::KeyCipher;
 use app::core::db::Db;
 use app::core::models::{self, ModelInput};
 use app::core::secret::InstanceSecret;
-use app::core::{balances, bindings, tokens, users};
-use app::model::ChannelKind;
+use app::model::{ChannelKind, Role};
 use app::money::Prices;
 use realms_mock::MockState;
 
@@ -156,65 +157,47 @@ async fn provision(dir: &std::path::Path, mock_url: &str) -> (Db, String, i64) {
     app::core::egress::allow_private(true);
     let db = Db::connect(&db_url(dir)).await.unwrap();
     db.migrate().await.unwrap();
-    let user = users::create(
-        &db,
-        users::NewUser {
-            email: "load@example.com",
-            username: None,
-            password: "password123",
-            role: None,
-        },
-    )
-    .await
-    .unwrap();
-    balances::adjust(
-        &db,
-        user.id,
-        100_000_000_000,
-        balances::AdjustmentKind::Topup,
-        "crash test",
-        None,
-    )
-    .await
-    .unwrap();
-    let token = tokens::create(&db, user.id, "load", None)
+    let ops = Admin::cli(db.clone());
+    let user = ops
+        .create_user("load@example.com", None, "password123", Role::User)
         .await
-        .unwrap()
-        .secret;
+        .unwrap();
+    ops.adjust_balance(user.id, 100_000_000_000, "crash test")
+        .await
+        .unwrap();
+    let token = ops.create_token(&user, "load", None).await.unwrap().secret;
     let cipher = KeyCipher::new(&InstanceSecret::from_value(SECRET).unwrap());
-    let channel = channels::create(
-        &db,
-        &cipher,
-        NewChannel {
-            settings: ChannelSettings {
-                name: "mock".into(),
-                kind: ChannelKind::Anthropic,
-                priority: 0,
-                weight: 1,
+    let channel = ops
+        .create_channel(
+            &cipher,
+            NewChannel {
+                settings: ChannelSettings {
+                    name: "mock".into(),
+                    kind: ChannelKind::Anthropic,
+                    priority: 0,
+                    weight: 1,
+                },
+                base_urls: &[mock_url.to_string()],
+                keys: &[KEY.to_string()],
             },
-            base_urls: &[mock_url.to_string()],
-            keys: &[KEY.to_string()],
-        },
-    )
-    .await
-    .unwrap();
+        )
+        .await
+        .unwrap();
     for (model, upstream) in [
         ("claude-test", "claude-test"),
         ("claude-spaced", "mock-spaced-3"),
         ("claude-stall", "mock-stall"),
     ] {
-        let m = models::create(
-            &db,
-            &ModelInput {
+        let m = ops
+            .create_model(&ModelInput {
                 public_id: model.into(),
                 display_name: None,
                 prices: Some(Prices::with_derived_cache(3_000_000, 15_000_000)),
                 enabled: true,
-            },
-        )
-        .await
-        .unwrap();
-        bindings::create(&db, m.id, channel.id, Some(upstream))
+            })
+            .await
+            .unwrap();
+        ops.create_binding(m.id, channel.id, Some(upstream))
             .await
             .unwrap();
     }
@@ -442,27 +425,28 @@ async fn json_logs_are_one_object_per_line_and_never_hold_a_secret() {
     // A second channel whose key the upstream refuses: Realms logs the refusal.
     let wrong_key = "sk-ant-wrong-key-that-must-not-leak-9999";
     let cipher = KeyCipher::new(&InstanceSecret::from_value(SECRET).unwrap());
-    let bad = channels::create(
-        &db,
-        &cipher,
-        NewChannel {
-            settings: ChannelSettings {
-                name: "refused".into(),
-                kind: ChannelKind::Anthropic,
-                priority: 5,
-                weight: 1,
+    let ops = Admin::cli(db.clone());
+    let bad = ops
+        .create_channel(
+            &cipher,
+            NewChannel {
+                settings: ChannelSettings {
+                    name: "refused".into(),
+                    kind: ChannelKind::Anthropic,
+                    priority: 5,
+                    weight: 1,
+                },
+                base_urls: &[format!("http://{mock}")],
+                keys: &[wrong_key.to_string()],
             },
-            base_urls: &[format!("http://{mock}")],
-            keys: &[wrong_key.to_string()],
-        },
-    )
-    .await
-    .unwrap();
+        )
+        .await
+        .unwrap();
     let m = models::find_by_public_id(&db, "claude-test")
         .await
         .unwrap()
         .unwrap();
-    bindings::create(&db, m.id, bad.id, Some("claude-test"))
+    ops.create_binding(m.id, bad.id, Some("claude-test"))
         .await
         .unwrap();
     let port = free_port();

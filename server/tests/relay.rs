@@ -11,8 +11,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use app::core::audit;
-use app::core::channels::{self, ChannelSettings, NewChannel};
-use app::core::models::{self, ModelInput};
+use app::core::channels::{ChannelSettings, NewChannel};
+use app::core::models::ModelInput;
 use app::core::usage::Tokens;
 use app::core::{tokens, users};
 use app::model::ChannelKind;
@@ -108,17 +108,16 @@ async fn bad_requests_get_clear_errors_in_anthropic_shape_and_one_usage_event_ea
     })
     .await;
     let mut events = t.events();
-    let disabled = models::create(
-        &t.s.db,
-        &ModelInput {
+    let disabled = t
+        .ops()
+        .create_model(&ModelInput {
             public_id: "claude-off".into(),
             display_name: None,
             prices: None,
             enabled: false,
-        },
-    )
-    .await
-    .unwrap();
+        })
+        .await
+        .unwrap();
     t.model("claude-unbound").await;
     let _ = disabled;
 
@@ -364,22 +363,23 @@ async fn failover_happens_before_the_first_byte() {
 async fn a_bad_channel_key_fails_over_and_other_client_errors_pass_through() {
     let t = Setup::new().await;
     let primary = t.primary().await;
-    let bad = channels::create(
-        &t.s.db,
-        &t.s.state.cipher,
-        NewChannel {
-            settings: ChannelSettings {
-                name: "bad-key".into(),
-                kind: ChannelKind::Anthropic,
-                priority: 10,
-                weight: 1,
+    let bad = t
+        .ops()
+        .create_channel(
+            &t.s.state.cipher,
+            NewChannel {
+                settings: ChannelSettings {
+                    name: "bad-key".into(),
+                    kind: ChannelKind::Anthropic,
+                    priority: 10,
+                    weight: 1,
+                },
+                base_urls: std::slice::from_ref(&t.mock_url),
+                keys: &["sk-wrong".to_string()],
             },
-            base_urls: std::slice::from_ref(&t.mock_url),
-            keys: &["sk-wrong".to_string()],
-        },
-    )
-    .await
-    .unwrap();
+        )
+        .await
+        .unwrap();
     t.model("claude-k").await;
     t.bind("claude-k", bad.id, "claude-k").await;
     t.bind("claude-k", primary, "claude-k").await;

@@ -14,7 +14,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::json;
 use sqlx::Row;
 
-use app::core::{balances, billing, tokens, users};
+use app::core::{balances, billing};
 use common::setup::*;
 use realms::relay::RelayConfig;
 
@@ -65,31 +65,13 @@ async fn soak(postgres: bool) {
         (3, 2_000_000),
     ] {
         let email = format!("soak{i}@example.com");
-        let u = users::create(
-            &t.s.db,
-            users::NewUser {
-                email: &email,
-                username: None,
-                password: "password123",
-                role: Some(app::model::Role::User),
-            },
-        )
-        .await
-        .unwrap();
-        balances::adjust(
-            &t.s.db,
-            u.id,
-            funds,
-            balances::AdjustmentKind::Topup,
-            "soak",
-            None,
-        )
-        .await
-        .unwrap();
-        let token = tokens::create(&t.s.db, u.id, "soak", None)
+        let ops = t.ops();
+        let u = ops
+            .create_user(&email, None, "password123", app::model::Role::User)
             .await
-            .unwrap()
-            .secret;
+            .unwrap();
+        ops.adjust_balance(u.id, funds, "soak").await.unwrap();
+        let token = ops.create_token(&u, "soak", None).await.unwrap().secret;
         people.push((u.id, token));
     }
     t.changed().await;

@@ -19,24 +19,16 @@ pub async fn get_site_settings() -> Result<SiteSettings, AppError> {
 #[server(prefix = "/api", endpoint = "admin/set_registration")]
 pub async fn set_registration_open(open: bool) -> Result<(), AppError> {
     use super::ctx::*;
-    let (admin, state) = admin_ctx()?;
-    crate::core::settings::set_registration_open(&state.db, open)
-        .await
-        .map_err(store_err)?;
-    let detail = if open { "open" } else { "closed" };
-    changed(&state, &admin, "settings.registration", "site", detail).await
+    let (ops, state) = admin_ops()?;
+    applied(&state, ops.set_registration_open(open).await).await
 }
 
 /// Turns billing on (usage is deducted from balances) or off (cost is computed and shown only).
 #[server(prefix = "/api", endpoint = "admin/set_billing")]
 pub async fn set_billing_enabled(enabled: bool) -> Result<(), AppError> {
     use super::ctx::*;
-    let (admin, state) = admin_ctx()?;
-    crate::core::settings::set_billing_enabled(&state.db, enabled)
-        .await
-        .map_err(store_err)?;
-    let detail = if enabled { "on" } else { "off" };
-    changed(&state, &admin, "settings.billing", "site", detail).await
+    let (ops, state) = admin_ops()?;
+    applied(&state, ops.set_billing_enabled(enabled).await).await
 }
 
 /// What happens to requests for a model without prices while billing is on: `refuse` or `free`.
@@ -44,37 +36,23 @@ pub async fn set_billing_enabled(enabled: bool) -> Result<(), AppError> {
 pub async fn set_unpriced_models(policy: String) -> Result<(), AppError> {
     use super::ctx::*;
     use crate::model::UnpricedPolicy;
-    let (admin, state) = admin_ctx()?;
+    let (ops, state) = admin_ops()?;
     let policy = UnpricedPolicy::parse(&policy).ok_or_else(|| {
         reject(AppError::Invalid(
             "The policy must be refuse or free.".into(),
         ))
     })?;
-    crate::core::settings::set_unpriced_models(&state.db, policy)
-        .await
-        .map_err(store_err)?;
-    changed(
-        &state,
-        &admin,
-        "settings.unpriced_models",
-        "site",
-        policy.as_str(),
-    )
-    .await
+    applied(&state, ops.set_unpriced_models(policy).await).await
 }
 
 /// Sets how far below zero a charge may take a balance, in USD ("0" = never below zero).
 #[server(prefix = "/api", endpoint = "admin/set_overdraft_floor")]
 pub async fn set_overdraft_floor(floor: String) -> Result<(), AppError> {
     use super::ctx::*;
-    let (admin, state) = admin_ctx()?;
+    let (ops, state) = admin_ops()?;
     let nano = crate::money::parse_usd(&floor, crate::money::BALANCE_SCALE, false)
         .map_err(|e| reject(AppError::Invalid(e.describe("The overdraft floor"))))?;
-    crate::core::settings::set_overdraft_floor(&state.db, nano)
-        .await
-        .map_err(store_err)?;
-    let detail = format!("${}", crate::money::format_balance(nano));
-    changed(&state, &admin, "settings.overdraft_floor", "site", &detail).await
+    applied(&state, ops.set_overdraft_floor(nano).await).await
 }
 
 /// The newest audit entries (100 per page); `before` pages back.

@@ -59,22 +59,6 @@ fn settings_from_form(
     })
 }
 
-/// Records a change to one of a channel's parts under the channel's name.
-#[cfg(feature = "ssr")]
-async fn channel_changed(
-    state: &crate::core::state::AppState,
-    admin: &crate::core::users::User,
-    channel_id: i64,
-    action: &str,
-    detail: &str,
-) -> Result<(), AppError> {
-    use super::ctx::{changed, store_err};
-    let channel = crate::core::channels::get(&state.db, channel_id)
-        .await
-        .map_err(store_err)?;
-    changed(state, admin, action, &channel.name, detail).await
-}
-
 /// Creates a channel with one endpoint and one key, then opens its page.
 #[server(prefix = "/api", endpoint = "admin/create_channel")]
 pub async fn create_channel(
@@ -86,33 +70,15 @@ pub async fn create_channel(
     #[server(default)] weight: String,
 ) -> Result<i64, AppError> {
     use super::ctx::*;
-    use crate::core::channels;
-    let (admin, state) = admin_ctx()?;
+    use crate::core::channels::NewChannel;
+    let (ops, state) = admin_ops()?;
     let settings = settings_from_form(name, &kind, &priority, &weight)?;
-    let channel = channels::create(
-        &state.db,
-        &state.cipher,
-        channels::NewChannel {
-            settings,
-            base_urls: &[base_url],
-            keys: &[key],
-        },
-    )
-    .await
-    .map_err(store_err)?;
-    changed(
-        &state,
-        &admin,
-        "channel.create",
-        &channel.name,
-        &format!(
-            "type {}, priority {}, weight {}",
-            channel.kind.as_str(),
-            channel.priority,
-            channel.weight
-        ),
-    )
-    .await?;
+    let new = NewChannel {
+        settings,
+        base_urls: &[base_url],
+        keys: &[key],
+    };
+    let channel = applied(&state, ops.create_channel(&state.cipher, new).await).await?;
     leptos_axum::redirect(&format!("/admin/channels/{}", channel.id));
     Ok(channel.id)
 }
@@ -126,51 +92,26 @@ pub async fn update_channel(
     #[server(default)] weight: String,
 ) -> Result<(), AppError> {
     use super::ctx::*;
-    use crate::core::channels;
-    let (admin, state) = admin_ctx()?;
+    let (ops, state) = admin_ops()?;
     let settings = settings_from_form(name, &kind, &priority, &weight)?;
-    let channel = channels::update(&state.db, id, &settings)
-        .await
-        .map_err(store_err)?;
-    changed(
-        &state,
-        &admin,
-        "channel.update",
-        &channel.name,
-        &format!(
-            "type {}, priority {}, weight {}",
-            channel.kind.as_str(),
-            channel.priority,
-            channel.weight
-        ),
-    )
-    .await
+    applied(&state, ops.update_channel(id, &settings).await).await?;
+    Ok(())
 }
 
 #[server(prefix = "/api", endpoint = "admin/set_channel_enabled")]
 pub async fn set_channel_enabled(id: i64, enabled: bool) -> Result<(), AppError> {
     use super::ctx::*;
-    let (admin, state) = admin_ctx()?;
-    let channel = crate::core::channels::set_enabled(&state.db, id, enabled)
-        .await
-        .map_err(store_err)?;
-    let action = if enabled {
-        "channel.enable"
-    } else {
-        "channel.disable"
-    };
-    changed(&state, &admin, action, &channel.name, "").await
+    let (ops, state) = admin_ops()?;
+    applied(&state, ops.set_channel_enabled(id, enabled).await).await?;
+    Ok(())
 }
 
 /// Deletes a channel with its endpoints, keys and bindings, then goes back to the list.
 #[server(prefix = "/api", endpoint = "admin/delete_channel")]
 pub async fn delete_channel(id: i64) -> Result<(), AppError> {
     use super::ctx::*;
-    let (admin, state) = admin_ctx()?;
-    let channel = crate::core::channels::delete(&state.db, id)
-        .await
-        .map_err(store_err)?;
-    changed(&state, &admin, "channel.delete", &channel.name, "").await?;
+    let (ops, state) = admin_ops()?;
+    applied(&state, ops.delete_channel(id).await).await?;
     leptos_axum::redirect("/admin/channels");
     Ok(())
 }
@@ -178,40 +119,27 @@ pub async fn delete_channel(id: i64) -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "admin/add_endpoint")]
 pub async fn add_endpoint(channel_id: i64, base_url: String) -> Result<(), AppError> {
     use super::ctx::*;
-    use crate::core::channels;
-    let (admin, state) = admin_ctx()?;
-    let url = channels::add_endpoint(&state.db, channel_id, &base_url)
-        .await
-        .map_err(store_err)?;
-    channel_changed(&state, &admin, channel_id, "endpoint.add", &url).await
+    let (ops, state) = admin_ops()?;
+    applied(&state, ops.add_endpoint(channel_id, &base_url).await).await?;
+    Ok(())
 }
 
 #[server(prefix = "/api", endpoint = "admin/remove_endpoint")]
 pub async fn remove_endpoint(channel_id: i64, endpoint_id: i64) -> Result<(), AppError> {
     use super::ctx::*;
-    use crate::core::channels;
-    let (admin, state) = admin_ctx()?;
-    let url = channels::remove_endpoint(&state.db, channel_id, endpoint_id)
-        .await
-        .map_err(store_err)?;
-    channel_changed(&state, &admin, channel_id, "endpoint.remove", &url).await
+    let (ops, state) = admin_ops()?;
+    applied(&state, ops.remove_endpoint(channel_id, endpoint_id).await).await?;
+    Ok(())
 }
 
 /// Adds an API key to a channel. The answer carries only its masked form.
 #[server(prefix = "/api", endpoint = "admin/add_credential")]
 pub async fn add_credential(channel_id: i64, key: String) -> Result<String, AppError> {
     use super::ctx::*;
-    use crate::core::channels;
-    let (admin, state) = admin_ctx()?;
-    let hint = channels::add_credential(&state.db, &state.cipher, channel_id, &key)
-        .await
-        .map_err(store_err)?;
-    channel_changed(
+    let (ops, state) = admin_ops()?;
+    let hint = applied(
         &state,
-        &admin,
-        channel_id,
-        "credential.add",
-        &format!("key ••••{hint}"),
+        ops.add_credential(&state.cipher, channel_id, &key).await,
     )
     .await?;
     Ok(format!("••••{hint}"))
@@ -224,42 +152,24 @@ pub async fn set_credential_enabled(
     enabled: bool,
 ) -> Result<(), AppError> {
     use super::ctx::*;
-    use crate::core::channels;
-    let (admin, state) = admin_ctx()?;
-    let hint = channels::set_credential_enabled(&state.db, channel_id, credential_id, enabled)
-        .await
-        .map_err(store_err)?;
-    let action = if enabled {
-        "credential.enable"
-    } else {
-        "credential.disable"
-    };
-    channel_changed(
-        &state,
-        &admin,
-        channel_id,
-        action,
-        &format!("key ••••{hint}"),
-    )
-    .await
+    let (ops, state) = admin_ops()?;
+    let outcome = ops
+        .set_credential_enabled(channel_id, credential_id, enabled)
+        .await;
+    applied(&state, outcome).await?;
+    Ok(())
 }
 
 #[server(prefix = "/api", endpoint = "admin/remove_credential")]
 pub async fn remove_credential(channel_id: i64, credential_id: i64) -> Result<(), AppError> {
     use super::ctx::*;
-    use crate::core::channels;
-    let (admin, state) = admin_ctx()?;
-    let hint = channels::remove_credential(&state.db, channel_id, credential_id)
-        .await
-        .map_err(store_err)?;
-    channel_changed(
+    let (ops, state) = admin_ops()?;
+    applied(
         &state,
-        &admin,
-        channel_id,
-        "credential.remove",
-        &format!("key ••••{hint}"),
+        ops.remove_credential(channel_id, credential_id).await,
     )
-    .await
+    .await?;
+    Ok(())
 }
 
 /// Sends one minimal request per endpoint and key (at most eight) and reports each outcome. Without

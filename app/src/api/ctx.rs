@@ -72,22 +72,24 @@ pub fn admin_ctx() -> Result<(User, AppState), AppError> {
     Ok((admin, state()?))
 }
 
-/// Records an administrative change in the audit log (which bumps the catalog revision) and
-/// reloads this instance's routing catalog at once. `detail` must not hold a secret.
-pub async fn changed(
+/// The signed-in administrator's operations and the state, or a 401/403 rejection.
+pub fn admin_ops() -> Result<(crate::core::admin::Admin, AppState), AppError> {
+    use crate::core::admin::Admin;
+    use crate::core::audit::Actor;
+    let admin = require_admin()?;
+    let state = state()?;
+    Ok((Admin::new(state.db.clone(), Actor::user(&admin)), state))
+}
+
+/// Hands back what an admin operation did. After a change this instance reloads its routing
+/// catalog at once; the others follow the catalog revision the change bumped.
+pub async fn applied<T>(
     state: &AppState,
-    admin: &User,
-    action: &str,
-    target: &str,
-    detail: &str,
-) -> Result<(), AppError> {
-    use crate::core::audit::{self, Actor};
-    audit::record(&state.db, &Actor::user(admin), action, target, detail)
-        .await
-        .map_err(store_err)?;
+    outcome: Result<T, crate::core::error::StoreError>,
+) -> Result<T, AppError> {
+    let done = outcome.map_err(store_err)?;
     reload_catalog(state).await;
-    tracing::info!(admin_id = admin.id, action, target, "administrative change");
-    Ok(())
+    Ok(done)
 }
 
 /// Reloads this instance's routing catalog (and so drops cached tokens). On failure the watcher

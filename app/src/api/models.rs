@@ -77,39 +77,13 @@ impl ModelForm {
     }
 }
 
-#[cfg(feature = "ssr")]
-fn price_detail(prices: Option<crate::money::Prices>) -> String {
-    use crate::money::format_price;
-    match prices {
-        None => "no prices".into(),
-        Some(p) => format!(
-            "input {}, output {}, cache write 5m {}, cache write 1h {}, cache read {} per million tokens",
-            format_price(p.input),
-            format_price(p.output),
-            format_price(p.cache_write_5m),
-            format_price(p.cache_write_1h),
-            format_price(p.cache_read)
-        ),
-    }
-}
-
 /// Creates a model, then opens its page.
 #[server(prefix = "/api", endpoint = "admin/create_model")]
 pub async fn create_model(form: ModelForm) -> Result<i64, AppError> {
     use super::ctx::*;
-    let (admin, state) = admin_ctx()?;
+    let (ops, state) = admin_ops()?;
     let input = form.to_input()?;
-    let model = crate::core::models::create(&state.db, &input)
-        .await
-        .map_err(store_err)?;
-    changed(
-        &state,
-        &admin,
-        "model.create",
-        &model.public_id,
-        &price_detail(model.prices),
-    )
-    .await?;
+    let model = applied(&state, ops.create_model(&input).await).await?;
     leptos_axum::redirect(&format!("/admin/models/{}", model.id));
     Ok(model.id)
 }
@@ -117,46 +91,25 @@ pub async fn create_model(form: ModelForm) -> Result<i64, AppError> {
 #[server(prefix = "/api", endpoint = "admin/update_model")]
 pub async fn update_model(id: i64, form: ModelForm) -> Result<(), AppError> {
     use super::ctx::*;
-    let (admin, state) = admin_ctx()?;
+    let (ops, state) = admin_ops()?;
     let input = form.to_input()?;
-    let model = crate::core::models::update(&state.db, id, &input)
-        .await
-        .map_err(store_err)?;
-    let detail = format!(
-        "{}; {}",
-        if model.enabled() {
-            "enabled"
-        } else {
-            "disabled"
-        },
-        price_detail(model.prices)
-    );
-    changed(&state, &admin, "model.update", &model.public_id, &detail).await
+    applied(&state, ops.update_model(id, &input).await).await?;
+    Ok(())
 }
 
 #[server(prefix = "/api", endpoint = "admin/set_model_enabled")]
 pub async fn set_model_enabled(id: i64, enabled: bool) -> Result<(), AppError> {
     use super::ctx::*;
-    let (admin, state) = admin_ctx()?;
-    let model = crate::core::models::set_enabled(&state.db, id, enabled)
-        .await
-        .map_err(store_err)?;
-    let action = if enabled {
-        "model.enable"
-    } else {
-        "model.disable"
-    };
-    changed(&state, &admin, action, &model.public_id, "").await
+    let (ops, state) = admin_ops()?;
+    applied(&state, ops.set_model_enabled(id, enabled).await).await?;
+    Ok(())
 }
 
 #[server(prefix = "/api", endpoint = "admin/delete_model")]
 pub async fn delete_model(id: i64) -> Result<(), AppError> {
     use super::ctx::*;
-    let (admin, state) = admin_ctx()?;
-    let model = crate::core::models::delete(&state.db, id)
-        .await
-        .map_err(store_err)?;
-    changed(&state, &admin, "model.delete", &model.public_id, "").await?;
+    let (ops, state) = admin_ops()?;
+    applied(&state, ops.delete_model(id).await).await?;
     leptos_axum::redirect("/admin/models");
     Ok(())
 }
@@ -194,50 +147,8 @@ pub async fn get_price_list() -> Result<PriceList, AppError> {
 #[server(prefix = "/api", endpoint = "admin/import_prices")]
 pub async fn import_prices(#[server(default)] ids: Vec<String>) -> Result<usize, AppError> {
     use super::ctx::*;
-    use crate::core::{models, price_list};
-    let (admin, state) = admin_ctx()?;
-    if ids.is_empty() {
-        return Err(reject(AppError::Invalid(
-            "Tick at least one model to import.".into(),
-        )));
-    }
-    let mut created = Vec::new();
-    for id in &ids {
-        let listed = price_list::find(id).ok_or_else(|| {
-            reject(AppError::Invalid(format!(
-                "{id} is not on the built-in price list."
-            )))
-        })?;
-        if models::find_by_public_id(&state.db, listed.public_id)
-            .await
-            .map_err(store_err)?
-            .is_some()
-        {
-            continue;
-        }
-        models::create(
-            &state.db,
-            &models::ModelInput {
-                public_id: listed.public_id.to_string(),
-                display_name: Some(listed.display_name.to_string()),
-                prices: Some(listed.prices),
-                enabled: true,
-            },
-        )
-        .await
-        .map_err(store_err)?;
-        created.push(listed.public_id);
-    }
-    if !created.is_empty() {
-        changed(
-            &state,
-            &admin,
-            "model.import",
-            &created.join(", "),
-            &format!("from the built-in price list dated {}", price_list::DATED),
-        )
-        .await?;
-    }
+    let (ops, state) = admin_ops()?;
+    let created = applied(&state, ops.import_listed(&ids).await).await?;
     Ok(created.len())
 }
 
@@ -249,19 +160,13 @@ pub async fn create_binding(
     #[server(default)] upstream_model: String,
 ) -> Result<(), AppError> {
     use super::ctx::*;
-    let (admin, state) = admin_ctx()?;
+    let (ops, state) = admin_ops()?;
     let channel_id = parse_int(&channel_id, "channel_id", "The channel")?;
-    let b = crate::core::bindings::create(&state.db, model_id, channel_id, Some(&upstream_model))
-        .await
-        .map_err(store_err)?;
-    changed(
-        &state,
-        &admin,
-        "binding.create",
-        &format!("{} → {}", b.model_public_id, b.channel_name),
-        &format!("upstream model {}", b.upstream_model),
-    )
-    .await
+    let outcome = ops
+        .create_binding(model_id, channel_id, Some(&upstream_model))
+        .await;
+    applied(&state, outcome).await?;
+    Ok(())
 }
 
 #[server(prefix = "/api", endpoint = "admin/update_binding")]
@@ -271,37 +176,18 @@ pub async fn update_binding(
     #[server(default)] enabled: Option<String>,
 ) -> Result<(), AppError> {
     use super::ctx::*;
-    let (admin, state) = admin_ctx()?;
-    let b = crate::core::bindings::update(&state.db, id, Some(&upstream_model), checked(&enabled))
-        .await
-        .map_err(store_err)?;
-    changed(
-        &state,
-        &admin,
-        "binding.update",
-        &format!("{} → {}", b.model_public_id, b.channel_name),
-        &format!(
-            "upstream model {}, {}",
-            b.upstream_model,
-            if b.enabled { "enabled" } else { "disabled" }
-        ),
-    )
-    .await
+    let (ops, state) = admin_ops()?;
+    let outcome = ops
+        .update_binding(id, Some(&upstream_model), checked(&enabled))
+        .await;
+    applied(&state, outcome).await?;
+    Ok(())
 }
 
 #[server(prefix = "/api", endpoint = "admin/delete_binding")]
 pub async fn delete_binding(id: i64) -> Result<(), AppError> {
     use super::ctx::*;
-    let (admin, state) = admin_ctx()?;
-    let b = crate::core::bindings::delete(&state.db, id)
-        .await
-        .map_err(store_err)?;
-    changed(
-        &state,
-        &admin,
-        "binding.delete",
-        &format!("{} → {}", b.model_public_id, b.channel_name),
-        "",
-    )
-    .await
+    let (ops, state) = admin_ops()?;
+    applied(&state, ops.delete_binding(id).await).await?;
+    Ok(())
 }

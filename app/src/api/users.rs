@@ -39,36 +39,20 @@ pub async fn get_user(id: i64) -> Result<UserDetail, AppError> {
 #[server(prefix = "/api", endpoint = "admin/set_user_disabled")]
 pub async fn set_user_disabled(id: i64, disabled: bool) -> Result<(), AppError> {
     use super::ctx::*;
-    let (admin, state) = admin_ctx()?;
-    let user = crate::core::users::set_disabled_by(&state.db, admin.id, id, disabled)
-        .await
-        .map_err(store_err)?;
-    let action = if disabled {
-        "user.disable"
-    } else {
-        "user.enable"
-    };
-    changed(&state, &admin, action, &user.email, "").await
+    let (ops, state) = admin_ops()?;
+    applied(&state, ops.set_user_disabled(id, disabled).await).await?;
+    Ok(())
 }
 
 #[server(prefix = "/api", endpoint = "admin/set_user_role")]
 pub async fn set_user_role(id: i64, role: String) -> Result<(), AppError> {
     use super::ctx::*;
     use crate::model::Role;
-    let (admin, state) = admin_ctx()?;
+    let (ops, state) = admin_ops()?;
     let role = Role::parse(&role)
         .ok_or_else(|| reject(AppError::Invalid("The role must be admin or user.".into())))?;
-    let user = crate::core::users::set_role(&state.db, admin.id, id, role)
-        .await
-        .map_err(store_err)?;
-    changed(
-        &state,
-        &admin,
-        "user.role",
-        &user.email,
-        &format!("role {}", role.as_str()),
-    )
-    .await
+    applied(&state, ops.set_user_role(id, role).await).await?;
+    Ok(())
 }
 
 /// Adds to (or, with a negative amount, takes from) a user's balance; one ledger row per change.
@@ -79,36 +63,12 @@ pub async fn adjust_balance(
     #[server(default)] reason: String,
 ) -> Result<i64, AppError> {
     use super::ctx::*;
-    use crate::core::balances::{self, AdjustmentKind};
-    use crate::money::{format_balance, parse_balance};
-    let (admin, state) = admin_ctx()?;
+    use crate::money::parse_balance;
+    let (ops, state) = admin_ops()?;
     let nano = parse_balance(&amount)
         .map_err(|e| reject(AppError::Field("amount".into(), e.describe("The amount"))))?;
-    let kind = if nano > 0 {
-        AdjustmentKind::Topup
-    } else {
-        AdjustmentKind::Adjustment
-    };
-    let user = crate::core::users::get_admin_view(&state.db, id)
-        .await
-        .map_err(store_err)?;
-    let balance = balances::adjust(&state.db, id, nano, kind, &reason, Some(admin.id))
-        .await
-        .map_err(store_err)?;
-    changed(
-        &state,
-        &admin,
-        "balance.adjust",
-        &user.email,
-        &format!(
-            "{} ({}); balance now {}",
-            format_balance(nano),
-            reason.trim(),
-            format_balance(balance)
-        ),
-    )
-    .await?;
-    Ok(balance)
+    let change = applied(&state, ops.adjust_balance(id, nano, &reason).await).await?;
+    Ok(change.balance)
 }
 
 /// Sets the limits on all of a user's requests (blank fields remove a limit).
@@ -118,21 +78,8 @@ pub async fn set_user_limits(
     #[server(default)] limits: LimitsInput,
 ) -> Result<(), AppError> {
     use super::ctx::*;
-    use crate::core::{limits, users};
-    let (admin, state) = admin_ctx()?;
-    let parsed = limits::parse(&limits).map_err(store_err)?;
-    let user = users::get_admin_view(&state.db, id)
-        .await
-        .map_err(store_err)?;
-    limits::set_user_limits(&state.db, id, &parsed)
-        .await
-        .map_err(store_err)?;
-    changed(
-        &state,
-        &admin,
-        "user.limits",
-        &user.email,
-        &parsed.summary(),
-    )
-    .await
+    let (ops, state) = admin_ops()?;
+    let parsed = crate::core::limits::parse(&limits).map_err(store_err)?;
+    applied(&state, ops.set_user_limits(id, &parsed).await).await?;
+    Ok(())
 }

@@ -2,6 +2,7 @@
 //! persistence (store), password and token rules, sessions, throttling, the instance secret, and the
 //! control plane (channels, models, bindings, balances, audit log, the routing catalog).
 
+pub mod admin;
 pub mod audit;
 pub mod balances;
 pub mod billing;

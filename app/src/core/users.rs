@@ -298,14 +298,9 @@ fn admin_view(row: &AnyRow) -> Result<AdminUserView, StoreError> {
     })
 }
 
-/// Changes an account's role. An administrator cannot change their own role, and the last enabled
-/// administrator cannot be demoted.
-pub async fn set_role(db: &Db, actor_id: i64, id: i64, role: Role) -> Result<User, StoreError> {
-    if actor_id == id {
-        return Err(StoreError::Invalid(
-            "You cannot change your own role; ask another administrator.".into(),
-        ));
-    }
+/// Changes an account's role. The last enabled administrator cannot be demoted (the admin
+/// operations also refuse a change of one's own role).
+pub async fn set_role(db: &Db, id: i64, role: Role) -> Result<User, StoreError> {
     let user = get(db, id)
         .await?
         .ok_or_else(|| StoreError::NotFound("No such user.".into()))?;
@@ -316,24 +311,6 @@ pub async fn set_role(db: &Db, actor_id: i64, id: i64, role: Role) -> Result<Use
         .await
         .map_err(keeps_an_admin)?;
     Ok(User { role, ..user })
-}
-
-/// Disables or enables an account on an administrator's behalf: nobody can disable themselves.
-pub async fn set_disabled_by(
-    db: &Db,
-    actor_id: i64,
-    id: i64,
-    disabled: bool,
-) -> Result<User, StoreError> {
-    if actor_id == id && disabled {
-        return Err(StoreError::Invalid(
-            "You cannot disable your own account.".into(),
-        ));
-    }
-    set_disabled(db, id, disabled).await?;
-    get(db, id)
-        .await?
-        .ok_or_else(|| StoreError::NotFound("No such user.".into()))
 }
 
 /// Why a sign-in was refused. The message never says whether the email exists.

@@ -8,11 +8,12 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use app::core::audit::{self, Actor};
+use app::core::admin::Admin;
+use app::core::audit;
 use app::core::channels::{self, ChannelSettings, NewChannel};
 use app::core::models::{self, ModelInput};
 use app::core::usage::UsageEvent;
-use app::core::{bindings, tokens, users};
+use app::core::users;
 use app::model::ChannelKind;
 use app::money::Prices;
 use realms::relay::RelayConfig;
@@ -51,31 +52,20 @@ impl Setup {
         let addr = realms_mock::spawn("127.0.0.1:0".parse().unwrap(), mock.clone())
             .await
             .unwrap();
-        let user = users::create(
-            &s.db,
-            users::NewUser {
-                email: "dev@example.com",
-                username: None,
-                password: "password123",
-                role: Some(app::model::Role::User),
-            },
-        )
-        .await
-        .unwrap();
-        app::core::balances::adjust(
-            &s.db,
-            user.id,
-            FUNDS,
-            app::core::balances::AdjustmentKind::Topup,
-            "test funds",
-            None,
-        )
-        .await
-        .unwrap();
-        let token = tokens::create(&s.db, user.id, "cli", None)
+        let ops = Admin::cli(s.db.clone());
+        let user = ops
+            .create_user(
+                "dev@example.com",
+                None,
+                "password123",
+                app::model::Role::User,
+            )
             .await
-            .unwrap()
-            .secret;
+            .unwrap();
+        ops.adjust_balance(user.id, FUNDS, "test funds")
+            .await
+            .unwrap();
+        let token = ops.create_token(&user, "cli", None).await.unwrap().secret;
         let setup = Setup {
             s,
             token,
@@ -91,40 +81,44 @@ impl Setup {
         setup
     }
 
+    /// The admin operations, as the ops CLI runs them.
+    pub fn ops(&self) -> Admin {
+        Admin::cli(self.s.db.clone())
+    }
+
     pub async fn channel(&self, name: &str, base_url: &str, priority: i64) -> i64 {
-        let c = channels::create(
-            &self.s.db,
-            &self.s.state.cipher,
-            NewChannel {
-                settings: ChannelSettings {
-                    name: name.into(),
-                    kind: ChannelKind::Anthropic,
-                    priority,
-                    weight: 1,
+        let c = self
+            .ops()
+            .create_channel(
+                &self.s.state.cipher,
+                NewChannel {
+                    settings: ChannelSettings {
+                        name: name.into(),
+                        kind: ChannelKind::Anthropic,
+                        priority,
+                        weight: 1,
+                    },
+                    base_urls: &[format!("{base_url}/v1")],
+                    keys: &[UPSTREAM_KEY.to_string()],
                 },
-                base_urls: &[format!("{base_url}/v1")],
-                keys: &[UPSTREAM_KEY.to_string()],
-            },
-        )
-        .await
-        .unwrap();
-        self.changed().await;
+            )
+            .await
+            .unwrap();
+        self.reload().await;
         c.id
     }
 
     pub async fn model(&self, id: &str) {
-        models::create(
-            &self.s.db,
-            &ModelInput {
+        self.ops()
+            .create_model(&ModelInput {
                 public_id: id.into(),
                 display_name: None,
                 prices: Some(Prices::with_derived_cache(3_000_000, 15_000_000)),
                 enabled: true,
-            },
-        )
-        .await
-        .unwrap();
-        self.changed().await;
+            })
+            .await
+            .unwrap();
+        self.reload().await;
     }
 
     pub async fn bind(&self, model: &str, channel: i64, upstream: &str) {
@@ -132,10 +126,11 @@ impl Setup {
             .await
             .unwrap()
             .unwrap();
-        bindings::create(&self.s.db, m.id, channel, Some(upstream))
+        self.ops()
+            .create_binding(m.id, channel, Some(upstream))
             .await
             .unwrap();
-        self.changed().await;
+        self.reload().await;
     }
 
     /// The id of the `primary` channel.
@@ -168,10 +163,15 @@ impl Setup {
             .id
     }
 
+    /// After a test wrote to the store directly (not through the admin operations): bumps the
+    /// catalog revision as a change would, and reloads.
     pub async fn changed(&self) {
-        audit::record(&self.s.db, &Actor::cli(), "test.change", "", "")
-            .await
-            .unwrap();
+        audit::bump(&self.s.db).await.unwrap();
+        self.reload().await;
+    }
+
+    /// Takes every change so far into this instance's routing catalog at once.
+    pub async fn reload(&self) {
         self.s.state.catalog.refresh().await.unwrap();
     }
 

@@ -1,0 +1,155 @@
+//! Models with their prices, imports from the built-in price list, and bindings (model × channel).
+
+use super::{state_word, switch_action, Admin};
+use crate::core::bindings;
+use crate::core::error::StoreError;
+use crate::core::models::{self, Model, ModelInput};
+use crate::core::price_list;
+use crate::model::BindingView;
+use crate::money::{format_price, Prices};
+
+/// A model's prices in words, as the audit log and the CLI say them.
+pub fn price_detail(prices: Option<Prices>) -> String {
+    match prices {
+        None => "no prices".into(),
+        Some(p) => format!(
+            "input {}, output {}, cache write 5m {}, cache write 1h {}, cache read {} per million tokens",
+            format_price(p.input),
+            format_price(p.output),
+            format_price(p.cache_write_5m),
+            format_price(p.cache_write_1h),
+            format_price(p.cache_read)
+        ),
+    }
+}
+
+fn model_detail(m: &Model) -> String {
+    format!("{}; {}", state_word(m.enabled()), price_detail(m.prices))
+}
+
+/// A binding as the audit log names it.
+fn binding_target(b: &BindingView) -> String {
+    format!("{} → {}", b.model_public_id, b.channel_name)
+}
+
+impl Admin {
+    pub async fn create_model(&self, input: &ModelInput) -> Result<Model, StoreError> {
+        let model = models::create(&self.db, input).await?;
+        self.audit("model.create", &model.public_id, &model_detail(&model))
+            .await?;
+        Ok(model)
+    }
+
+    pub async fn update_model(&self, id: i64, input: &ModelInput) -> Result<Model, StoreError> {
+        let model = models::update(&self.db, id, input).await?;
+        self.audit("model.update", &model.public_id, &model_detail(&model))
+            .await?;
+        Ok(model)
+    }
+
+    pub async fn set_model_enabled(&self, id: i64, enabled: bool) -> Result<Model, StoreError> {
+        let model = models::set_enabled(&self.db, id, enabled).await?;
+        self.audit(&switch_action("model", enabled), &model.public_id, "")
+            .await?;
+        Ok(model)
+    }
+
+    /// Deletes a model and its bindings (usage history keeps its id).
+    pub async fn delete_model(&self, id: i64) -> Result<Model, StoreError> {
+        let model = models::delete(&self.db, id).await?;
+        self.audit("model.delete", &model.public_id, "").await?;
+        Ok(model)
+    }
+
+    /// Creates the given models of the built-in price list, enabled, with list prices. Models that
+    /// exist already are left as they are; an id not on the list is refused before anything is
+    /// written. Returns the ids created.
+    pub async fn import_listed(&self, ids: &[String]) -> Result<Vec<&'static str>, StoreError> {
+        if ids.is_empty() {
+            return Err(StoreError::Invalid(
+                "Tick at least one model to import.".into(),
+            ));
+        }
+        let listed = ids
+            .iter()
+            .map(|id| {
+                price_list::find(id).ok_or_else(|| {
+                    StoreError::Invalid(format!("{id} is not on the built-in price list."))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut created = Vec::new();
+        for l in listed {
+            if models::find_by_public_id(&self.db, l.public_id)
+                .await?
+                .is_some()
+            {
+                continue;
+            }
+            models::create(
+                &self.db,
+                &ModelInput {
+                    public_id: l.public_id.to_string(),
+                    display_name: Some(l.display_name.to_string()),
+                    prices: Some(l.prices),
+                    enabled: true,
+                },
+            )
+            .await?;
+            created.push(l.public_id);
+        }
+        if !created.is_empty() {
+            self.audit(
+                "model.import",
+                &created.join(", "),
+                &format!("from the built-in price list dated {}", price_list::DATED),
+            )
+            .await?;
+        }
+        Ok(created)
+    }
+
+    /// Binds a model to a channel; the upstream name defaults to the model's id.
+    pub async fn create_binding(
+        &self,
+        model_id: i64,
+        channel_id: i64,
+        upstream_model: Option<&str>,
+    ) -> Result<BindingView, StoreError> {
+        let b = bindings::create(&self.db, model_id, channel_id, upstream_model).await?;
+        self.audit(
+            "binding.create",
+            &binding_target(&b),
+            &format!("upstream model {}", b.upstream_model),
+        )
+        .await?;
+        Ok(b)
+    }
+
+    pub async fn update_binding(
+        &self,
+        id: i64,
+        upstream_model: Option<&str>,
+        enabled: bool,
+    ) -> Result<BindingView, StoreError> {
+        let b = bindings::update(&self.db, id, upstream_model, enabled).await?;
+        self.audit(
+            "binding.update",
+            &binding_target(&b),
+            &format!(
+                "upstream model {}, {}",
+                b.upstream_model,
+                state_word(b.enabled)
+            ),
+        )
+        .await?;
+        Ok(b)
+    }
+
+    pub async fn delete_binding(&self, id: i64) -> Result<BindingView, StoreError> {
+        let b = bindings::delete(&self.db, id).await?;
+        self.audit("binding.delete", &binding_target(&b), "")
+            .await?;
+        Ok(b)
+    }
+}

@@ -1,0 +1,37 @@
+//! Site settings.
+
+use super::Admin;
+use crate::core::error::StoreError;
+use crate::core::settings;
+use crate::model::UnpricedPolicy;
+use crate::money::format_balance;
+
+impl Admin {
+    /// Opens or closes self-service registration.
+    pub async fn set_registration_open(&self, open: bool) -> Result<(), StoreError> {
+        settings::set_registration_open(&self.db, open).await?;
+        let detail = if open { "open" } else { "closed" };
+        self.audit("settings.registration", "site", detail).await
+    }
+
+    /// Turns billing on (usage is taken from balances) or off (cost is computed and shown only).
+    pub async fn set_billing_enabled(&self, enabled: bool) -> Result<(), StoreError> {
+        settings::set_billing_enabled(&self.db, enabled).await?;
+        let detail = if enabled { "on" } else { "off" };
+        self.audit("settings.billing", "site", detail).await
+    }
+
+    /// What happens to requests for a model without prices while billing is on.
+    pub async fn set_unpriced_models(&self, policy: UnpricedPolicy) -> Result<(), StoreError> {
+        settings::set_unpriced_models(&self.db, policy).await?;
+        self.audit("settings.unpriced_models", "site", policy.as_str())
+            .await
+    }
+
+    /// How far below zero a charge may take a balance, in nano-USD (0: never below zero).
+    pub async fn set_overdraft_floor(&self, floor: i64) -> Result<(), StoreError> {
+        settings::set_overdraft_floor(&self.db, floor).await?;
+        self.audit("settings.overdraft_floor", "site", &format_balance(floor))
+            .await
+    }
+}
