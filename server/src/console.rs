@@ -12,6 +12,7 @@ use app::core::sessions::DbSessionStore;
 use app::core::state::{AppState, FreshToken, Viewer, SESSION_FRESH_TOKEN_KEY, SESSION_USER_KEY};
 use app::core::users;
 use app::model::NewToken;
+use app::pages::routes::{access_of, Access};
 
 /// The largest console request body (forms and server fns); larger ones get 413 before being read.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -129,28 +130,8 @@ pub async fn security_headers(State(https): State<bool>, req: Request, next: Nex
     res
 }
 
-/// Who may open a console page.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PageAccess {
-    /// Anyone (assets, unknown paths that render "not found").
-    Public,
-    /// Sign-in and sign-up: signed-in users are sent to the dashboard.
-    GuestOnly,
-    SignedIn,
-    Admin,
-}
-
-pub fn page_access(path: &str) -> PageAccess {
-    match path {
-        "/login" | "/register" => PageAccess::GuestOnly,
-        "/" | "/tokens" | "/models" | "/usage" => PageAccess::SignedIn,
-        p if p == "/admin" || p.starts_with("/admin/") => PageAccess::Admin,
-        _ => PageAccess::Public,
-    }
-}
-
-/// Enforces [`page_access`] on page loads: anonymous visitors go to sign in, plain users get 403 on
-/// admin pages (the page renders a "forbidden" notice with that status).
+/// Enforces the page table (`app::pages::routes`) on page loads: anonymous visitors go to sign in,
+/// plain users get 403 on admin pages (the page renders a "forbidden" notice with that status).
 pub async fn guard_pages(req: Request, next: Next) -> Response {
     if req.method() != Method::GET {
         return next.run(req).await;
@@ -161,9 +142,9 @@ pub async fn guard_pages(req: Request, next: Next) -> Response {
         .and_then(|v| v.0.as_ref())
         .map(|u| u.is_admin_role());
     let path = req.uri().path().to_string();
-    match (page_access(&path), signed_in) {
-        (PageAccess::GuestOnly, Some(_)) => Redirect::to("/").into_response(),
-        (PageAccess::SignedIn | PageAccess::Admin, None) => {
+    match (access_of(&path), signed_in) {
+        (Some(Access::GuestOnly), Some(_)) => Redirect::to("/").into_response(),
+        (Some(Access::SignedIn | Access::Admin), None) => {
             let target = req
                 .uri()
                 .path_and_query()
@@ -171,7 +152,7 @@ pub async fn guard_pages(req: Request, next: Next) -> Response {
                 .unwrap_or("/");
             Redirect::to(&format!("/login?next={}", encode_query_value(target))).into_response()
         }
-        (PageAccess::Admin, Some(false)) => {
+        (Some(Access::Admin), Some(false)) => {
             let mut res = next.run(req).await;
             *res.status_mut() = StatusCode::FORBIDDEN;
             res
@@ -232,17 +213,6 @@ pub fn cross_site(headers: &axum::http::HeaderMap) -> bool {
 mod tests {
     use super::*;
     use axum::http::HeaderMap;
-
-    #[test]
-    fn pages_map_to_access_rules() {
-        assert_eq!(page_access("/login"), PageAccess::GuestOnly);
-        assert_eq!(page_access("/"), PageAccess::SignedIn);
-        assert_eq!(page_access("/tokens"), PageAccess::SignedIn);
-        assert_eq!(page_access("/admin/settings"), PageAccess::Admin);
-        assert_eq!(page_access("/admin"), PageAccess::Admin);
-        assert_eq!(page_access("/administrator"), PageAccess::Public);
-        assert_eq!(page_access("/pkg/realms.js"), PageAccess::Public);
-    }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut h = HeaderMap::new();

@@ -10,6 +10,7 @@ mod common;
 use reqwest::{Client, StatusCode};
 
 use app::core::{tokens, users};
+use app::pages::routes::{Access, PAGES};
 use common::setup::*;
 use common::{call, client, register};
 
@@ -101,15 +102,25 @@ fn server_fns() -> Vec<String> {
     paths
 }
 
-fn pages() -> Vec<String> {
-    let mut paths: Vec<String> = leptos_axum::generate_route_list(app::App)
+/// Every page of the router, each with the rule of its row in the page table; a route the table
+/// lacks (or a row no route has) fails here.
+fn pages() -> Vec<(String, Access)> {
+    let mut routes: Vec<String> = leptos_axum::generate_route_list(app::App)
         .iter()
-        .map(|r| r.path().replace("{id}", "1").replace(":id", "1"))
+        .map(|r| r.path().replace("{id}", ":id"))
         .collect();
-    paths.sort();
-    paths.dedup();
-    assert!(paths.len() >= 10, "{paths:?}");
-    paths
+    routes.sort();
+    routes.dedup();
+    let mut table: Vec<String> = PAGES.iter().map(|p| p.path.to_string()).collect();
+    table.sort();
+    assert_eq!(
+        routes, table,
+        "every route of the router has a row in app::pages::routes::PAGES, and no other row"
+    );
+    PAGES
+        .iter()
+        .map(|p| (p.path.replace(":id", "1"), p.access))
+        .collect()
 }
 
 struct People {
@@ -227,10 +238,10 @@ async fn every_server_fn_refuses_who_may_not_call_it_and_changes_nothing() {
 async fn every_page_is_guarded_by_its_rule() {
     let t = Setup::new().await;
     let p = people(&t).await;
-    for page in pages() {
+    for (page, access) in pages() {
         let url = format!("{}{page}", t.s.url);
-        let guest_only = page == "/login" || page == "/register";
-        let admin_only = page.starts_with("/admin");
+        let guest_only = access == Access::GuestOnly;
+        let admin_only = access == Access::Admin;
         for (who, c) in [("anonymous", &p.anonymous), ("disabled user", &p.disabled)] {
             let res = c.get(&url).send().await.unwrap();
             if guest_only {

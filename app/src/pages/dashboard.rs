@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::layout::{Access, Console};
+use super::layout::Console;
 use super::use_auth;
 use crate::api::usage::dashboard;
 use crate::model::format_time;
@@ -14,7 +14,7 @@ pub fn DashboardPage() -> impl IntoView {
     let auth = use_auth();
     let data = Resource::new(|| (), |_| dashboard());
     view! {
-        <Console access=Access::SignedIn>
+        <Console>
             <h1>"Dashboard"</h1>
             <Suspense>
                 {move || Suspend::new(async move {

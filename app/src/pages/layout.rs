@@ -4,23 +4,20 @@ use leptos::prelude::*;
 use leptos_router::components::{Redirect, A};
 use leptos_router::hooks::use_location;
 
+use super::routes::{self, Access, Nav, PAGES};
 use super::use_auth;
 use crate::api::account::Logout;
 use crate::model::UserView;
 
-/// Who may see a page.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    SignedIn,
-    Admin,
-}
-
-/// Frames a console page and shows it only to the right people: anonymous visitors are sent to
-/// sign in, plain users see "forbidden" on admin pages (the server also answers 403 there).
+/// Frames a console page and shows it only to the people its row in the page table names
+/// ([`routes::PAGES`]): anonymous visitors are sent to sign in, plain users see "forbidden" on admin
+/// pages (the server's page guard reads the same table and answers 403 there). A page missing from
+/// the table is shown to administrators only.
 #[component]
-pub fn Console(access: Access, children: ChildrenFn) -> impl IntoView {
+pub fn Console(children: ChildrenFn) -> impl IntoView {
     let auth = use_auth();
     let location = use_location();
+    let access = routes::access_of(&location.pathname.get_untracked()).unwrap_or(Access::Admin);
     let children = StoredValue::new(children);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -59,18 +56,23 @@ fn TopBar(user: UserView) -> impl IntoView {
         <header class="topbar">
             <a class="brand" href="/">"Realms"</a>
             <nav class="main-nav" aria-label="Main">
-                <A href="/">"Dashboard"</A>
-                <A href="/tokens">"Tokens"</A>
-                <A href="/models">"Models"</A>
-                <A href="/usage">"Usage"</A>
+                {PAGES
+                    .iter()
+                    .filter_map(|p| match p.nav {
+                        Nav::Main(label) => Some(view! { <A href=p.path>{label}</A> }),
+                        _ => None,
+                    })
+                    .collect_view()}
                 {is_admin.then(|| view! {
                     <span class="nav-group" data-testid="admin-nav">
                         <span class="nav-label">"Admin"</span>
-                        <A href="/admin/channels">"Channels"</A>
-                        <A href="/admin/models">"Pricing"</A>
-                        <A href="/admin/users">"Users"</A>
-                        <A href="/admin/settings">"Settings"</A>
-                        <A href="/admin/audit">"Audit log"</A>
+                        {PAGES
+                            .iter()
+                            .filter_map(|p| match p.nav {
+                                Nav::Admin(label) => Some(view! { <A href=p.path>{label}</A> }),
+                                _ => None,
+                            })
+                            .collect_view()}
                     </span>
                 })}
             </nav>

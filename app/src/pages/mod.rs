@@ -6,6 +6,7 @@ mod charts;
 mod dashboard;
 mod layout;
 mod models;
+pub mod routes;
 mod tokens;
 mod usage;
 mod widgets;

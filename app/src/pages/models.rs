@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::layout::{Access, Console};
+use super::layout::Console;
 use crate::api::models::available_models;
 use crate::money::format_price;
 
@@ -10,7 +10,7 @@ use crate::money::format_price;
 pub fn ModelsPage() -> impl IntoView {
     let list = Resource::new(|| (), |_| available_models());
     view! {
-        <Console access=Access::SignedIn>
+        <Console>
             <h1>"Models"</h1>
             <p class="muted">"Send one of these ids as the model. Prices are in USD per million tokens."</p>
             <Suspense fallback=|| view! { <p class="loading">"Loading models…"</p> }>

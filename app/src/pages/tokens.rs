@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::layout::{Access, Console};
+use super::layout::Console;
 use super::widgets::{ActionError, LimitsFields, Saved, Submit, LIMIT_FIELDS};
 use crate::api::tokens::{list_tokens, CreateToken, RevokeToken, SetTokenLimits};
 use crate::model::{format_time, NewToken, TokenStatus, TokenView, TOKEN_EXPIRY_CHOICES};
@@ -10,7 +10,7 @@ use crate::model::{format_time, NewToken, TokenStatus, TokenView, TOKEN_EXPIRY_C
 #[component]
 pub fn TokensPage() -> impl IntoView {
     view! {
-        <Console access=Access::SignedIn>
+        <Console>
             <Tokens/>
         </Console>
     }

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use super::charts::{Bars, Stacked, StackedBars};
-use super::layout::{Access, Console};
+use super::layout::Console;
 use crate::api::usage::get_usage;
 use crate::model::{format_day, format_time, parse_day, DailyPoint, UsagePage, UsageQuery};
 use crate::money::format_balance;
@@ -14,7 +14,7 @@ use crate::money::format_balance;
 #[component]
 pub fn UsagePageView() -> impl IntoView {
     view! {
-        <Console access=Access::SignedIn>
+        <Console>
             <Usage/>
         </Console>
     }

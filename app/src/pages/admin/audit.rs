@@ -5,12 +5,12 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::admin::audit_log;
 use crate::model::format_time;
-use crate::pages::layout::{Access, Console};
+use crate::pages::layout::Console;
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
     view! {
-        <Console access=Access::Admin>
+        <Console>
             <Audit/>
         </Console>
     }

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use super::route_id;
 use crate::api::channels::*;
 use crate::model::{ChannelKind, ChannelView, ProbeResult};
-use crate::pages::layout::{Access, Console};
+use crate::pages::layout::Console;
 use crate::pages::widgets::{
     reset_on_success, ActionError, Confirm, FieldError, Saved, Status, Submit,
 };
@@ -15,7 +15,7 @@ use crate::pages::widgets::{
 #[component]
 pub fn ChannelsPage() -> impl IntoView {
     view! {
-        <Console access=Access::Admin>
+        <Console>
             <Channels/>
         </Console>
     }
@@ -101,7 +101,7 @@ fn ChannelTable(list: Vec<ChannelView>) -> impl IntoView {
 #[component]
 pub fn ChannelPage() -> impl IntoView {
     view! {
-        <Console access=Access::Admin>
+        <Console>
             <Channel/>
         </Console>
     }

@@ -8,7 +8,7 @@ use crate::api::channels::list_channels;
 use crate::api::models::*;
 use crate::model::{BindingView, ModelView, PriceList};
 use crate::money::{format_price, price_input_value, Prices};
-use crate::pages::layout::{Access, Console};
+use crate::pages::layout::Console;
 use crate::pages::widgets::{ActionError, Confirm, FieldError, Saved, Status, Submit};
 
 const MODEL_FIELDS: &[&str] = &[
@@ -24,7 +24,7 @@ const MODEL_FIELDS: &[&str] = &[
 #[component]
 pub fn AdminModelsPage() -> impl IntoView {
     view! {
-        <Console access=Access::Admin>
+        <Console>
             <Models/>
         </Console>
     }
@@ -210,7 +210,7 @@ where
 #[component]
 pub fn AdminModelPage() -> impl IntoView {
     view! {
-        <Console access=Access::Admin>
+        <Console>
             <ModelDetail/>
         </Console>
     }

@@ -6,13 +6,13 @@ use crate::api::admin::{
     get_site_settings, SetBillingEnabled, SetOverdraftFloor, SetRegistrationOpen, SetUnpricedModels,
 };
 use crate::model::UnpricedPolicy;
-use crate::pages::layout::{Access, Console};
+use crate::pages::layout::Console;
 use crate::pages::widgets::ActionError;
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     view! {
-        <Console access=Access::Admin>
+        <Console>
             <SettingsForm/>
         </Console>
     }

@@ -6,13 +6,13 @@ use super::route_id;
 use crate::api::users::*;
 use crate::model::{format_time, AdminUserView, Role};
 use crate::money::format_balance;
-use crate::pages::layout::{Access, Console};
+use crate::pages::layout::Console;
 use crate::pages::widgets::{ActionError, FieldError, LimitsFields, Saved, Submit, LIMIT_FIELDS};
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
     view! {
-        <Console access=Access::Admin>
+        <Console>
             <Users/>
         </Console>
     }
@@ -85,7 +85,7 @@ fn UserTable(
 #[component]
 pub fn UserPage() -> impl IntoView {
     view! {
-        <Console access=Access::Admin>
+        <Console>
             <UserDetailView/>
         </Console>
     }
