@@ -7,6 +7,7 @@ pub mod audit;
 pub mod balances;
 pub mod billing;
 pub mod bindings;
+pub mod cache;
 pub mod catalog;
 pub mod channels;
 pub mod crypto;

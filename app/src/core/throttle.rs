@@ -1,8 +1,8 @@
 //! Throttling of failed sign-ins, per account and per client address: after `max_failures` failures
 //! within `window`, further attempts are refused until the window that began with the first failure
 //! has passed. A success clears the count. The map is bounded (keys are cut to [`MAX_KEY_BYTES`],
-//! at most [`MAX_ENTRIES`] are kept), so nobody can grow it without limit. Time is passed in, so
-//! the rule is tested without waiting.
+//! at most [`MAX_ENTRIES`] are kept, pruned and locked as `super::cache` describes), so nobody can
+//! grow it without limit. Time is passed in, so the rule is tested without waiting.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -50,9 +50,7 @@ impl LoginThrottle {
     }
 
     fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
-        self.entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        super::cache::lock(&self.entries)
     }
 
     /// `Err(wait)` when `key` is locked out at `now`, with the time left.
@@ -82,10 +80,7 @@ impl LoginThrottle {
             let window = self.window;
             entries.retain(|_, e| now < e.first_failure + window);
             if entries.len() >= MAX_ENTRIES {
-                let mut starts: Vec<Instant> = entries.values().map(|e| e.first_failure).collect();
-                let (_, median, _) = starts.select_nth_unstable(MAX_ENTRIES / 2);
-                let cut = *median;
-                entries.retain(|_, e| e.first_failure > cut);
+                super::cache::drop_older_half(&mut entries, |e| e.first_failure);
             }
         }
         let entry = entries.entry(key.to_string()).or_insert(Entry {

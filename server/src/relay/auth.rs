@@ -1,13 +1,13 @@
 //! Authenticating a data-plane request: the token comes as `Authorization: Bearer rlm_…` or
-//! `x-api-key: rlm_…`. Owners are cached in memory by token hash; the cache empties whenever the
-//! catalog revision moves (a revoked token or a disabled user bumps it) and entries live 60 s at most.
+//! `x-api-key: rlm_…`. Owners are cached in memory by token hash (an `app::core::cache::Cache`); the
+//! cache empties whenever the catalog or token revision moves (a revoked token or a disabled user
+//! bumps one) and entries live 60 s at most.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::http::HeaderMap;
 
+use app::core::cache::Cache;
 use app::core::db::{now_ms, Db};
 use app::core::token;
 use app::core::tokens::{self, TokenOwner, TokenRefusal};
@@ -37,16 +37,18 @@ pub fn presented(headers: &HeaderMap) -> Option<&str> {
     })
 }
 
-#[derive(Debug, Default)]
+/// Token owners by token hash, at the catalog and token revisions they were read at.
+#[derive(Debug)]
 pub struct TokenCache {
-    inner: Mutex<CacheState>,
+    owners: Cache<String, TokenOwner, (i64, i64)>,
 }
 
-#[derive(Debug, Default)]
-struct CacheState {
-    /// The catalog and token revisions the entries were read at.
-    revision: (i64, i64),
-    owners: HashMap<String, (TokenOwner, Instant)>,
+impl Default for TokenCache {
+    fn default() -> Self {
+        TokenCache {
+            owners: Cache::new(TTL, MAX_ENTRIES),
+        }
+    }
 }
 
 impl TokenCache {
@@ -67,7 +69,7 @@ impl TokenCache {
         }
         let hash = token::hash(value);
         let now = Instant::now();
-        if let Some(owner) = self.cached(&hash, revision, now) {
+        if let Some(owner) = self.owners.get(&hash, revision, now) {
             if owner.expires_at.is_some_and(|t| t <= now_ms()) {
                 return Err(refused(TokenRefusal::Expired));
             }
@@ -75,7 +77,7 @@ impl TokenCache {
         }
         match tokens::authenticate(db, value).await {
             Ok(Ok(owner)) => {
-                self.store(hash, owner.clone(), revision, now);
+                self.owners.insert(hash, owner.clone(), revision, now);
                 Ok(owner)
             }
             Ok(Err(refusal)) => Err(refused(refusal)),
@@ -85,34 +87,6 @@ impl TokenCache {
                     "Realms could not check the token (its database is not answering). Retry shortly.".into(),
                 ))
             }
-        }
-    }
-
-    fn cached(&self, hash: &str, revision: (i64, i64), now: Instant) -> Option<TokenOwner> {
-        let mut state = self.inner.lock().ok()?;
-        if state.revision != revision {
-            state.owners.clear();
-            state.revision = revision;
-            return None;
-        }
-        match state.owners.get(hash) {
-            Some((owner, at)) if now.duration_since(*at) < TTL => Some(owner.clone()),
-            _ => None,
-        }
-    }
-
-    fn store(&self, hash: String, owner: TokenOwner, revision: (i64, i64), now: Instant) {
-        if let Ok(mut state) = self.inner.lock() {
-            if state.revision != revision {
-                state.owners.clear();
-                state.revision = revision;
-            }
-            if state.owners.len() >= MAX_ENTRIES {
-                state
-                    .owners
-                    .retain(|_, (_, at)| now.duration_since(*at) < TTL);
-            }
-            state.owners.insert(hash, (owner, now));
         }
     }
 }

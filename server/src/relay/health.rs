@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
+use app::core::cache::{lock, Cache};
 use std::time::{Duration, Instant};
 
 const BASE_BACKOFF: Duration = Duration::from_secs(1);
@@ -11,10 +13,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// The longest cooldown one `retry-after` can ask for: a key is shared by every user of its channel,
 /// so one answer never takes it out for minutes (repeated failures still back off to the maximum).
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
-/// Sessions remembered at most; past it the expired ones go, then the oldest half.
+/// Sessions remembered at most (pruned as every `app::core::cache::Cache` is).
 const STICKY_MAX: usize = 100_000;
 const STICKY_TTL: Duration = Duration::from_secs(3600);
-const STICKY_PRUNE_EVERY: usize = 1024;
 
 /// What can cool down.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -44,32 +45,26 @@ pub struct Health {
 
 impl Health {
     pub fn is_cooling(&self, key: &HealthKey, now: Instant) -> bool {
-        self.cooling
-            .lock()
-            .map(|m| m.get(key).is_some_and(|c| c.until > now))
-            .unwrap_or(false)
+        lock(&self.cooling).get(key).is_some_and(|c| c.until > now)
     }
 
     /// Records a failure: the key cools down for the next backoff step, or for `retry_after` when the
     /// upstream said how long (whichever is longer).
     pub fn failure(&self, key: HealthKey, now: Instant, retry_after: Option<Duration>) {
-        if let Ok(mut m) = self.cooling.lock() {
-            let failures = m.get(&key).map_or(0, |c| c.failures).saturating_add(1);
-            let wait = backoff(failures).max(retry_after.unwrap_or_default().min(MAX_RETRY_AFTER));
-            m.insert(
-                key,
-                Cooling {
-                    failures,
-                    until: now + wait,
-                },
-            );
-        }
+        let mut m = lock(&self.cooling);
+        let failures = m.get(&key).map_or(0, |c| c.failures).saturating_add(1);
+        let wait = backoff(failures).max(retry_after.unwrap_or_default().min(MAX_RETRY_AFTER));
+        m.insert(
+            key,
+            Cooling {
+                failures,
+                until: now + wait,
+            },
+        );
     }
 
     pub fn success(&self, key: &HealthKey) {
-        if let Ok(mut m) = self.cooling.lock() {
-            m.remove(key);
-        }
+        lock(&self.cooling).remove(key);
     }
 }
 
@@ -80,41 +75,26 @@ pub struct StickyTarget {
     pub credential_id: i64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Sticky {
-    inner: Mutex<StickyMap>,
+    map: Cache<String, StickyTarget>,
 }
 
-#[derive(Debug, Default)]
-struct StickyMap {
-    map: HashMap<String, (StickyTarget, Instant)>,
-    inserts: usize,
+impl Default for Sticky {
+    fn default() -> Self {
+        Sticky {
+            map: Cache::new(STICKY_TTL, STICKY_MAX),
+        }
+    }
 }
 
 impl Sticky {
     pub fn get(&self, session: &str, now: Instant) -> Option<StickyTarget> {
-        let m = self.inner.lock().ok()?;
-        m.map
-            .get(session)
-            .filter(|(_, at)| now.duration_since(*at) < STICKY_TTL)
-            .map(|(t, _)| *t)
+        self.map.get(session, (), now)
     }
 
     pub fn set(&self, session: &str, target: StickyTarget, now: Instant) {
-        if let Ok(mut m) = self.inner.lock() {
-            m.map.insert(session.to_string(), (target, now));
-            m.inserts += 1;
-            if m.inserts % STICKY_PRUNE_EVERY == 0 || m.map.len() > STICKY_MAX {
-                m.map
-                    .retain(|_, (_, at)| now.duration_since(*at) < STICKY_TTL);
-            }
-            if m.map.len() > STICKY_MAX {
-                let mut times: Vec<Instant> = m.map.values().map(|(_, at)| *at).collect();
-                let (_, median, _) = times.select_nth_unstable(STICKY_MAX / 2);
-                let cut = *median;
-                m.map.retain(|_, (_, at)| *at > cut);
-            }
-        }
+        self.map.insert(session.to_string(), target, (), now);
     }
 }
 
@@ -189,7 +169,7 @@ mod tests {
                 t0 + Duration::from_micros(i as u64),
             );
         }
-        let len = s.inner.lock().unwrap().map.len();
+        let len = s.map.len();
         assert!(len <= STICKY_MAX, "{len}");
         let newest = format!("s{}", STICKY_MAX + 9);
         assert_eq!(s.get(&newest, t0 + Duration::from_secs(1)), Some(target));

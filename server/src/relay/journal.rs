@@ -59,7 +59,7 @@ impl Journal {
     pub fn append(&self, entry: &Entry) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(entry)?;
         line.push(b'\n');
-        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let mut open = app::core::cache::lock(&self.open);
         open.file.write_all(&line)?;
         open.pending += 1;
         Ok(())
@@ -71,7 +71,7 @@ impl Journal {
         if n == 0 {
             return;
         }
-        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let mut open = app::core::cache::lock(&self.open);
         open.pending = open.pending.saturating_sub(n);
         if open.pending == 0 {
             if let Err(e) = open.file.set_len(0) {
@@ -82,7 +82,7 @@ impl Journal {
 
     /// Empties the file (after a replay).
     pub fn clear(&self) -> std::io::Result<()> {
-        let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let open = app::core::cache::lock(&self.open);
         open.file.set_len(0)
     }
 }

@@ -8,11 +8,12 @@ use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
+use app::core::cache::{lock, Cache};
 use app::core::tokens::TokenOwner;
 use app::model::Limits;
 
@@ -33,11 +34,28 @@ impl Key {
     }
 }
 
-#[derive(Default)]
+/// Keys whose per-minute counter is kept at most (pruned as every `app::core::cache::Cache` is).
+const RATES_MAX: usize = 100_000;
+/// A counter unused this long is dropped: after a minute without requests a per-minute quota is
+/// full again, so a new counter admits exactly what the old one would have.
+const RATE_IDLE: Duration = Duration::from_secs(120);
+
 pub struct Limiter {
-    rates: Mutex<HashMap<Key, (i64, Arc<DefaultDirectRateLimiter>)>>,
+    /// Per token and user: the requests-per-minute limit and its counter.
+    rates: Cache<Key, (i64, Arc<DefaultDirectRateLimiter>)>,
+    /// Running requests per token and user with a concurrency limit (an entry goes at zero).
     running: Mutex<HashMap<Key, i64>>,
     clock: DefaultClock,
+}
+
+impl Default for Limiter {
+    fn default() -> Self {
+        Limiter {
+            rates: Cache::new(RATE_IDLE, RATES_MAX),
+            running: Mutex::default(),
+            clock: DefaultClock::default(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Limiter {
@@ -54,13 +72,12 @@ pub struct Permit {
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        if let Ok(mut running) = self.limiter.running.lock() {
-            for key in &self.keys {
-                if let Some(n) = running.get_mut(key) {
-                    *n -= 1;
-                    if *n <= 0 {
-                        running.remove(key);
-                    }
+        let mut running = lock(&self.limiter.running);
+        for key in &self.keys {
+            if let Some(n) = running.get_mut(key) {
+                *n -= 1;
+                if *n <= 0 {
+                    running.remove(key);
                 }
             }
         }
@@ -98,10 +115,7 @@ impl Limiter {
     }
 
     fn hold(self: &Arc<Self>, owner: &TokenOwner) -> Result<Permit, RelayError> {
-        let mut running = self
-            .running
-            .lock()
-            .map_err(|_| RelayError::Internal("The limiter failed.".into()))?;
+        let mut running = lock(&self.running);
         for (key, limits) in scopes(owner) {
             if let Some(max) = limits.concurrency {
                 if running.get(&key).copied().unwrap_or(0) >= max {
@@ -129,21 +143,20 @@ impl Limiter {
         })
     }
 
+    /// The counter of `key` under a limit of `rpm`; a changed limit starts a new counter. Each use
+    /// renews the counter's idle time.
     fn rate(&self, key: Key, rpm: i64) -> Arc<DefaultDirectRateLimiter> {
-        let mut rates = match self.rates.lock() {
-            Ok(r) => r,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        match rates.get(&key) {
-            Some((limit, l)) if *limit == rpm => l.clone(),
+        let now = Instant::now();
+        let counter = match self.rates.get(&key, (), now) {
+            Some((limit, l)) if limit == rpm => l,
             _ => {
                 let n = NonZeroU32::new(u32::try_from(rpm.max(1)).unwrap_or(u32::MAX))
                     .unwrap_or(NonZeroU32::MIN);
-                let l = Arc::new(RateLimiter::direct(Quota::per_minute(n)));
-                rates.insert(key, (rpm, l.clone()));
-                l
+                Arc::new(RateLimiter::direct(Quota::per_minute(n)))
             }
-        }
+        };
+        self.rates.insert(key, (rpm, counter.clone()), (), now);
+        counter
     }
 }
 
@@ -176,7 +189,7 @@ impl Drop for OpenSpend {
         if self.keys.is_empty() {
             return;
         }
-        let mut open = self.book.open.lock().unwrap_or_else(|p| p.into_inner());
+        let mut open = lock(&self.book.open);
         for key in &self.keys {
             if let Some(n) = open.get_mut(key) {
                 *n -= self.amount;
@@ -212,7 +225,7 @@ impl SpendBook {
         amount: i64,
         read_after: u64,
     ) -> Result<OpenSpend, SpendRefusal> {
-        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let mut open = lock(&self.open);
         if self.releases.load(Ordering::Acquire) != read_after {
             return Err(SpendRefusal::Stale);
         }

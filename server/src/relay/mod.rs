@@ -144,9 +144,7 @@ impl Relay {
             revocations: std::sync::Mutex::new(None),
         });
         let watcher = running::RunningTokens::spawn_watcher(Arc::downgrade(&relay));
-        if let Ok(mut slot) = relay.revocations.lock() {
-            *slot = Some(watcher);
-        }
+        *app::core::cache::lock(&relay.revocations) = Some(watcher);
         Ok(relay)
     }
 
@@ -155,7 +153,7 @@ impl Relay {
     pub async fn shutdown(&self) {
         self.tasks.close();
         self.tasks.wait().await;
-        if let Some(watcher) = self.revocations.lock().ok().and_then(|mut w| w.take()) {
+        if let Some(watcher) = app::core::cache::lock(&self.revocations).take() {
             watcher.abort();
         }
         self.wallets.tidy(Duration::ZERO).await;

@@ -41,10 +41,7 @@ pub struct Running<'a> {
 
 impl RunningTokens {
     fn lock(&self) -> MutexGuard<'_, Registry> {
-        // The map stays consistent under a panic (each change is one statement).
-        self.map
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        app::core::cache::lock(&self.map)
     }
 
     /// Registers a stream of `token_id`.

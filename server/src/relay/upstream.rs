@@ -3,8 +3,10 @@
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use bytes::Bytes;
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::core::cache::Cache;
 
 use app::core::upstream_url::join_url;
 
@@ -118,28 +120,31 @@ pub fn response_headers(upstream: &HeaderMap) -> HeaderMap {
 }
 
 /// Endpoint base URLs, each parsed once (parsing an origin costs more than the rest of a request's
-/// routing).
-#[derive(Default)]
-pub struct BaseUrls(RwLock<HashMap<Arc<str>, reqwest::Url>>);
+/// routing), kept as every `app::core::cache::Cache` is.
+pub struct BaseUrls(Cache<Arc<str>, reqwest::Url>);
+
+impl Default for BaseUrls {
+    fn default() -> Self {
+        BaseUrls(Cache::new(Self::TTL, Self::MAX))
+    }
+}
 
 impl BaseUrls {
     /// At most this many bases are kept; endpoints are few, so reaching it means many were edited.
     const MAX: usize = 1024;
+    /// A base is checked against the egress rules again after this long.
+    const TTL: Duration = Duration::from_secs(3600);
 
     /// The upstream URL for `path_and_query` on `base`, or why it may not be used.
     pub fn join(&self, base: &Arc<str>, path_and_query: &str) -> Result<reqwest::Url, String> {
-        if let Some(url) = self.0.read().ok().and_then(|m| m.get(base).cloned()) {
+        let now = Instant::now();
+        if let Some(url) = self.0.get(base, (), now) {
             return Ok(join_url(&url, path_and_query));
         }
         let url = reqwest::Url::parse(base).map_err(|e| format!("not a URL: {e}"))?;
         app::core::egress::check_url(&url)?;
         let joined = join_url(&url, path_and_query);
-        if let Ok(mut map) = self.0.write() {
-            if map.len() >= Self::MAX {
-                map.clear();
-            }
-            map.insert(base.clone(), url);
-        }
+        self.0.insert(base.clone(), url, (), now);
         Ok(joined)
     }
 }

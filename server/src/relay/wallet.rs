@@ -61,10 +61,7 @@ impl Wallets {
     }
 
     fn wallet(&self, user_id: i64) -> Arc<tokio::sync::Mutex<Wallet>> {
-        let mut map = match self.map.lock() {
-            Ok(m) => m,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut map = app::core::cache::lock(&self.map);
         map.entry(user_id)
             .or_insert_with(|| {
                 Arc::new(tokio::sync::Mutex::new(Wallet {
@@ -168,10 +165,10 @@ impl Wallets {
     /// Gives back the leases of users without running requests and idle for `idle`, and keeps the
     /// others alive. Returns how many were given back.
     pub async fn tidy(&self, idle: Duration) -> usize {
-        let wallets: Vec<_> = match self.map.lock() {
-            Ok(m) => m.values().cloned().collect(),
-            Err(_) => return 0,
-        };
+        let wallets: Vec<_> = app::core::cache::lock(&self.map)
+            .values()
+            .cloned()
+            .collect();
         let mut kept = Vec::new();
         let mut released = 0;
         for wallet in wallets {
