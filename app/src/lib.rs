@@ -7,9 +7,9 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod core;
 pub mod error;
-pub mod model;
 pub mod money;
 pub mod pages;
+pub mod types;
 
 pub use pages::{shell, App};
 

@@ -12,8 +12,8 @@ use app::core::db::Db;
 use app::core::models::ModelInput;
 use app::core::secret::InstanceSecret;
 use app::core::users::{self, NewUser};
-use app::model::{AuditEntryView, ChannelKind, Role, UnpricedPolicy};
 use app::money::Prices;
+use app::types::{AuditEntryView, ChannelKind, Role, UnpricedPolicy};
 
 fn cipher() -> KeyCipher {
     KeyCipher::new(&InstanceSecret::from_value("0123456789abcdef0123456789abcdef").unwrap())

@@ -18,7 +18,7 @@ async fn funded_user(db: &Db, email: &str, nano: i64) -> i64 {
             email,
             username: None,
             password: "password123",
-            role: Some(app::model::Role::User),
+            role: Some(app::types::Role::User),
         },
     )
     .await
@@ -303,7 +303,7 @@ async fn leases_hold_balance_charges_shrink_them_and_expired_ones_are_swept() {
 /// values, on both databases.
 #[tokio::test]
 async fn batches_of_any_size_store_every_row() {
-    use app::core::usage::{self, Tokens, UsageEvent};
+    use app::core::usage_log::{self, TokenCounts, UsageEvent};
     for t in common::all().await {
         let db = &t.db;
         let u = funded_user(db, "batch@example.com", 1_000_000).await;
@@ -329,7 +329,7 @@ async fn batches_of_any_size_store_every_row() {
                     created_at: 1_000 + i as i64,
                     user_id: u,
                     token_id: None,
-                    endpoint: "messages".into(),
+                    api: "messages".into(),
                     model: format!("model-{i}"),
                     upstream_model: Some(format!("up-{i}")),
                     channel_id: None,
@@ -339,10 +339,10 @@ async fn batches_of_any_size_store_every_row() {
                     stream: i % 2 == 0,
                     client_disconnected: false,
                     attempts: 1,
-                    tokens: Tokens {
+                    tokens: TokenCounts {
                         input: i as i64,
                         output: 2 * i as i64,
-                        ..Tokens::default()
+                        ..TokenCounts::default()
                     },
                     estimated: false,
                     cost: i as i64 + 1,
@@ -352,11 +352,11 @@ async fn batches_of_any_size_store_every_row() {
                 .collect();
             let mut tx = db.pool().begin().await.unwrap();
             billing::apply(&mut tx, &ops).await.unwrap();
-            usage::insert_in(&mut tx, &events).await.unwrap();
+            usage_log::insert_in(&mut tx, &events).await.unwrap();
             tx.commit().await.unwrap();
             written += n;
 
-            let stored = usage::recent(db, Some(u), 10_000).await.unwrap();
+            let stored = usage_log::recent(db, Some(u), 10_000).await.unwrap();
             assert_eq!(stored.len(), written, "{}: {n} events", t.label);
             for e in &events {
                 let s = stored.iter().find(|s| s.request_id == e.request_id);

@@ -16,8 +16,8 @@ use app::core::error::StoreError;
 use app::core::models::{self, ModelInput};
 use app::core::secret::InstanceSecret;
 use app::core::{balances, bindings, users};
-use app::model::ChannelKind;
 use app::money::Prices;
+use app::types::ChannelKind;
 use sqlx::Row;
 
 const KEY: &str = "sk-ant-api03-very-secret-key-WXYZ";

@@ -8,8 +8,8 @@ use app::core::error::StoreError;
 use app::core::sessions::DbSessionStore;
 use app::core::tokens::{self, TokenRefusal};
 use app::core::users::{self, LoginRefusal, NewUser};
-use app::core::{settings, token};
-use app::model::{Role, TokenStatus};
+use app::core::{settings, token_secret};
+use app::types::{Role, TokenStatus};
 use sqlx::Row;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::SessionStore;
@@ -142,7 +142,7 @@ async fn tokens_are_stored_hashed_and_authenticate() {
             .await
             .unwrap();
         let hash: String = row.get("token_hash");
-        assert_eq!(hash, token::hash(&created.secret), "{}", t.label);
+        assert_eq!(hash, token_secret::hash(&created.secret), "{}", t.label);
         for col in ["token_hash", "hint", "name"] {
             let v: String = row.get(col);
             assert!(

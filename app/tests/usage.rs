@@ -6,23 +6,23 @@ mod common;
 use app::core::channels::{self, ChannelSettings, NewChannel};
 use app::core::crypto::KeyCipher;
 use app::core::secret::InstanceSecret;
-use app::core::usage::{self, Filter, Tokens, UsageEvent, MAX_MODEL_CHARS};
+use app::core::usage_log::{self, Filter, TokenCounts, UsageEvent, MAX_MODEL_CHARS};
 use app::core::users;
-use app::model::ChannelKind;
+use app::types::ChannelKind;
 
 fn event(request_id: &str, user_id: i64, model: &str) -> UsageEvent {
     UsageEvent {
         request_id: request_id.into(),
         created_at: app::core::db::now_ms(),
         user_id,
-        endpoint: "messages".into(),
+        api: "messages".into(),
         model: model.into(),
         status: 200,
         attempts: 1,
-        tokens: Tokens {
+        tokens: TokenCounts {
             input: 3,
             output: 4,
-            ..Tokens::default()
+            ..TokenCounts::default()
         },
         cost: 9,
         latency_ms: 5,
@@ -76,7 +76,7 @@ async fn events_of_deleted_channels_and_keys_are_stored_and_keep_their_ids() {
             credential_id: Some(credential),
             ..event("req_before", user.id, "claude-a")
         };
-        usage::insert_batch(&t.db, &[before]).await.unwrap();
+        usage_log::insert_batch(&t.db, &[before]).await.unwrap();
         channels::delete(&t.db, channel.id).await.unwrap();
         // The request that was running when its channel went away settles afterwards.
         let after = UsageEvent {
@@ -84,7 +84,7 @@ async fn events_of_deleted_channels_and_keys_are_stored_and_keep_their_ids() {
             credential_id: Some(credential),
             ..event("req_after", user.id, "claude-a")
         };
-        usage::insert_batch(&t.db, &[after])
+        usage_log::insert_batch(&t.db, &[after])
             .await
             .unwrap_or_else(|e| {
                 panic!(
@@ -93,7 +93,7 @@ async fn events_of_deleted_channels_and_keys_are_stored_and_keep_their_ids() {
                 )
             });
 
-        let stored = usage::recent(&t.db, Some(user.id), 10).await.unwrap();
+        let stored = usage_log::recent(&t.db, Some(user.id), 10).await.unwrap();
         assert_eq!(stored.len(), 2, "{}", t.label);
         for e in &stored {
             assert_eq!(
@@ -110,7 +110,7 @@ async fn events_of_deleted_channels_and_keys_are_stored_and_keep_their_ids() {
             to: i64::MAX,
             ..Filter::default()
         };
-        let (rows, total) = usage::list(&t.db, &filter, 0, 10).await.unwrap();
+        let (rows, total) = usage_log::list(&t.db, &filter, 0, 10).await.unwrap();
         assert_eq!(total, 2, "{}", t.label);
         for r in &rows {
             assert_eq!(
@@ -120,7 +120,7 @@ async fn events_of_deleted_channels_and_keys_are_stored_and_keep_their_ids() {
                 t.label
             );
         }
-        let stats = usage::channel_stats(&t.db, &filter).await.unwrap();
+        let stats = usage_log::channel_stats(&t.db, &filter).await.unwrap();
         assert_eq!(
             stats.len(),
             1,
@@ -142,10 +142,10 @@ async fn any_model_text_is_stored_cleaned_and_capped() {
         };
         let long = event("req_long", user.id, &"m".repeat(1 << 20));
         let plain = event("req_plain", user.id, "claude-sonnet-5-5");
-        usage::insert_batch(&t.db, &[nul, long, plain])
+        usage_log::insert_batch(&t.db, &[nul, long, plain])
             .await
             .unwrap_or_else(|e| panic!("{}: odd text is stored: {e}", t.label));
-        let stored = usage::recent(&t.db, Some(user.id), 10).await.unwrap();
+        let stored = usage_log::recent(&t.db, Some(user.id), 10).await.unwrap();
         let by_id = |id: &str| stored.iter().find(|e| e.request_id == id).unwrap();
         assert_eq!(by_id("req_nul").model, "claude??[31m", "{}", t.label);
         assert_eq!(

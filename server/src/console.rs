@@ -11,8 +11,8 @@ use tower_sessions::{Expiry, Session, SessionManagerLayer};
 use app::core::sessions::DbSessionStore;
 use app::core::state::{AppState, FreshToken, Viewer, SESSION_FRESH_TOKEN_KEY, SESSION_USER_KEY};
 use app::core::users;
-use app::model::NewToken;
 use app::pages::routes::{access_of, Access};
+use app::types::NewToken;
 
 /// The largest console request body (forms and server fns); larger ones get 413 before being read.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;

@@ -7,9 +7,9 @@ use axum::response::{IntoResponse, Response};
 
 use app::core::db::now_ms;
 use app::core::state::{AppState, Viewer};
-use app::core::usage;
-use app::model::{format_time, UsageQuery};
+use app::core::usage_log;
 use app::money::{format_usd, BALANCE_SCALE};
+use app::types::{format_time, UsageQuery};
 
 /// At most this many rows per export.
 const MAX_ROWS: i64 = 100_000;
@@ -22,11 +22,12 @@ pub async fn usage_csv(
     let Some(viewer) = req.extensions().get::<Viewer>().and_then(|v| v.0.clone()) else {
         return (StatusCode::UNAUTHORIZED, "Sign in to export your usage.").into_response();
     };
-    let (filter, from, to) = match usage::filter_for(&state.db, &viewer, &query, now_ms()).await {
+    let (filter, from, to) = match usage_log::filter_for(&state.db, &viewer, &query, now_ms()).await
+    {
         Ok(f) => f,
         Err(e) => return (StatusCode::BAD_REQUEST, e.public_message()).into_response(),
     };
-    let rows = match usage::list(&state.db, &filter, 0, MAX_ROWS).await {
+    let rows = match usage_log::list(&state.db, &filter, 0, MAX_ROWS).await {
         Ok((rows, _)) => rows,
         Err(e) => {
             tracing::error!(error = %e, "usage export failed");
@@ -39,7 +40,7 @@ pub async fn usage_csv(
         "time_utc",
         "user",
         "token",
-        "endpoint",
+        "api",
         "model",
         "channel",
         "status",
@@ -65,7 +66,7 @@ pub async fn usage_csv(
             format_time(r.created_at),
             text_cell(&r.user),
             text_cell(r.token.as_deref().unwrap_or_default()),
-            text_cell(&r.endpoint),
+            text_cell(&r.api),
             text_cell(&r.model),
             text_cell(r.channel.as_deref().unwrap_or_default()),
             r.status.to_string(),

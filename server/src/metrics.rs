@@ -1,4 +1,4 @@
-//! `GET /metrics` in Prometheus' text format (the `prometheus-client` crate): requests by endpoint,
+//! `GET /metrics` in Prometheus' text format (the `prometheus-client` crate): requests by API,
 //! model, channel and status; upstream latency and time to first byte; failovers; cooldowns; open
 //! streams; and the usage writer's queue, lag and dropped rows (which should stay 0). It answers
 //! only with `Authorization: Bearer <--metrics-token>`; without a configured token it is off (404).
@@ -16,11 +16,11 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use crate::relay::settle::WriterStats;
+use crate::relay::books::BooksStats;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
-    pub endpoint: &'static str,
+    pub api: &'static str,
     /// The public model id when it resolved to a managed model, else `-` (client text never
     /// becomes a label).
     pub model: String,
@@ -43,7 +43,7 @@ pub struct Metrics {
     writer_dropped_events: Gauge<i64, AtomicI64>,
     writer_dropped_ledger: Gauge<i64, AtomicI64>,
     uncollected: Gauge<i64, AtomicI64>,
-    writer: Arc<WriterStats>,
+    writer: Arc<BooksStats>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -58,12 +58,12 @@ fn buckets() -> impl Iterator<Item = f64> {
 }
 
 impl Metrics {
-    pub fn new(writer: Arc<WriterStats>) -> Metrics {
+    pub fn new(writer: Arc<BooksStats>) -> Metrics {
         let mut registry = Registry::with_prefix("realms");
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
             "requests",
-            "Data-plane requests by endpoint, model, channel and the status the client got",
+            "Data-plane requests by API, model, channel and the status the client got",
             requests.clone(),
         );
         let latency = Histogram::new(buckets());

@@ -77,7 +77,7 @@ pub async fn run(globals: &crate::instance::Globals, args: ServeArgs) -> Result<
         );
     }
     let (usage_sink, usage_writer) =
-        crate::relay::settle::start_with(db.clone(), Some(std::sync::Arc::new(journal)));
+        crate::relay::books::start_with(db.clone(), Some(std::sync::Arc::new(journal)));
     let relay_config = crate::relay::RelayConfig {
         instance: instance_id(args.instance_id.as_deref(), &globals.data_dir)?,
         ..args.relay_config()

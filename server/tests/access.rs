@@ -295,7 +295,7 @@ async fn data_plane_endpoints_refuse_bad_tokens_before_any_upstream() {
             email: "owner@example.com",
             username: None,
             password: "password123",
-            role: Some(app::model::Role::User),
+            role: Some(app::types::Role::User),
         },
     )
     .await

@@ -9,11 +9,11 @@ use reqwest::StatusCode;
 
 use app::core::balances;
 use app::core::{billing, limits, models};
-use app::model::{Limits, UnpricedPolicy};
+use app::types::{Limits, UnpricedPolicy};
 use common::setup::*;
 use realms::relay::RelayConfig;
 
-async fn charges(t: &Setup) -> Vec<app::model::LedgerEntryView> {
+async fn charges(t: &Setup) -> Vec<app::types::LedgerEntryView> {
     t.settled().await;
     let u = t.user_id().await;
     balances::ledger(&t.s.db, u, 100)
@@ -266,7 +266,7 @@ async fn spend_limits_are_enforced_over_their_window() {
         StatusCode::OK
     );
     next(&mut events).await;
-    t.s.relay.usage.flush().await;
+    t.s.relay.books.flush().await;
     let res = t.messages(body("claude-test", false)).await;
     let retry: u64 = res.headers()["retry-after"]
         .to_str()
@@ -297,8 +297,8 @@ async fn two_instances_cannot_overdraw_through_their_leases() {
         .adjust_balance(u, 1_000_000_000 - FUNDS, "")
         .await
         .unwrap();
-    let (sink_a, _wa) = realms::relay::settle::start(t.s.db.clone());
-    let (sink_b, _wb) = realms::relay::settle::start(t.s.db.clone());
+    let (sink_a, _wa) = realms::relay::books::start(t.s.db.clone());
+    let (sink_b, _wb) = realms::relay::books::start(t.s.db.clone());
     let a = std::sync::Arc::new(realms::relay::wallet::Wallets::new(
         t.s.db.clone(),
         "a",
@@ -419,7 +419,7 @@ async fn overdraft_is_bounded_by_the_floor(floor: i64) {
     assert_eq!(balance, -floor, "the balance went down to the floor");
     assert!(
         t.s.relay
-            .usage
+            .books
             .stats
             .uncollected
             .load(std::sync::atomic::Ordering::Relaxed)

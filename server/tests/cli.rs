@@ -481,12 +481,12 @@ async fn usage_list_prints_one_json_object_per_request() {
         .await
         .unwrap()
         .unwrap();
-    let event = |id: &str, at: i64, cost: i64| app::core::usage::UsageEvent {
+    let event = |id: &str, at: i64, cost: i64| app::core::usage_log::UsageEvent {
         request_id: id.into(),
         created_at: at,
         user_id: user.id,
         token_id: None,
-        endpoint: "messages".into(),
+        api: "messages".into(),
         model: "claude-sonnet-4-5".into(),
         upstream_model: None,
         channel_id: None,
@@ -496,7 +496,7 @@ async fn usage_list_prints_one_json_object_per_request() {
         stream: true,
         client_disconnected: false,
         attempts: 1,
-        tokens: app::core::usage::Tokens {
+        tokens: app::core::usage_log::TokenCounts {
             input: 12,
             output: 7,
             cache_write_5m: 2,
@@ -508,7 +508,7 @@ async fn usage_list_prints_one_json_object_per_request() {
         ttfb_ms: Some(5),
         latency_ms: 9,
     };
-    app::core::usage::insert_batch(
+    app::core::usage_log::insert_batch(
         &db,
         &[event("req_a", 1_000, 167_400), event("req_b", 2_000, 1)],
     )

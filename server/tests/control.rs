@@ -231,12 +231,12 @@ async fn every_admin_server_fn_refuses_plain_users_and_anonymous_and_changes_not
         "claude-x"
     );
     let plain = users::get(&s.db, target).await.unwrap().unwrap();
-    assert_eq!(plain.role, app::model::Role::User);
+    assert_eq!(plain.role, app::types::Role::User);
     assert!(!plain.is_disabled());
     assert_eq!(balances::balance(&s.db, target).await.unwrap(), 0);
     assert_eq!(
         app::core::settings::load(&s.db).await.unwrap(),
-        app::model::SiteSettings::default()
+        app::types::SiteSettings::default()
     );
 }
 
@@ -674,13 +674,13 @@ async fn balance_adjustments_are_ledger_rows_and_audited() {
     assert_eq!(row["disabled"], true);
 }
 
-fn event(id: &str, user_id: i64, model: &str, cost: i64) -> app::core::usage::UsageEvent {
-    app::core::usage::UsageEvent {
+fn event(id: &str, user_id: i64, model: &str, cost: i64) -> app::core::usage_log::UsageEvent {
+    app::core::usage_log::UsageEvent {
         request_id: id.into(),
         created_at: app::core::db::now_ms(),
         user_id,
         token_id: None,
-        endpoint: "messages".into(),
+        api: "messages".into(),
         model: model.into(),
         upstream_model: None,
         channel_id: None,
@@ -690,7 +690,7 @@ fn event(id: &str, user_id: i64, model: &str, cost: i64) -> app::core::usage::Us
         stream: false,
         client_disconnected: false,
         attempts: 1,
-        tokens: app::core::usage::Tokens {
+        tokens: app::core::usage_log::TokenCounts {
             input: 10,
             output: 5,
             ..Default::default()
@@ -716,7 +716,7 @@ async fn usage_is_private_to_its_user_and_administrators_see_everyone() {
         .unwrap()
         .unwrap()
         .id;
-    app::core::usage::insert_batch(
+    app::core::usage_log::insert_batch(
         &s.db,
         &[
             event("req_admin", admin_id, "model-a", 1_000),

@@ -11,17 +11,17 @@ use serde_json::json;
 use sqlx::Row;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use app::core::usage::{self, UsageEvent};
+use app::core::usage_log::{self, UsageEvent};
 use app::core::{channels, limits};
-use app::model::Limits;
 use app::money::{cost_nano, Prices};
+use app::types::Limits;
 use common::setup::*;
 use realms::relay::RelayConfig;
 use realms_mock::ANSWER;
 
 /// The usage log as the database holds it (not as recorded in memory): what a crash would leave.
 async fn stored(t: &Setup) -> Vec<UsageEvent> {
-    usage::recent(&t.s.db, None, 10_000).await.unwrap()
+    usage_log::recent(&t.s.db, None, 10_000).await.unwrap()
 }
 
 async fn charge_of(t: &Setup, request_id: &str) -> Option<i64> {
@@ -93,7 +93,7 @@ async fn a_channel_deleted_mid_request_neither_stalls_the_writer_nor_loses_usage
     assert!(rows.iter().any(|e| e.request_id == later.request_id));
     assert_eq!(charge_of(&t, &gated.request_id).await, Some(gated.cost));
     assert_eq!(charge_of(&t, &later.request_id).await, Some(later.cost));
-    let stats = &t.s.relay.usage.stats;
+    let stats = &t.s.relay.books.stats;
     assert_eq!(
         stats
             .dropped_events
@@ -325,7 +325,7 @@ async fn the_journal_of_a_killed_run_is_replayed_once() {
             request_id: id.into(),
             created_at: app::core::db::now_ms(),
             user_id: u,
-            endpoint: "messages".into(),
+            api: "messages".into(),
             model: "claude-test".into(),
             status: 200,
             attempts: 1,

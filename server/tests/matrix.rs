@@ -327,7 +327,7 @@ async fn run(fault: Fault, stream: bool, fallback: bool) -> Seen {
     };
     assert!(
         t.s.relay
-            .usage
+            .books
             .stats
             .dropped_events
             .load(std::sync::atomic::Ordering::Relaxed)

@@ -21,8 +21,8 @@ use app::core::crypto::KeyCipher;
 use app::core::db::Db;
 use app::core::models::{self, ModelInput};
 use app::core::secret::InstanceSecret;
-use app::model::{ChannelKind, Role};
 use app::money::Prices;
+use app::types::{ChannelKind, Role};
 use realms_mock::MockState;
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef";

@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 
 use app::core::upstream_url::{join, normalize_base_url};
 use app::money::{format_usd, parse_usd};
+use realms::relay::meter::{from_message, SseTap};
 use realms::relay::request;
-use realms::relay::usage::{from_message, SseTap};
 
 /// Arbitrary JSON values, a few levels deep.
 fn json_value() -> impl Strategy<Value = Value> {

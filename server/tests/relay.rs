@@ -13,9 +13,9 @@ use serde_json::{json, Value};
 use app::core::audit;
 use app::core::channels::{ChannelSettings, NewChannel};
 use app::core::models::ModelInput;
-use app::core::usage::Tokens;
+use app::core::usage_log::TokenCounts;
 use app::core::{tokens, users};
-use app::model::ChannelKind;
+use app::types::ChannelKind;
 use common::setup::*;
 use realms::relay::RelayConfig;
 use realms_mock::ANSWER;
@@ -264,7 +264,7 @@ async fn the_upstream_gets_the_channel_key_the_rewritten_model_and_everything_el
     assert_eq!(e.upstream_model.as_deref(), Some("claude-test-upstream"));
     assert_eq!(
         e.tokens,
-        Tokens {
+        TokenCounts {
             input: 12,
             output: 7,
             cache_write_5m: 2,
@@ -310,7 +310,7 @@ async fn streams_are_relayed_live_with_usage_read_on_the_way() {
     assert!(e.stream);
     assert_eq!(
         e.tokens,
-        Tokens {
+        TokenCounts {
             input: 12,
             output: 7,
             cache_write_5m: 2,
@@ -556,7 +556,7 @@ async fn count_tokens_routes_like_messages_and_is_never_billed() {
     );
     assert_eq!(t.mock.requests()[0].body["model"], "claude-test-upstream");
     let e = next(&mut events).await;
-    assert_eq!(e.endpoint, "count_tokens");
+    assert_eq!(e.api, "count_tokens");
     assert_eq!(e.cost, 0);
 }
 
@@ -582,7 +582,9 @@ async fn every_request_is_exactly_one_stored_usage_event() {
         let _ = res.bytes().await;
     }
     t.s.relay.shutdown().await;
-    let stored = app::core::usage::recent(&t.s.db, None, 100).await.unwrap();
+    let stored = app::core::usage_log::recent(&t.s.db, None, 100)
+        .await
+        .unwrap();
     assert_eq!(stored.len(), ids.len());
     let mut stored_ids: Vec<_> = stored.iter().map(|e| e.request_id.clone()).collect();
     stored_ids.sort();

@@ -67,7 +67,7 @@ async fn soak(postgres: bool) {
         let email = format!("soak{i}@example.com");
         let ops = t.ops();
         let u = ops
-            .create_user(&email, None, "password123", app::model::Role::User)
+            .create_user(&email, None, "password123", app::types::Role::User)
             .await
             .unwrap();
         ops.adjust_balance(u.id, funds, "soak").await.unwrap();
@@ -179,7 +179,7 @@ async fn soak(postgres: bool) {
         refused > 0,
         "{label}: the users near zero were refused at times"
     );
-    let stats = &t.s.relay.usage.stats;
+    let stats = &t.s.relay.books.stats;
     assert_eq!(
         stats
             .dropped_events

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::UserView;
+use crate::types::UserView;
 
 /// The signed-in user, or `None`.
 #[server(prefix = "/api", endpoint = "me")]

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{AuditEntryView, SiteSettings};
+use crate::types::{AuditEntryView, SiteSettings};
 
 #[server(prefix = "/api", endpoint = "admin/settings")]
 pub async fn get_site_settings() -> Result<SiteSettings, AppError> {
@@ -35,7 +35,7 @@ pub async fn set_billing_enabled(enabled: bool) -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "admin/set_unpriced_models")]
 pub async fn set_unpriced_models(policy: String) -> Result<(), AppError> {
     use super::ctx::*;
-    use crate::model::UnpricedPolicy;
+    use crate::types::UnpricedPolicy;
     let (ops, state) = admin_ops()?;
     let policy = UnpricedPolicy::parse(&policy).ok_or_else(|| {
         reject(AppError::Invalid(

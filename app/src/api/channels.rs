@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{ChannelView, ProbeResult};
+use crate::types::{ChannelView, ProbeResult};
 
 #[server(prefix = "/api", endpoint = "admin/channels")]
 pub async fn list_channels() -> Result<Vec<ChannelView>, AppError> {
@@ -34,7 +34,7 @@ fn settings_from_form(
     weight: &str,
 ) -> Result<crate::core::channels::ChannelSettings, AppError> {
     use super::ctx::*;
-    use crate::model::ChannelKind;
+    use crate::types::ChannelKind;
     let kind = ChannelKind::parse(kind).ok_or_else(|| {
         reject(AppError::Field(
             "kind".into(),

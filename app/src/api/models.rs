@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{ModelView, PriceList, PublicModel};
+use crate::types::{ModelView, PriceList, PublicModel};
 
 /// The models a signed-in user can call, with prices.
 #[server(prefix = "/api", endpoint = "models")]
@@ -119,7 +119,7 @@ pub async fn delete_model(id: i64) -> Result<(), AppError> {
 pub async fn get_price_list() -> Result<PriceList, AppError> {
     use super::ctx::*;
     use crate::core::{models, price_list};
-    use crate::model::PriceListEntry;
+    use crate::types::PriceListEntry;
     let (_, state) = admin_ctx()?;
     let existing: std::collections::HashSet<String> = models::list(&state.db)
         .await

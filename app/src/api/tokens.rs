@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{LimitsInput, NewToken, TokensPage};
+use crate::types::{LimitsInput, NewToken, TokensPage};
 
 /// The user's tokens, and a token just created by a no-script form (taken from the session by the
 /// server for this page load only).
@@ -49,7 +49,7 @@ pub async fn create_token(
         // The browser reloads the page after a plain form post: hand the value over through the
         // session, encrypted (the session row is stored in the database until that page load).
         let session = session().await?;
-        let sealed = crate::model::NewToken {
+        let sealed = crate::types::NewToken {
             secret: state
                 .cipher
                 .encrypt(

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{AdminUserView, LimitsInput, UserDetail};
+use crate::types::{AdminUserView, LimitsInput, UserDetail};
 
 #[server(prefix = "/api", endpoint = "admin/users")]
 pub async fn list_users() -> Result<Vec<AdminUserView>, AppError> {
@@ -47,7 +47,7 @@ pub async fn set_user_disabled(id: i64, disabled: bool) -> Result<(), AppError> 
 #[server(prefix = "/api", endpoint = "admin/set_user_role")]
 pub async fn set_user_role(id: i64, role: String) -> Result<(), AppError> {
     use super::ctx::*;
-    use crate::model::Role;
+    use crate::types::Role;
     let (ops, state) = admin_ops()?;
     let role = Role::parse(&role)
         .ok_or_else(|| reject(AppError::Invalid("The role must be admin or user.".into())))?;

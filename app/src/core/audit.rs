@@ -6,7 +6,7 @@ use sqlx::Row;
 use super::db::{now_ms, Db};
 use super::error::StoreError;
 use super::users::User;
-use crate::model::AuditEntryView;
+use crate::types::AuditEntryView;
 
 /// Who made a change.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use super::db::{now_ms, Db};
 use super::error::StoreError;
-use crate::model::LedgerEntryView;
+use crate::types::LedgerEntryView;
 
 pub const MAX_REASON_LEN: usize = 200;
 

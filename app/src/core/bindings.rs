@@ -8,7 +8,7 @@ use super::db::{now_ms, Db};
 use super::error::StoreError;
 use super::models::validate_model_id;
 use super::{channels, models};
-use crate::model::{BindingView, ChannelKind};
+use crate::types::{BindingView, ChannelKind};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Binding {

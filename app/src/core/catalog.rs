@@ -19,8 +19,8 @@ use super::db::Db;
 use super::error::StoreError;
 use super::models::{self, Model};
 use super::{audit, settings};
-use crate::model::{ChannelKind, SiteSettings};
 use crate::money::Prices;
+use crate::types::{ChannelKind, SiteSettings};
 
 /// A channel that can carry a model.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use super::crypto::{key_hint, KeyCipher};
 use super::db::{now_ms, Db};
 use super::error::StoreError;
 use super::upstream_url::normalize_base_url;
-use crate::model::{ChannelKind, CredentialView, EndpointView};
+use crate::types::{ChannelKind, CredentialView, EndpointView};
 
 pub const MAX_NAME_LEN: usize = 64;
 pub const MAX_KEY_LEN: usize = 1024;

@@ -6,8 +6,8 @@ use sqlx::Row;
 
 use super::db::Db;
 use super::error::StoreError;
-use crate::model::{Limits, LimitsInput};
 use crate::money::{parse_balance, AmountError};
+use crate::types::{Limits, LimitsInput};
 
 pub const FIVE_HOURS_MS: i64 = 5 * 3600 * 1000;
 const DAY_MS: i64 = 86_400_000;
@@ -249,25 +249,25 @@ mod tests {
         // 2026-11-21 22:31:05 UTC
         let now = 1_795_300_265_000;
         assert_eq!(
-            crate::model::format_time(Window::Day.start(now)),
+            crate::types::format_time(Window::Day.start(now)),
             "2026-11-21 00:00 UTC"
         );
         assert_eq!(
-            crate::model::format_time(Window::Day.resets_at(now, None)),
+            crate::types::format_time(Window::Day.resets_at(now, None)),
             "2026-11-22 00:00 UTC"
         );
         assert_eq!(
-            crate::model::format_time(Window::Month.start(now)),
+            crate::types::format_time(Window::Month.start(now)),
             "2026-11-01 00:00 UTC"
         );
         assert_eq!(
-            crate::model::format_time(Window::Month.resets_at(now, None)),
+            crate::types::format_time(Window::Month.resets_at(now, None)),
             "2026-12-01 00:00 UTC"
         );
         // December rolls into January.
         let dec = first_of(2026, 12) + 5 * DAY_MS;
         assert_eq!(
-            crate::model::format_time(Window::Month.resets_at(dec, None)),
+            crate::types::format_time(Window::Month.resets_at(dec, None)),
             "2027-01-01 00:00 UTC"
         );
         assert_eq!(

@@ -1,6 +1,7 @@
-//! Server-only domain code shared by the console's server fns, the data plane and the CLI:
-//! persistence (store), password and token rules, sessions, throttling, the instance secret, and the
-//! control plane (channels, models, bindings, balances, audit log, the routing catalog).
+//! Server-only domain code shared by the console's server fns, the data plane and the CLI: the
+//! admin operations (`admin`, the one writer of control-plane changes), persistence (the store: one
+//! module per table group), password and token rules, sessions, throttling, the instance secret,
+//! the in-memory cache rule (`cache`), and the routing catalog.
 
 pub mod admin;
 pub mod audit;
@@ -24,9 +25,9 @@ pub mod sessions;
 pub mod settings;
 pub mod state;
 pub mod throttle;
-pub mod token;
+pub mod token_secret;
 pub mod tokens;
 pub mod upstream_url;
-pub mod usage;
+pub mod usage_log;
 pub mod users;
 pub mod views;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::upstream_url::join;
-use crate::model::{ChannelKind, ProbeResult};
+use crate::types::{ChannelKind, ProbeResult};
 
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
 /// The most of an answer read to find its error type.

@@ -4,7 +4,7 @@ use sqlx::Row;
 
 use super::db::{now_ms, Db};
 use super::error::StoreError;
-use crate::model::{SiteSettings, UnpricedPolicy};
+use crate::types::{SiteSettings, UnpricedPolicy};
 
 const REGISTRATION_OPEN: &str = "registration_open";
 const BILLING_ENABLED: &str = "billing_enabled";

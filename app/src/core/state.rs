@@ -78,4 +78,4 @@ pub fn fresh_token_aad(token_id: i64) -> i64 {
 /// A token created by a no-script form, taken out of the session by the server before the tokens page
 /// renders and handed to the page in the request's extensions (so it is shown exactly once).
 #[derive(Clone, Debug)]
-pub struct FreshToken(pub crate::model::NewToken);
+pub struct FreshToken(pub crate::types::NewToken);

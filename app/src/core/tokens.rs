@@ -5,8 +5,8 @@ use sqlx::Row;
 
 use super::db::{now_ms, Db};
 use super::error::StoreError;
-use super::token;
-use crate::model::{NewToken, TokenStatus, TokenView};
+use super::token_secret;
+use crate::types::{NewToken, TokenStatus, TokenView};
 
 pub const MAX_TOKEN_NAME_LEN: usize = 64;
 const DAY_MS: i64 = 86_400_000;
@@ -22,7 +22,7 @@ pub struct Token {
     pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
-    pub limits: crate::model::Limits,
+    pub limits: crate::types::Limits,
 }
 
 impl Token {
@@ -95,7 +95,7 @@ pub async fn create(
         user_id,
         name,
         expires_in_days,
-        &crate::model::Limits::default(),
+        &crate::types::Limits::default(),
     )
     .await
 }
@@ -106,7 +106,7 @@ pub async fn create_with_limits(
     user_id: i64,
     name: &str,
     expires_in_days: Option<u32>,
-    limits: &crate::model::Limits,
+    limits: &crate::types::Limits,
 ) -> Result<NewToken, StoreError> {
     let name = normalize_name(name)?;
     if expires_in_days.is_some_and(|d| d > 3650) {
@@ -118,7 +118,7 @@ pub async fn create_with_limits(
     let expires_at = expires_in_days
         .filter(|d| *d > 0)
         .map(|d| now + i64::from(d) * DAY_MS);
-    let generated = token::generate();
+    let generated = token_secret::generate();
     let row = sqlx::query(&format!(
         "INSERT INTO tokens (user_id, name, token_hash, hint, created_at, expires_at, \
          rpm_limit, concurrency_limit, spend_5h_limit, spend_day_limit, spend_month_limit) \
@@ -179,9 +179,9 @@ pub struct TokenOwner {
     /// When the token stops working (checked again by callers that cache the owner).
     pub expires_at: Option<i64>,
     /// The token's own limits.
-    pub token_limits: crate::model::Limits,
+    pub token_limits: crate::types::Limits,
     /// The limits an administrator put on the token's user.
-    pub user_limits: crate::model::Limits,
+    pub user_limits: crate::types::Limits,
 }
 
 /// Why a presented token was refused.
@@ -198,7 +198,7 @@ pub async fn authenticate(
     db: &Db,
     presented: &str,
 ) -> Result<Result<TokenOwner, TokenRefusal>, StoreError> {
-    if !token::looks_like_token(presented) {
+    if !token_secret::looks_like_token(presented) {
         return Ok(Err(TokenRefusal::Unknown));
     }
     let row = sqlx::query(
@@ -211,7 +211,7 @@ pub async fn authenticate(
          u.spend_month_limit AS u_spend_month_limit \
          FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
     )
-    .bind(token::hash(presented))
+    .bind(token_secret::hash(presented))
     .fetch_optional(db.pool())
     .await?;
     let Some(row) = row else {

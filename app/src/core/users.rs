@@ -6,7 +6,7 @@ use sqlx::Row;
 use super::db::{now_ms, Db};
 use super::error::StoreError;
 use super::password;
-use crate::model::{AdminUserView, Role, UserView};
+use crate::types::{AdminUserView, Role, UserView};
 
 /// A stored account.
 #[derive(Clone, Debug, PartialEq, Eq)]

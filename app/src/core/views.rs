@@ -4,7 +4,7 @@
 use super::db::Db;
 use super::error::StoreError;
 use super::{bindings, channels, models};
-use crate::model::{ChannelView, ModelView, PublicModel};
+use crate::types::{ChannelView, ModelView, PublicModel};
 
 /// Channels with their endpoints, masked credentials and bindings; one channel when `only` is set.
 pub async fn channels(db: &Db, only: Option<i64>) -> Result<Vec<ChannelView>, StoreError> {

@@ -6,8 +6,8 @@ use leptos::prelude::*;
 use super::layout::Console;
 use super::use_auth;
 use crate::api::usage::dashboard;
-use crate::model::format_time;
 use crate::money::format_balance;
+use crate::types::format_time;
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {

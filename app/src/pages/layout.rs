@@ -7,7 +7,7 @@ use leptos_router::hooks::use_location;
 use super::routes::{self, Access, Nav, PAGES};
 use super::use_auth;
 use crate::api::account::Logout;
-use crate::model::UserView;
+use crate::types::UserView;
 
 /// Frames a console page and shows it only to the people its row in the page table names
 /// ([`routes::PAGES`]): anonymous visitors are sent to sign in, plain users see "forbidden" on admin

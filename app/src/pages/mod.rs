@@ -19,7 +19,7 @@ use leptos_router::{path, SsrMode};
 
 use crate::api::account::current_user;
 use crate::error::AppError;
-use crate::model::UserView;
+use crate::types::UserView;
 
 /// The document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use super::layout::Console;
 use super::widgets::{ActionError, LimitsFields, Saved, Submit, LIMIT_FIELDS};
 use crate::api::tokens::{list_tokens, CreateToken, RevokeToken, SetTokenLimits};
-use crate::model::{format_time, NewToken, TokenStatus, TokenView, TOKEN_EXPIRY_CHOICES};
+use crate::types::{format_time, NewToken, TokenStatus, TokenView, TOKEN_EXPIRY_CHOICES};
 
 #[component]
 pub fn TokensPage() -> impl IntoView {

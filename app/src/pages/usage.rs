@@ -8,8 +8,8 @@ use leptos_router::hooks::use_query_map;
 use super::charts::{Bars, Stacked, StackedBars};
 use super::layout::Console;
 use crate::api::usage::get_usage;
-use crate::model::{format_day, format_time, parse_day, DailyPoint, UsagePage, UsageQuery};
 use crate::money::format_balance;
+use crate::types::{format_day, format_time, parse_day, DailyPoint, UsagePage, UsageQuery};
 
 #[component]
 pub fn UsagePageView() -> impl IntoView {

@@ -126,7 +126,7 @@ pub fn Confirm(
 
 /// The fields of a limits form (`limits[...]` names), filled from `current`.
 #[component]
-pub fn LimitsFields<S>(action: ServerAction<S>, current: crate::model::Limits) -> impl IntoView
+pub fn LimitsFields<S>(action: ServerAction<S>, current: crate::types::Limits) -> impl IntoView
 where
     S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
     S::Output: Clone + Send + Sync + 'static,

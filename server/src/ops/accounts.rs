@@ -4,8 +4,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use std::io::BufRead;
 
 use app::core::balances;
-use app::model::Role;
 use app::money::{format_balance, parse_balance};
+use app::types::Role;
 
 use super::{say, user_by_email, with_admin};
 use crate::cli::{BalanceCommand, TokenCommand, UserCommand};

@@ -4,7 +4,7 @@ use anyhow::{anyhow, Context, Result};
 
 use app::core::channels::{ChannelSettings, NewChannel};
 use app::core::views;
-use app::model::ChannelKind;
+use app::types::ChannelKind;
 
 use super::{say, with_admin};
 use crate::cli::ChannelCommand;

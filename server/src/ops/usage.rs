@@ -15,13 +15,13 @@ pub async fn usage(g: &Globals, cmd: UsageCommand) -> Result<()> {
             Some(email) => Some(user_by_email(&db, email).await?.id),
             None => None,
         };
-        let filter = app::core::usage::Filter {
+        let filter = app::core::usage_log::Filter {
             user_id,
             from: 0,
             to: i64::MAX,
             ..Default::default()
         };
-        let (rows, _) = app::core::usage::list(&db, &filter, 0, i64::from(limit))
+        let (rows, _) = app::core::usage_log::list(&db, &filter, 0, i64::from(limit))
             .await
             .map_err(say)?;
         if json {
@@ -35,7 +35,7 @@ pub async fn usage(g: &Globals, cmd: UsageCommand) -> Result<()> {
             for r in &rows {
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
-                    app::model::format_time(r.created_at),
+                    app::types::format_time(r.created_at),
                     r.user,
                     r.token.as_deref().unwrap_or("-"),
                     r.model,
@@ -54,7 +54,7 @@ pub async fn usage(g: &Globals, cmd: UsageCommand) -> Result<()> {
 }
 
 /// One usage row as a JSON object; `cost_usd` is an exact decimal number.
-fn usage_json(r: &app::model::UsageRow) -> Result<String> {
+fn usage_json(r: &app::types::UsageRow) -> Result<String> {
     let cost = app::money::format_usd(r.cost, app::money::BALANCE_SCALE);
     let cost = serde_json::value::RawValue::from_string(cost)?;
     let created_at =
@@ -71,7 +71,7 @@ fn usage_json(r: &app::model::UsageRow) -> Result<String> {
         created_at: String,
         user: &'a str,
         token: Option<&'a str>,
-        endpoint: &'a str,
+        api: &'a str,
         model: &'a str,
         channel: Option<&'a str>,
         status: u16,
@@ -93,7 +93,7 @@ fn usage_json(r: &app::model::UsageRow) -> Result<String> {
         created_at,
         user: &r.user,
         token: r.token.as_deref(),
-        endpoint: &r.endpoint,
+        api: &r.api,
         model: &r.model,
         channel: r.channel.as_deref(),
         status: r.status,

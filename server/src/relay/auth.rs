@@ -9,7 +9,7 @@ use axum::http::HeaderMap;
 
 use app::core::cache::Cache;
 use app::core::db::{now_ms, Db};
-use app::core::token;
+use app::core::token_secret;
 use app::core::tokens::{self, TokenOwner, TokenRefusal};
 
 use super::error::RelayError;
@@ -64,10 +64,10 @@ impl TokenCache {
                 "No Realms token was sent. Send it as \"Authorization: Bearer rlm_…\" or \"x-api-key: rlm_…\" (set ANTHROPIC_AUTH_TOKEN for Claude Code).".into(),
             ));
         };
-        if !token::looks_like_token(value) {
+        if !token_secret::looks_like_token(value) {
             return Err(refused(TokenRefusal::Unknown));
         }
-        let hash = token::hash(value);
+        let hash = token_secret::hash(value);
         let now = Instant::now();
         if let Some(owner) = self.owners.get(&hash, revision, now) {
             if owner.expires_at.is_some_and(|t| t <= now_ms()) {

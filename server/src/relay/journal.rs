@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use app::core::billing::{self, LeaseCharge, LedgerOp};
 use app::core::db::Db;
 use app::core::error::StoreError;
-use app::core::usage::{self, UsageEvent};
+use app::core::usage_log::{self, UsageEvent};
 
 /// One journaled request: its event and its charge.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,7 +119,7 @@ pub async fn replay(db: &Db, entries: &[Entry]) -> Result<usize, StoreError> {
         .map(|e| e.event.request_id.as_str())
         .collect();
     let charged = billing::charged_already(db, &ids).await?;
-    let before = usage::count_of(db, &ids).await?;
+    let before = usage_log::count_of(db, &ids).await?;
     let ops: Vec<LedgerOp> = entries
         .iter()
         .filter_map(|e| e.charge.clone())
@@ -129,7 +129,7 @@ pub async fn replay(db: &Db, entries: &[Entry]) -> Result<usize, StoreError> {
     let events: Vec<UsageEvent> = entries.iter().map(|e| e.event.clone()).collect();
     let mut tx = db.pool().begin().await?;
     billing::apply(&mut tx, &ops).await?;
-    usage::insert_in(&mut tx, &events).await?;
+    usage_log::insert_in(&mut tx, &events).await?;
     tx.commit().await?;
     Ok(entries.len().saturating_sub(before))
 }

@@ -15,7 +15,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use app::core::cache::{lock, Cache};
 use app::core::tokens::TokenOwner;
-use app::model::Limits;
+use app::types::Limits;
 
 use super::error::RelayError;
 

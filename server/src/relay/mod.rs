@@ -8,16 +8,16 @@
 //! the upstream answer is still read (bounded) and the request is settled as client-disconnected.
 
 pub mod auth;
+pub mod books;
 pub mod error;
 pub mod health;
 pub mod journal;
 pub mod limits;
+pub mod meter;
 pub mod request;
 pub mod route;
 pub mod running;
-pub mod settle;
 pub mod upstream;
-pub mod usage;
 pub mod wallet;
 
 use std::convert::Infallible;
@@ -42,14 +42,14 @@ use app::core::db::now_ms;
 use app::core::limits::{spent_since, Scope, Window};
 use app::core::state::AppState;
 use app::core::tokens::TokenOwner;
-use app::core::usage::{Tokens, UsageEvent};
-use app::model::{ChannelKind, UnpricedPolicy};
+use app::core::usage_log::{TokenCounts, UsageEvent};
 use app::money::{cost_nano, format_balance, Prices};
+use app::types::{ChannelKind, UnpricedPolicy};
 
+use books::Books;
 use error::{RelayError, REQUEST_ID_HEADER};
 use health::{Health, HealthKey, Sticky};
 use route::Attempt;
-use settle::UsageSink;
 
 /// Limits and timeouts of the data plane.
 #[derive(Clone, Debug)]
@@ -101,7 +101,8 @@ pub struct Relay {
     spend: Arc<limits::SpendBook>,
     /// Balance holds, served from leases in memory.
     pub wallets: wallet::Wallets,
-    pub usage: UsageSink,
+    /// The usage and ledger writer.
+    pub books: Books,
     /// Every request task; waited for at shutdown.
     pub tasks: TaskTracker,
     pub metrics: Arc<crate::metrics::Metrics>,
@@ -117,14 +118,14 @@ impl Relay {
     pub fn new(
         state: AppState,
         config: RelayConfig,
-        usage: UsageSink,
+        books: Books,
     ) -> Result<Arc<Relay>, reqwest::Error> {
         let http = app::core::egress::client_builder()
             .connect_timeout(config.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_nodelay(true)
             .build()?;
-        let wallets = wallet::Wallets::new(state.db.clone(), &config.instance, usage.clone());
+        let wallets = wallet::Wallets::new(state.db.clone(), &config.instance, books.clone());
         let relay = Arc::new(Relay {
             state: state.clone(),
             config,
@@ -135,9 +136,9 @@ impl Relay {
             tokens: auth::TokenCache::default(),
             limiter: Arc::default(),
             spend: Arc::default(),
-            metrics: Arc::new(crate::metrics::Metrics::new(usage.stats.clone())),
+            metrics: Arc::new(crate::metrics::Metrics::new(books.stats.clone())),
             wallets,
-            usage,
+            books,
             tasks: TaskTracker::new(),
             stop: CancellationToken::new(),
             running: running::RunningTokens::default(),
@@ -157,7 +158,7 @@ impl Relay {
             watcher.abort();
         }
         self.wallets.tidy(Duration::ZERO).await;
-        self.usage.flush().await;
+        self.books.flush().await;
     }
 }
 
@@ -172,30 +173,30 @@ pub fn router(relay: Arc<Relay>) -> Router {
 
 /// Which API a request calls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Endpoint {
+pub enum Api {
     Messages,
     CountTokens,
 }
 
-impl Endpoint {
+impl Api {
     pub fn as_str(self) -> &'static str {
         match self {
-            Endpoint::Messages => "messages",
-            Endpoint::CountTokens => "count_tokens",
+            Api::Messages => "messages",
+            Api::CountTokens => "count_tokens",
         }
     }
 
     fn billed(self) -> bool {
-        self == Endpoint::Messages
+        self == Api::Messages
     }
 }
 
 async fn messages(State(relay): State<Arc<Relay>>, req: Request) -> Response {
-    serve(relay, Endpoint::Messages, req).await
+    serve(relay, Api::Messages, req).await
 }
 
 async fn count_tokens(State(relay): State<Arc<Relay>>, req: Request) -> Response {
-    serve(relay, Endpoint::CountTokens, req).await
+    serve(relay, Api::CountTokens, req).await
 }
 
 async fn unknown_path(req: Request) -> Response {
@@ -208,11 +209,11 @@ async fn unknown_path(req: Request) -> Response {
 }
 
 /// Runs the request in its own tracked task and hands back its response.
-async fn serve(relay: Arc<Relay>, endpoint: Endpoint, req: Request) -> Response {
+async fn serve(relay: Arc<Relay>, api: Api, req: Request) -> Response {
     let (reply, response) = oneshot::channel();
     let worker = relay.clone();
     relay.tasks.spawn(async move {
-        worker.run(endpoint, req, Reply(Some(reply))).await;
+        worker.run(api, req, Reply(Some(reply))).await;
     });
     response.await.unwrap_or_else(|_| {
         RelayError::Internal("Realms stopped while handling the request. Retry.".into())
@@ -239,7 +240,7 @@ struct Ctx {
     request_id: String,
     started: Instant,
     created_at: i64,
-    endpoint: Endpoint,
+    api: Api,
     owner: TokenOwner,
     model: String,
     prices: Option<Prices>,
@@ -249,7 +250,7 @@ struct Ctx {
     channel_id: Option<i64>,
     credential_id: Option<i64>,
     ttfb: Option<Duration>,
-    /// Whether this request is charged (billing on, a billed endpoint).
+    /// Whether this request is charged (billing on, a billed API).
     charged: bool,
     reservation: Option<wallet::Hold>,
     /// How far below zero its charge may take the balance (the site's overdraft floor).
@@ -274,7 +275,7 @@ enum Answer {
 struct Outcome {
     status: StatusCode,
     error_class: Option<String>,
-    tokens: Tokens,
+    tokens: TokenCounts,
     /// The output tokens are Realms' estimate (a stream cut off before the upstream's count).
     estimated: bool,
     disconnected: bool,
@@ -323,7 +324,7 @@ fn upstream_class(status: StatusCode) -> Option<String> {
 }
 
 impl Relay {
-    async fn run(self: Arc<Self>, endpoint: Endpoint, req: Request, mut reply: Reply) {
+    async fn run(self: Arc<Self>, api: Api, req: Request, mut reply: Reply) {
         let created_at = now_ms();
         let request_id = new_request_id(created_at);
         let started = Instant::now();
@@ -350,7 +351,7 @@ impl Relay {
             request_id,
             started,
             created_at,
-            endpoint,
+            api,
             owner,
             model: String::new(),
             prices: None,
@@ -377,7 +378,7 @@ impl Relay {
                 Outcome {
                     status: e.status(),
                     error_class: Some(e.class().into()),
-                    tokens: Tokens::default(),
+                    tokens: TokenCounts::default(),
                     estimated: false,
                     disconnected: !delivered,
                 }
@@ -412,7 +413,7 @@ impl Relay {
         .await?;
         let req = request::parse(&bytes)?;
         ctx.model = req.model.clone();
-        ctx.stream = req.stream && ctx.endpoint == Endpoint::Messages;
+        ctx.stream = req.stream && ctx.api == Api::Messages;
 
         // Resolve the model.
         let model = resolve(snapshot, &req.model)?;
@@ -420,7 +421,7 @@ impl Relay {
         ctx.known_model = true;
 
         // Spend limits, with this request's estimate counted while it runs.
-        let estimate = match (ctx.endpoint.billed(), model.prices) {
+        let estimate = match (ctx.api.billed(), model.prices) {
             (true, Some(p)) => billing::estimate(
                 &p,
                 bytes.len(),
@@ -519,8 +520,8 @@ impl Relay {
                     let status = res.status();
                     // count_tokens has rate limits of its own upstream: its 429 says nothing about
                     // the key's messages, so it neither cools the key down nor fails over.
-                    let own_limit = ctx.endpoint == Endpoint::CountTokens
-                        && status == StatusCode::TOO_MANY_REQUESTS;
+                    let own_limit =
+                        ctx.api == Api::CountTokens && status == StatusCode::TOO_MANY_REQUESTS;
                     if own_limit {
                         // Passed to the client as the upstream sent it.
                     } else if fails_over(status) {
@@ -657,10 +658,10 @@ impl Relay {
         body: Bytes,
         reply: &mut Reply,
     ) -> Outcome {
-        let tokens = if status.is_success() && ctx.endpoint == Endpoint::Messages {
-            usage::from_message(&body)
+        let tokens = if status.is_success() && ctx.api == Api::Messages {
+            meter::from_message(&body)
         } else {
-            Tokens::default()
+            TokenCounts::default()
         };
         let mut response = Response::new(Body::from(body));
         *response.status_mut() = status;
@@ -710,7 +711,7 @@ impl Relay {
         let mut gone = !reply.send(response);
         let drain = self.config.disconnect_drain;
         let mut drain_until = gone.then(|| Instant::now() + drain);
-        let mut tap = usage::SseTap::default();
+        let mut tap = meter::SseTap::default();
         let mut failure: Option<RelayError> = None;
         let running = self.running.enter(ctx.owner.token_id);
         loop {
@@ -891,7 +892,7 @@ impl Relay {
         model: &CatalogModel,
         amount: i64,
     ) -> Result<(), RelayError> {
-        if !snapshot.settings.billing_enabled || !ctx.endpoint.billed() {
+        if !snapshot.settings.billing_enabled || !ctx.api.billed() {
             return Ok(());
         }
         ctx.charged = true;
@@ -932,7 +933,7 @@ impl Relay {
         ctx.settled = true;
         self.count(ctx, &outcome);
         let t = outcome.tokens;
-        let cost = match (ctx.endpoint.billed(), ctx.prices) {
+        let cost = match (ctx.api.billed(), ctx.prices) {
             (true, Some(p)) => cost_nano(
                 &p,
                 [
@@ -955,7 +956,7 @@ impl Relay {
             created_at: ctx.created_at,
             user_id: ctx.owner.user_id,
             token_id: Some(ctx.owner.token_id),
-            endpoint: ctx.endpoint.as_str().to_string(),
+            api: ctx.api.as_str().to_string(),
             model: std::mem::take(&mut ctx.model),
             upstream_model: ctx.upstream_model.take(),
             channel_id: ctx.channel_id,
@@ -971,7 +972,7 @@ impl Relay {
             ttfb_ms: ctx.ttfb.map(ms),
             latency_ms: ms(ctx.started.elapsed()),
         };
-        self.usage
+        self.books
             .record_settled(event, charge, !t.is_zero(), ctx.open_spend.take())
             .await;
     }
@@ -981,7 +982,7 @@ impl Relay {
     async fn charge(
         &self,
         ctx: &mut Ctx,
-        tokens: &Tokens,
+        tokens: &TokenCounts,
         cost: i64,
     ) -> Option<app::core::billing::LeaseCharge> {
         let cost = if tokens.is_zero() { 0 } else { cost };
@@ -1020,7 +1021,7 @@ impl Relay {
         let m = &self.metrics;
         m.requests
             .get_or_create(&crate::metrics::RequestLabels {
-                endpoint: ctx.endpoint.as_str(),
+                api: ctx.api.as_str(),
                 model: if ctx.known_model {
                     ctx.model.clone()
                 } else {
@@ -1043,7 +1044,7 @@ impl Relay {
 fn stream_class(
     gone: bool,
     failure: Option<&RelayError>,
-    usage: &usage::StreamUsage,
+    usage: &meter::StreamUsage,
 ) -> Option<String> {
     if gone {
         Some("client_disconnected".to_string())

@@ -14,7 +14,7 @@ use serde_json::value::RawValue;
 use super::error::RelayError;
 
 /// The longest model id a request may name (the usage log stores no more).
-pub use app::core::usage::MAX_MODEL_CHARS;
+pub use app::core::usage_log::MAX_MODEL_CHARS;
 
 /// The largest `max_tokens` accepted: above every model's output limit, so it refuses only nonsense
 /// (and keeps the balance hold of a request finite).

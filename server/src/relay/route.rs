@@ -8,7 +8,7 @@ use std::sync::Arc;
 use rand::Rng;
 
 use app::core::catalog::{CatalogChannel, CatalogCredential, CatalogModel, Snapshot};
-use app::model::ChannelKind;
+use app::types::ChannelKind;
 
 use super::health::{HealthKey, StickyTarget};
 

@@ -13,7 +13,7 @@ use app::core::billing::{self, Insufficient, LeaseCharge, LedgerOp};
 use app::core::db::{now_ms, Db};
 use app::core::error::StoreError;
 
-use super::settle::UsageSink;
+use super::books::Books;
 
 /// A lease grows by this many times the request's reservation, when the balance allows, so most
 /// requests find room in it.
@@ -40,7 +40,7 @@ pub struct Wallets {
     db: Db,
     /// Names this instance's leases in the database.
     instance: String,
-    sink: UsageSink,
+    sink: Books,
     map: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<Wallet>>>>,
 }
 
@@ -51,7 +51,7 @@ impl std::fmt::Debug for Wallets {
 }
 
 impl Wallets {
-    pub fn new(db: Db, instance: &str, sink: UsageSink) -> Self {
+    pub fn new(db: Db, instance: &str, sink: Books) -> Self {
         Wallets {
             db,
             instance: instance.to_string(),

@@ -85,7 +85,7 @@ pub async fn start_on(db: Option<Db>, relay_config: RelayConfig) -> Server {
     )
     .await
     .unwrap();
-    let (sink, _writer) = realms::relay::settle::start(db.clone());
+    let (sink, _writer) = realms::relay::books::start(db.clone());
     let relay = Relay::new(state.clone(), relay_config, sink).unwrap();
     let router = app(
         state.clone(),

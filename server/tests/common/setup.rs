@@ -12,10 +12,10 @@ use app::core::admin::Admin;
 use app::core::audit;
 use app::core::channels::{self, ChannelSettings, NewChannel};
 use app::core::models::{self, ModelInput};
-use app::core::usage::UsageEvent;
+use app::core::usage_log::UsageEvent;
 use app::core::users;
-use app::model::ChannelKind;
 use app::money::Prices;
+use app::types::ChannelKind;
 use realms::relay::RelayConfig;
 use realms_mock::MockState;
 
@@ -58,7 +58,7 @@ impl Setup {
                 "dev@example.com",
                 None,
                 "password123",
-                app::model::Role::User,
+                app::types::Role::User,
             )
             .await
             .unwrap();
@@ -152,7 +152,7 @@ impl Setup {
     /// Gives back idle balance leases and waits until every charge and event is stored.
     pub async fn settled(&self) {
         self.s.relay.wallets.tidy(Duration::ZERO).await;
-        self.s.relay.usage.flush().await;
+        self.s.relay.books.flush().await;
     }
 
     pub async fn user_id(&self) -> i64 {
@@ -191,7 +191,7 @@ impl Setup {
 
     /// The usage event of the next request to settle.
     pub fn events(&self) -> tokio::sync::broadcast::Receiver<Arc<UsageEvent>> {
-        self.s.relay.usage.subscribe()
+        self.s.relay.books.subscribe()
     }
 
     pub fn seen_models(&self) -> Vec<String> {

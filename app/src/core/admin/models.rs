@@ -5,8 +5,8 @@ use crate::core::bindings;
 use crate::core::error::StoreError;
 use crate::core::models::{self, Model, ModelInput};
 use crate::core::price_list;
-use crate::model::BindingView;
 use crate::money::{format_price, Prices};
+use crate::types::BindingView;
 
 /// A model's prices in words, as the audit log and the CLI say them.
 pub fn price_detail(prices: Option<Prices>) -> String {

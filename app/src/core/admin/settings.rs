@@ -3,8 +3,8 @@
 use super::Admin;
 use crate::core::error::StoreError;
 use crate::core::settings;
-use crate::model::UnpricedPolicy;
 use crate::money::format_balance;
+use crate::types::UnpricedPolicy;
 
 impl Admin {
     /// Opens or closes self-service registration.

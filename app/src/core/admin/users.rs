@@ -6,8 +6,8 @@ use crate::core::error::StoreError;
 use crate::core::limits;
 use crate::core::tokens;
 use crate::core::users::{self, NewUser, User};
-use crate::model::{AdminUserView, Limits, NewToken, Role};
 use crate::money::format_balance;
+use crate::types::{AdminUserView, Limits, NewToken, Role};
 
 /// A balance adjustment as written: the amount added (negative: taken) and the balance after it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

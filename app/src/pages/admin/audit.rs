@@ -4,8 +4,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::admin::audit_log;
-use crate::model::format_time;
 use crate::pages::layout::Console;
+use crate::types::format_time;
 
 #[component]
 pub fn AuditPage() -> impl IntoView {

@@ -6,11 +6,11 @@ use leptos::prelude::*;
 
 use super::route_id;
 use crate::api::channels::*;
-use crate::model::{ChannelKind, ChannelView, ProbeResult};
 use crate::pages::layout::Console;
 use crate::pages::widgets::{
     reset_on_success, ActionError, Confirm, FieldError, Saved, Status, Submit,
 };
+use crate::types::{ChannelKind, ChannelView, ProbeResult};
 
 #[component]
 pub fn ChannelsPage() -> impl IntoView {
@@ -270,7 +270,7 @@ fn KeysCard(
                     {c.credentials.into_iter().map(|k| view! {
                         <tr>
                             <td><code>{k.masked()}</code></td>
-                            <td>{crate::model::format_time(k.created_at)}</td>
+                            <td>{crate::types::format_time(k.created_at)}</td>
                             <td><Status enabled=k.enabled/></td>
                             <td class="row-actions">
                                 <ActionForm action=toggle attr:class="inline">

@@ -6,10 +6,10 @@ use leptos::prelude::*;
 use super::route_id;
 use crate::api::channels::list_channels;
 use crate::api::models::*;
-use crate::model::{BindingView, ModelView, PriceList};
 use crate::money::{format_price, price_input_value, Prices};
 use crate::pages::layout::Console;
 use crate::pages::widgets::{ActionError, Confirm, FieldError, Saved, Status, Submit};
+use crate::types::{BindingView, ModelView, PriceList};
 
 const MODEL_FIELDS: &[&str] = &[
     "public_id",
@@ -280,7 +280,7 @@ fn PricesCard(m: ModelView, update: ServerAction<UpdateModel>) -> impl IntoView 
 #[component]
 fn BindingsCard(
     m: ModelView,
-    free: Vec<crate::model::ChannelView>,
+    free: Vec<crate::types::ChannelView>,
     bind: ServerAction<CreateBinding>,
     edit: ServerAction<UpdateBinding>,
     unbind: ServerAction<DeleteBinding>,

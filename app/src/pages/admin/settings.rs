@@ -5,9 +5,9 @@ use leptos::prelude::*;
 use crate::api::admin::{
     get_site_settings, SetBillingEnabled, SetOverdraftFloor, SetRegistrationOpen, SetUnpricedModels,
 };
-use crate::model::UnpricedPolicy;
 use crate::pages::layout::Console;
 use crate::pages::widgets::ActionError;
+use crate::types::UnpricedPolicy;
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {

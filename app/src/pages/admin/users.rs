@@ -4,10 +4,10 @@ use leptos::prelude::*;
 
 use super::route_id;
 use crate::api::users::*;
-use crate::model::{format_time, AdminUserView, Role};
 use crate::money::format_balance;
 use crate::pages::layout::Console;
 use crate::pages::widgets::{ActionError, FieldError, LimitsFields, Saved, Submit, LIMIT_FIELDS};
+use crate::types::{format_time, AdminUserView, Role};
 
 #[component]
 pub fn UsersPage() -> impl IntoView {

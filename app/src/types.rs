@@ -1,4 +1,4 @@
-//! Types the console sends between server and browser. No secrets live here, except the one-time
+//! The types server fns and pages exchange (the console's wire types), shared by server and browser. No secrets live here, except the one-time
 //! token value of [`NewToken`].
 
 use serde::{Deserialize, Serialize};

@@ -266,7 +266,7 @@ pub struct UsageRow {
     pub created_at: i64,
     pub user: String,
     pub token: Option<String>,
-    pub endpoint: String,
+    pub api: String,
     pub model: String,
     pub channel: Option<String>,
     pub status: u16,

@@ -1,4 +1,4 @@
-//! The usage writer: every accepted request becomes exactly one usage event, written off the request
+//! The books, the usage and ledger writer: every accepted request becomes exactly one usage event, written off the request
 //! path by a background task that batches inserts with the balance changes, retries while the
 //! database is unreachable or busy, isolates a row the database refuses (so one bad row never holds
 //! up the rest), and drains everything on shutdown. A request whose answer is complete is first
@@ -14,7 +14,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use app::core::billing::{self, LeaseCharge, LedgerOp};
 use app::core::db::Db;
 use app::core::error::StoreError;
-use app::core::usage::{self, UsageEvent};
+use app::core::usage_log::{self, UsageEvent};
 
 use super::journal::{Entry, Journal};
 use super::limits::OpenSpend;
@@ -28,7 +28,7 @@ const RETRY_MAX: Duration = Duration::from_secs(30);
 
 /// What the writer has done, for `/metrics` and tests.
 #[derive(Debug, Default)]
-pub struct WriterStats {
+pub struct BooksStats {
     /// Events recorded and not yet stored (or dropped).
     pub queued: AtomicI64,
     pub stored_events: AtomicU64,
@@ -43,7 +43,7 @@ pub struct WriterStats {
     pub last_stored_ms: AtomicI64,
 }
 
-impl WriterStats {
+impl BooksStats {
     fn stored(&self, n: usize) {
         let n = n as u64;
         self.stored_events.fetch_add(n, Ordering::Relaxed);
@@ -72,10 +72,10 @@ enum Msg {
 
 /// Where the data plane sends usage events. Sending never blocks.
 #[derive(Clone, Debug)]
-pub struct UsageSink {
+pub struct Books {
     tx: mpsc::UnboundedSender<Msg>,
     recorded: broadcast::Sender<Arc<UsageEvent>>,
-    pub stats: Arc<WriterStats>,
+    pub stats: Arc<BooksStats>,
     journal: Option<Arc<Journal>>,
 }
 
@@ -89,34 +89,34 @@ impl std::fmt::Debug for Msg {
     }
 }
 
-/// The background writer; [`UsageWriter::finish`] waits until every event is stored.
-pub struct UsageWriter {
+/// The background writer; [`BooksWriter::finish`] waits until every event is stored.
+pub struct BooksWriter {
     handle: tokio::task::JoinHandle<()>,
 }
 
 /// Starts the writer on `db`, without a journal (a complete answer waits until it is stored).
-pub fn start(db: Db) -> (UsageSink, UsageWriter) {
+pub fn start(db: Db) -> (Books, BooksWriter) {
     start_with(db, None)
 }
 
 /// Starts the writer on `db`; complete answers are made durable in `journal` when given.
-pub fn start_with(db: Db, journal: Option<Arc<Journal>>) -> (UsageSink, UsageWriter) {
+pub fn start_with(db: Db, journal: Option<Arc<Journal>>) -> (Books, BooksWriter) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let stats = Arc::new(WriterStats::default());
+    let stats = Arc::new(BooksStats::default());
     let handle = tokio::spawn(write_loop(db, rx, stats.clone(), journal.clone()));
     let (recorded, _) = broadcast::channel(1024);
     (
-        UsageSink {
+        Books {
             tx,
             recorded,
             stats,
             journal,
         },
-        UsageWriter { handle },
+        BooksWriter { handle },
     )
 }
 
-impl UsageSink {
+impl Books {
     pub fn record(&self, event: UsageEvent) {
         self.send_event(event, false, None);
     }
@@ -193,7 +193,7 @@ impl UsageSink {
     }
 }
 
-impl UsageWriter {
+impl BooksWriter {
     /// Stores what is queued and stops, once every sink has been dropped.
     pub async fn finish(self) {
         let _ = self.handle.await;
@@ -231,7 +231,7 @@ impl Batch {
 async fn write_loop(
     db: Db,
     mut rx: mpsc::UnboundedReceiver<Msg>,
-    stats: Arc<WriterStats>,
+    stats: Arc<BooksStats>,
     journal: Option<Arc<Journal>>,
 ) {
     let mut write_db = DbBatches(db);
@@ -287,7 +287,7 @@ impl Batches for DbBatches {
     ) -> Result<i64, StoreError> {
         let mut tx = self.0.pool().begin().await?;
         let uncollected = billing::apply(&mut tx, ledger).await?;
-        usage::insert_in(&mut tx, events).await?;
+        usage_log::insert_in(&mut tx, events).await?;
         tx.commit().await?;
         Ok(uncollected)
     }
@@ -301,7 +301,7 @@ async fn store<W: Batches>(
     write: &mut W,
     events: &[UsageEvent],
     ledger: &[LedgerOp],
-    stats: &WriterStats,
+    stats: &BooksStats,
 ) {
     if events.is_empty() && ledger.is_empty() {
         return;
@@ -415,7 +415,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_refused_row_is_dropped_and_counted_and_the_rest_is_stored() {
-        let stats = WriterStats::default();
+        let stats = BooksStats::default();
         let mut db = Fake {
             refuse_event: Some("bad"),
             ..Fake::default()
@@ -437,7 +437,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_refused_ledger_change_is_dropped_alone() {
-        let stats = WriterStats::default();
+        let stats = BooksStats::default();
         let mut db = Fake {
             refuse_lease: Some(13),
             ..Fake::default()
@@ -455,7 +455,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_transient_failure_is_retried_without_splitting() {
-        let stats = WriterStats::default();
+        let stats = BooksStats::default();
         let mut db = Fake {
             flaky: 2,
             ..Fake::default()

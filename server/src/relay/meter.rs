@@ -1,6 +1,7 @@
-//! Reading usage from Anthropic answers: the `usage` object of a JSON message, or the SSE events as
-//! they pass (`message_start.message.usage`, then `message_delta.usage`), parsed by a kept SSE parser
-//! fed with the same chunks that go to the client (no second buffer of the stream).
+//! The meter, reading token counts from Anthropic answers: the `usage` object of a JSON message, or
+//! the SSE events as they pass (`message_start.message.usage`, then `message_delta.usage`), parsed
+//! by a kept SSE parser fed with the same chunks that go to the client (no second buffer of the
+//! stream).
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -14,7 +15,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 
-use app::core::usage::Tokens;
+use app::core::usage_log::TokenCounts;
 
 /// Visitor methods for the scalar and array values a lenient reader does not want: each reads as
 /// absent (arrays are skipped).
@@ -130,7 +131,7 @@ struct Usage {
 impl Usage {
     /// Applies the counts present. A `cache_creation` split (5 m / 1 h) wins over the total; without
     /// it the total counts as 5-minute writes.
-    fn apply(&self, into: &mut Tokens) {
+    fn apply(&self, into: &mut TokenCounts) {
         if let Some(n) = self.input_tokens.0 {
             into.input = n;
         }
@@ -169,15 +170,15 @@ struct MessageStart {
     message: WithUsage,
 }
 
-fn apply_usage(usage: Option<&Usage>, into: &mut Tokens) {
+fn apply_usage(usage: Option<&Usage>, into: &mut TokenCounts) {
     if let Some(u) = usage {
         u.apply(into);
     }
 }
 
 /// Tokens of a non-streamed message (all zero when the body has no usage).
-pub fn from_message(body: &[u8]) -> Tokens {
-    let mut t = Tokens::default();
+pub fn from_message(body: &[u8]) -> TokenCounts {
+    let mut t = TokenCounts::default();
     if let Ok(m) = serde_json::from_slice::<WithUsage>(body) {
         apply_usage(m.usage.0.as_ref(), &mut t);
     }
@@ -210,7 +211,7 @@ pub const BYTES_PER_OUTPUT_TOKEN_ESTIMATE: u64 = 3;
 /// What the events of a stream said so far.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StreamUsage {
-    pub tokens: Tokens,
+    pub tokens: TokenCounts,
     pub started: bool,
     pub stopped: bool,
     pub error: Option<String>,
@@ -226,7 +227,7 @@ impl StreamUsage {
     /// an error, or the client left and the drain ran out), the relayed deltas at
     /// [`BYTES_PER_OUTPUT_TOKEN_ESTIMATE`] bytes a token, rounded up, and never less than what
     /// `message_start` announced.
-    pub fn billed(&self) -> (Tokens, bool) {
+    pub fn billed(&self) -> (TokenCounts, bool) {
         if self.output_reported || !self.started {
             return (self.tokens, false);
         }
@@ -336,7 +337,7 @@ mod tests {
         let with = br#"{"usage":{"input_tokens":10,"output_tokens":5,"cache_creation_input_tokens":30,"cache_read_input_tokens":7,"cache_creation":{"ephemeral_5m_input_tokens":10,"ephemeral_1h_input_tokens":20}}}"#;
         assert_eq!(
             from_message(with),
-            Tokens {
+            TokenCounts {
                 input: 10,
                 output: 5,
                 cache_write_5m: 10,
@@ -347,7 +348,7 @@ mod tests {
         let without =
             br#"{"usage":{"input_tokens":10,"output_tokens":5,"cache_creation_input_tokens":30}}"#;
         assert_eq!(from_message(without).cache_write_5m, 30);
-        assert_eq!(from_message(b"not json"), Tokens::default());
+        assert_eq!(from_message(b"not json"), TokenCounts::default());
     }
 
     #[test]
@@ -355,20 +356,20 @@ mod tests {
         let odd = br#"{"id":"msg_1","content":[{"type":"text","text":"usage \"input_tokens\": 99"}],"usage":{"input_tokens":null,"output_tokens":5.5,"cache_read_input_tokens":"7","cache_creation":null,"cache_creation_input_tokens":12,"server_tool_use":{"web_search_requests":1},"service_tier":"standard"}}"#;
         assert_eq!(
             from_message(odd),
-            Tokens {
+            TokenCounts {
                 cache_write_5m: 12,
-                ..Tokens::default()
+                ..TokenCounts::default()
             }
         );
         let huge = br#"{"usage":{"input_tokens":18446744073709551615,"output_tokens":3}}"#;
         assert_eq!(
             from_message(huge),
-            Tokens {
+            TokenCounts {
                 output: 3,
-                ..Tokens::default()
+                ..TokenCounts::default()
             }
         );
-        assert_eq!(from_message(br#"{"usage":null}"#), Tokens::default());
+        assert_eq!(from_message(br#"{"usage":null}"#), TokenCounts::default());
     }
 
     #[test]
@@ -391,7 +392,7 @@ mod tests {
             }
             assert_eq!(
                 tap.usage.tokens,
-                Tokens {
+                TokenCounts {
                     input: 12,
                     output: 42,
                     cache_write_5m: 1,
@@ -492,10 +493,10 @@ mod tests {
         assert_eq!(
             tap.usage.billed(),
             (
-                Tokens {
+                TokenCounts {
                     input: 12,
                     output: 5,
-                    ..Tokens::default()
+                    ..TokenCounts::default()
                 },
                 false
             )
@@ -507,7 +508,10 @@ mod tests {
         assert_eq!(tap.usage.billed().0.output, 1);
         assert!(tap.usage.billed().1);
         // No stream at all: nothing, and no estimate.
-        assert_eq!(SseTap::default().usage.billed(), (Tokens::default(), false));
+        assert_eq!(
+            SseTap::default().usage.billed(),
+            (TokenCounts::default(), false)
+        );
     }
 
     #[test]

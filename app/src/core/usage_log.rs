@@ -1,5 +1,5 @@
-//! Usage events: one per accepted data-plane request, written in batches by the server's usage
-//! writer (off the request path), read by the console and the CLI.
+//! The usage log: usage events, one per accepted data-plane request, written in batches by the
+//! server's books (`relay::books`, off the request path), read by the console and the CLI.
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -9,7 +9,7 @@ use super::error::StoreError;
 
 /// Token counts reported by an upstream.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Tokens {
+pub struct TokenCounts {
     pub input: i64,
     pub output: i64,
     pub cache_write_5m: i64,
@@ -17,9 +17,9 @@ pub struct Tokens {
     pub cache_read: i64,
 }
 
-impl Tokens {
+impl TokenCounts {
     pub fn is_zero(&self) -> bool {
-        *self == Tokens::default()
+        *self == TokenCounts::default()
     }
 }
 
@@ -31,7 +31,7 @@ pub struct UsageEvent {
     pub user_id: i64,
     pub token_id: Option<i64>,
     /// Which API was called: `messages`, `count_tokens`, …
-    pub endpoint: String,
+    pub api: String,
     /// The model the client asked for (empty when the request had none).
     pub model: String,
     pub upstream_model: Option<String>,
@@ -44,7 +44,7 @@ pub struct UsageEvent {
     pub stream: bool,
     pub client_disconnected: bool,
     pub attempts: i64,
-    pub tokens: Tokens,
+    pub tokens: TokenCounts,
     /// True when Realms estimated the output tokens (a stream cut off before the upstream reported
     /// its count); see `README.md`, Billing.
     pub estimated: bool,
@@ -56,7 +56,7 @@ pub struct UsageEvent {
 
 /// The longest text stored in an event's `model` and `upstream_model` (characters).
 pub const MAX_MODEL_CHARS: usize = 200;
-/// The longest text stored in an event's `endpoint` and `error_class` (characters).
+/// The longest text stored in an event's `api` and `error_class` (characters).
 const MAX_CLASS_CHARS: usize = 64;
 
 /// `s` in a form every database stores: control characters (NUL among them, which PostgreSQL
@@ -74,8 +74,7 @@ pub fn storable(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
     )
 }
 
-const COLUMNS: &str =
-    "request_id, created_at, user_id, token_id, endpoint, model, upstream_model, \
+const COLUMNS: &str = "request_id, created_at, user_id, token_id, api, model, upstream_model, \
     channel_id, credential_id, status, error_class, stream, client_disconnected, attempts, \
     input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, \
     cost, ttfb_ms, latency_ms, usage_estimated";
@@ -115,7 +114,7 @@ pub async fn insert_in(
                 .bind(e.created_at)
                 .bind(e.user_id)
                 .bind(e.token_id)
-                .bind(storable(&e.endpoint, MAX_CLASS_CHARS).into_owned())
+                .bind(storable(&e.api, MAX_CLASS_CHARS).into_owned())
                 .bind(storable(&e.model, MAX_MODEL_CHARS).into_owned())
                 .bind(
                     e.upstream_model
@@ -197,7 +196,7 @@ fn from_row(r: &AnyRow) -> Result<UsageEvent, StoreError> {
         created_at: r.try_get("created_at")?,
         user_id: r.try_get("user_id")?,
         token_id: r.try_get("token_id")?,
-        endpoint: r.try_get("endpoint")?,
+        api: r.try_get("api")?,
         model: r.try_get("model")?,
         upstream_model: r.try_get("upstream_model")?,
         channel_id: r.try_get("channel_id")?,
@@ -207,7 +206,7 @@ fn from_row(r: &AnyRow) -> Result<UsageEvent, StoreError> {
         stream: stream != 0,
         client_disconnected: disconnected != 0,
         attempts: r.try_get("attempts")?,
-        tokens: Tokens {
+        tokens: TokenCounts {
             input: r.try_get("input_tokens")?,
             output: r.try_get("output_tokens")?,
             cache_write_5m: r.try_get("cache_write_5m_tokens")?,
@@ -325,13 +324,13 @@ fn bind_all<'q>(
 
 // Events keep the ids of what they name; a deleted user, token or channel shows by its id.
 const ROW_QUERY: &str = "SELECT e.request_id, e.created_at, e.user_id, u.email AS user_email, \
-    e.token_id, t.name AS token_name, e.endpoint, e.model, e.channel_id, c.name AS channel_name, \
+    e.token_id, t.name AS token_name, e.api, e.model, e.channel_id, c.name AS channel_name, \
     e.status, e.error_class, e.stream, e.input_tokens, e.output_tokens, e.cache_write_5m_tokens, \
     e.cache_write_1h_tokens, e.cache_read_tokens, e.cost, e.ttfb_ms, e.latency_ms, e.usage_estimated \
     FROM usage_events e LEFT JOIN users u ON u.id = e.user_id \
     LEFT JOIN tokens t ON t.id = e.token_id LEFT JOIN channels c ON c.id = e.channel_id";
 
-fn usage_row(r: &AnyRow) -> Result<crate::model::UsageRow, StoreError> {
+fn usage_row(r: &AnyRow) -> Result<crate::types::UsageRow, StoreError> {
     let status: i64 = r.try_get("status")?;
     let stream: i64 = r.try_get("stream")?;
     let estimated: i64 = r.try_get("usage_estimated")?;
@@ -341,12 +340,12 @@ fn usage_row(r: &AnyRow) -> Result<crate::model::UsageRow, StoreError> {
     let token: Option<String> = r.try_get("token_name")?;
     let channel_id: Option<i64> = r.try_get("channel_id")?;
     let channel: Option<String> = r.try_get("channel_name")?;
-    Ok(crate::model::UsageRow {
+    Ok(crate::types::UsageRow {
         request_id: r.try_get("request_id")?,
         created_at: r.try_get("created_at")?,
         user: user.unwrap_or_else(|| format!("deleted user #{user_id}")),
         token: token.or_else(|| token_id.map(|id| format!("deleted token #{id}"))),
-        endpoint: r.try_get("endpoint")?,
+        api: r.try_get("api")?,
         model: r.try_get("model")?,
         channel: channel.or_else(|| channel_id.map(|id| format!("deleted channel #{id}"))),
         status: u16::try_from(status).unwrap_or(0),
@@ -370,7 +369,7 @@ pub async fn list(
     f: &Filter,
     offset: i64,
     limit: i64,
-) -> Result<(Vec<crate::model::UsageRow>, i64), StoreError> {
+) -> Result<(Vec<crate::types::UsageRow>, i64), StoreError> {
     let (clause, params) = where_clause(f);
     let n = params.len();
     let sql = format!(
@@ -392,7 +391,7 @@ pub async fn list(
 }
 
 /// Cost, tokens and requests per UTC day and model.
-pub async fn daily(db: &Db, f: &Filter) -> Result<Vec<crate::model::DailyPoint>, StoreError> {
+pub async fn daily(db: &Db, f: &Filter) -> Result<Vec<crate::types::DailyPoint>, StoreError> {
     let (clause, params) = where_clause(f);
     let sql = format!(
         "SELECT (e.created_at / 86400000) * 86400000 AS day, e.model, \
@@ -406,7 +405,7 @@ pub async fn daily(db: &Db, f: &Filter) -> Result<Vec<crate::model::DailyPoint>,
         .await?;
     rows.iter()
         .map(|r| {
-            Ok(crate::model::DailyPoint {
+            Ok(crate::types::DailyPoint {
                 day: r.try_get("day")?,
                 model: r.try_get("model")?,
                 cost: r.try_get("cost")?,
@@ -418,7 +417,7 @@ pub async fn daily(db: &Db, f: &Filter) -> Result<Vec<crate::model::DailyPoint>,
 }
 
 /// Spend per token, highest first.
-pub async fn by_token(db: &Db, f: &Filter) -> Result<Vec<crate::model::TokenSpend>, StoreError> {
+pub async fn by_token(db: &Db, f: &Filter) -> Result<Vec<crate::types::TokenSpend>, StoreError> {
     let (clause, params) = where_clause(f);
     let sql = format!(
         "SELECT t.id AS token_id, t.name AS token_name, u.email AS user_email, \
@@ -436,7 +435,7 @@ pub async fn by_token(db: &Db, f: &Filter) -> Result<Vec<crate::model::TokenSpen
             let email: Option<String> = r.try_get("user_email")?;
             let email = email.unwrap_or_else(|| "(deleted user)".into());
             let name = name.unwrap_or_else(|| "(deleted token)".into());
-            Ok(crate::model::TokenSpend {
+            Ok(crate::types::TokenSpend {
                 token: if all_users {
                     format!("{email} · {name}")
                 } else {
@@ -453,7 +452,7 @@ pub async fn by_token(db: &Db, f: &Filter) -> Result<Vec<crate::model::TokenSpen
 pub async fn channel_stats(
     db: &Db,
     f: &Filter,
-) -> Result<Vec<crate::model::ChannelStat>, StoreError> {
+) -> Result<Vec<crate::types::ChannelStat>, StoreError> {
     let (clause, params) = where_clause(f);
     let sql = format!(
         "SELECT e.channel_id, c.name AS channel_name, COUNT(*) AS requests, \
@@ -469,7 +468,7 @@ pub async fn channel_stats(
         .map(|r| {
             let id: i64 = r.try_get("channel_id")?;
             let name: Option<String> = r.try_get("channel_name")?;
-            Ok(crate::model::ChannelStat {
+            Ok(crate::types::ChannelStat {
                 channel: name.unwrap_or_else(|| format!("deleted channel #{id}")),
                 requests: r.try_get("requests")?,
                 errors: r.try_get("errors")?,
@@ -512,10 +511,10 @@ const DEFAULT_DAYS: i64 = 30;
 pub async fn filter_for(
     db: &Db,
     viewer: &super::users::User,
-    q: &crate::model::UsageQuery,
+    q: &crate::types::UsageQuery,
     now: i64,
 ) -> Result<(Filter, String, String), StoreError> {
-    use crate::model::{format_day, parse_day};
+    use crate::types::{format_day, parse_day};
     const DAY: i64 = 86_400_000;
     let today = now - now.rem_euclid(DAY);
     let to_day = if q.to.trim().is_empty() {
