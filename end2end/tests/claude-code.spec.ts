@@ -22,11 +22,7 @@ function claude(args: string[], env: Record<string, string>): Promise<{ code: nu
 test("claude -p answers through Realms", async ({ realms, mock }) => {
   test.setTimeout(120_000);
   // Provision with the ops CLI: a user and token, a channel to the mock, a priced model, a binding.
-  const ok = async (args: string[], env: Record<string, string> = {}) => {
-    const r = await realms.cli(args, env);
-    expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(0);
-    return r.stdout;
-  };
+  const ok = realms.ok;
   await ok(["user", "create", "--email", "dev@example.com"], { REALMS_PASSWORD: "password123" });
   await ok(["balance", "add", "--user", "dev@example.com", "--usd", "20", "--reason", "e2e"]);
   const token = (await ok(["token", "create", "--user", "dev@example.com", "--name", "claude-code"])).trim().split("\n").pop()!;

@@ -11,7 +11,13 @@ const bin = process.env.REALMS_BIN ?? path.join(root, "target", "release", "real
 const mockBin = process.env.REALMS_MOCK_BIN ?? path.join(path.dirname(bin), "realms-mock");
 const siteRoot = process.env.REALMS_SITE_ROOT ?? path.join(root, "target", "site");
 
-export type Realms = { url: string; dir: string; cli: (args: string[], env?: Record<string, string>) => Promise<CliResult> };
+export type Realms = {
+  url: string;
+  dir: string;
+  cli: (args: string[], env?: Record<string, string>) => Promise<CliResult>;
+  /** Runs an ops command that must succeed; resolves with its stdout. */
+  ok: (args: string[], env?: Record<string, string>) => Promise<string>;
+};
 export type CliResult = { code: number | null; stdout: string; stderr: string };
 
 function run(args: string[], env: Record<string, string>): Promise<CliResult> {
@@ -93,7 +99,13 @@ export const test = base.extend<{ realms: Realms; mock: Mock }>({
     const dir = mkdtempSync(path.join(tmpdir(), "realms-e2e-"));
     const { child, url } = await start(dir);
     const env = { REALMS_DATABASE_URL: `sqlite://${dir}/realms.db`, REALMS_DATA_DIR: dir };
-    await use({ url, dir, cli: (args, extra = {}) => run(args, { ...env, ...extra }) });
+    const cli = (args: string[], extra: Record<string, string> = {}) => run(args, { ...env, ...extra });
+    const ok = async (args: string[], extra: Record<string, string> = {}) => {
+      const r = await cli(args, extra);
+      expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(0);
+      return r.stdout;
+    };
+    await use({ url, dir, cli, ok });
     const exited = new Promise((r) => child.once("exit", r));
     child.kill("SIGTERM");
     await exited;

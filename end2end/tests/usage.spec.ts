@@ -4,11 +4,7 @@ import { readFileSync } from "node:fs";
 const MODEL = "claude-sonnet-4-5";
 
 test("requests show up in the usage table, charts, dashboard and CSV export", async ({ page, realms, mock }) => {
-  const ok = async (args: string[], env: Record<string, string> = {}) => {
-    const r = await realms.cli(args, env);
-    expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(0);
-    return r.stdout;
-  };
+  const ok = realms.ok;
   await ok(["user", "create", "--email", "dev@example.com"], { REALMS_PASSWORD: "password123" });
   await ok(["balance", "add", "--user", "dev@example.com", "--usd", "10"]);
   const token = (await ok(["token", "create", "--user", "dev@example.com", "--name", "laptop"])).trim().split("\n").pop()!;

@@ -331,7 +331,17 @@ async fn two_instances_cannot_overdraw_through_their_leases() {
         let w = if *which == 0 { &a } else { &b };
         let sink = if *which == 0 { &sink_a } else { &sink_b };
         if let Some(charge) = w
-            .settle(Some(h), u, None, &format!("two-{i}"), h.amount, "m", 0)
+            .settle(
+                Some(h),
+                realms::relay::wallet::Bill {
+                    user_id: u,
+                    token_id: None,
+                    request_id: &format!("two-{i}"),
+                    cost: h.amount,
+                    reason: "m",
+                    floor: 0,
+                },
+            )
             .await
         {
             sink.ledger(app::core::billing::LedgerOp::Charge(charge));

@@ -37,6 +37,8 @@ pub struct CatalogModel {
     pub display_name: String,
     pub prices: Option<Prices>,
     pub routes: Vec<Route>,
+    /// When the model was created (Unix ms), as the models lists show it.
+    pub created_at: i64,
 }
 
 /// A decrypted upstream key. Its `Debug` never shows the key.
@@ -152,6 +154,7 @@ pub fn assemble(rows: Rows) -> Snapshot {
                     display_name: m.display_name.clone(),
                     prices: m.prices,
                     routes: Vec::new(),
+                    created_at: m.created_at,
                 },
             )
         })

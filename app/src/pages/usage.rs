@@ -198,7 +198,7 @@ fn UsageBody(p: UsagePage, q: UsageQuery) -> impl IntoView {
                         <thead><tr>
                             <th>"Time"</th>
                             {p.is_admin.then(|| view! { <th>"User"</th> })}
-                            <th>"Token"</th><th>"Model"</th><th>"Status"</th><th>"Input"</th><th>"Output"</th><th>"Cache write"</th><th>"Cache read"</th><th>"Cost"</th><th>"TTFB"</th><th>"Latency"</th>
+                            <th>"Token"</th><th>"API"</th><th>"Model"</th><th>"Status"</th><th>"Input"</th><th>"Output"</th><th>"Cache write"</th><th>"Cache read"</th><th>"Cost"</th><th>"TTFB"</th><th>"Latency"</th>
                         </tr></thead>
                         <tbody>
                             {p.rows.iter().map(|r| view! {
@@ -206,6 +206,7 @@ fn UsageBody(p: UsagePage, q: UsageQuery) -> impl IntoView {
                                     <td title=r.request_id.clone()>{format_time(r.created_at)}</td>
                                     {p.is_admin.then(|| view! { <td>{r.user.clone()}</td> })}
                                     <td>{r.token.clone().unwrap_or_else(|| "—".into())}</td>
+                                    <td><code>{r.api.clone()}</code></td>
                                     <td>{r.model.clone()} {r.stream.then_some(" ⇢")}</td>
                                     <td>{r.status} {r.error.clone().map(|e| view! { <span class="muted">{format!(" {e}")}</span> })}</td>
                                     <td>{r.input_tokens}</td>

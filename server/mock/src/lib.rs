@@ -20,6 +20,11 @@
 //!
 //! `count_tokens` answers `mock-retry-after-<secs>` with its 429 too.
 //!
+//! OpenAI's `/v1/chat/completions` and `/v1/responses` answer in OpenAI's shapes (streams too: a chat
+//! stream sends its usage chunk only when `stream_options.include_usage` asks for it, never for
+//! `mock-no-usage`) and take `mock-status-<code>`, `mock-retry-after-<secs>`, `mock-slow-<ms>`,
+//! `mock-output-<n>` and `mock-reset-mid` (streams) like the Anthropic endpoints.
+//!
 //! [`spawn_resetting`] serves a port that resets every connection before any response.
 //! A mock made with [`MockState::new`] records every request for tests to inspect; the standalone
 //! `realms-mock` binary ([`MockState::unrecorded`]) keeps nothing, so its memory stays flat under
@@ -136,6 +141,7 @@ pub fn router(state: MockState) -> Router {
         .route("/v1/messages", post(messages))
         .route("/v1/messages/count_tokens", post(count_tokens))
         .route("/v1/chat/completions", post(chat_completions))
+        .route("/v1/responses", post(responses))
         .with_state(state)
 }
 
@@ -445,15 +451,7 @@ fn sse(state: &MockState, model: &str) -> Response {
             }
         }
     });
-    let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
-    (
-        [
-            ("content-type", "text/event-stream"),
-            ("cache-control", "no-cache"),
-        ],
-        body,
-    )
-        .into_response()
+    sse_response(rx)
 }
 
 async fn count_tokens(
@@ -473,6 +471,41 @@ async fn count_tokens(
     Json(json!({ "input_tokens": 12 })).into_response()
 }
 
+/// OpenAI's usage of a chat completion: 12 prompt tokens of which 4 cached, 7 (or what
+/// `mock-output-<n>` asks for) completion tokens of which 2 reasoning.
+fn chat_usage(model: &str) -> Value {
+    let output = reported_output(model);
+    json!({ "prompt_tokens": 12, "completion_tokens": output, "total_tokens": 12 + output,
+            "prompt_tokens_details": { "cached_tokens": 4 },
+            "completion_tokens_details": { "reasoning_tokens": 2 } })
+}
+
+/// The faults every OpenAI endpoint of the mock answers before its real work, in OpenAI's shape.
+async fn openai_fault(model: &str) -> Option<Response> {
+    if let Some(status) = fault_status(model) {
+        return Some(openai_error(
+            status,
+            "server_error",
+            &format!("mock fault {status}"),
+        ));
+    }
+    if let Some(secs) = param(model, "mock-retry-after-") {
+        let mut res = openai_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limit_error",
+            "mock rate limit",
+        );
+        if let Ok(v) = secs.to_string().parse() {
+            res.headers_mut().insert("retry-after", v);
+        }
+        return Some(res);
+    }
+    if let Some(ms) = param(model, "mock-slow-") {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    None
+}
+
 async fn chat_completions(
     State(state): State<MockState>,
     uri: Uri,
@@ -484,18 +517,171 @@ async fn chat_completions(
         Err(refused) => return *refused,
     };
     let model = body["model"].as_str().unwrap_or_default().to_string();
-    if let Some(status) = fault_status(&model) {
-        return openai_error(status, "server_error", &format!("mock fault {status}"));
+    if let Some(fault) = openai_fault(&model).await {
+        return fault;
+    }
+    if body["stream"].as_bool() == Some(true) {
+        let include_usage = body["stream_options"]["include_usage"].as_bool() == Some(true);
+        return event_stream(
+            chat_events(&model, include_usage),
+            model == "mock-reset-mid",
+        );
     }
     Json(json!({
         "id": "chatcmpl-mock",
         "object": "chat.completion",
+        "created": 1_700_000_000,
         "model": model,
-        "choices": [{ "index": 0, "finish_reason": "stop",
-                      "message": { "role": "assistant", "content": ANSWER } }],
-        "usage": { "prompt_tokens": 12, "completion_tokens": 7, "total_tokens": 19 }
+        "choices": [{ "index": 0, "finish_reason": "stop", "logprobs": Value::Null,
+                      "message": { "role": "assistant", "content": ANSWER, "refusal": Value::Null } }],
+        "usage": chat_usage(&model)
     }))
     .into_response()
+}
+
+/// The chunks of a chat completion stream: the role, the answer in two pieces, the finish, then —
+/// when asked for, and unless the model is `mock-no-usage` (an upstream that ignores the option) —
+/// the usage chunk, and `[DONE]`. Asked for usage, every other chunk carries `"usage": null`, as
+/// OpenAI's do.
+pub fn chat_events(model: &str, include_usage: bool) -> Vec<String> {
+    let usage = include_usage && model != "mock-no-usage";
+    let (first, rest) = ANSWER.split_at(ANSWER.len() / 2);
+    let chunk = |delta: Value, finish: Value| {
+        let mut c = json!({ "id": "chatcmpl-mock", "object": "chat.completion.chunk",
+            "created": 1_700_000_000, "model": model,
+            "choices": [{ "index": 0, "delta": delta, "finish_reason": finish }] });
+        if usage {
+            c["usage"] = Value::Null;
+        }
+        c
+    };
+    let mut chunks = vec![
+        chunk(json!({ "role": "assistant", "content": "" }), Value::Null),
+        chunk(json!({ "content": first }), Value::Null),
+        chunk(json!({ "content": rest }), Value::Null),
+        chunk(json!({}), json!("stop")),
+    ];
+    if usage {
+        chunks.push(
+            json!({ "id": "chatcmpl-mock", "object": "chat.completion.chunk",
+            "created": 1_700_000_000, "model": model, "choices": [], "usage": chat_usage(model) }),
+        );
+    }
+    let mut out: Vec<String> = chunks.iter().map(|c| format!("data: {c}\n\n")).collect();
+    out.push("data: [DONE]\n\n".into());
+    out
+}
+
+/// The response object of `/v1/responses`: the answer as one output message, with usage (12 input
+/// tokens of which 4 cached, 7 output of which 2 reasoning).
+fn response_object(model: &str, status: &str) -> Value {
+    let output = reported_output(model);
+    json!({
+        "id": "resp_mock", "object": "response", "created_at": 1_700_000_000, "status": status,
+        "model": model,
+        "output": [{ "type": "message", "id": "msg_mock", "status": "completed", "role": "assistant",
+                     "content": [{ "type": "output_text", "text": ANSWER, "annotations": [] }] }],
+        "usage": { "input_tokens": 12, "input_tokens_details": { "cached_tokens": 4 },
+                   "output_tokens": output, "output_tokens_details": { "reasoning_tokens": 2 },
+                   "total_tokens": 12 + output }
+    })
+}
+
+async fn responses(
+    State(state): State<MockState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body = match accept(&state, &uri, &headers, &body, bearer(&headers), &OPENAI) {
+        Ok(body) => body,
+        Err(refused) => return *refused,
+    };
+    let model = body["model"].as_str().unwrap_or_default().to_string();
+    if let Some(fault) = openai_fault(&model).await {
+        return fault;
+    }
+    if body["stream"].as_bool() == Some(true) {
+        return event_stream(response_events(&model), model == "mock-reset-mid");
+    }
+    Json(response_object(&model, "completed")).into_response()
+}
+
+/// The events of a responses stream: created, the answer's text deltas, done, completed (with the
+/// usage).
+pub fn response_events(model: &str) -> Vec<String> {
+    let mut created = response_object(model, "in_progress");
+    created["output"] = json!([]);
+    created["usage"] = Value::Null;
+    let (first, rest) = ANSWER.split_at(ANSWER.len() / 2);
+    let events = [
+        (
+            "response.created",
+            json!({ "type": "response.created", "response": created }),
+        ),
+        (
+            "response.output_text.delta",
+            json!({ "type": "response.output_text.delta",
+            "item_id": "msg_mock", "output_index": 0, "content_index": 0, "delta": first }),
+        ),
+        (
+            "response.output_text.delta",
+            json!({ "type": "response.output_text.delta",
+            "item_id": "msg_mock", "output_index": 0, "content_index": 0, "delta": rest }),
+        ),
+        (
+            "response.output_text.done",
+            json!({ "type": "response.output_text.done",
+            "item_id": "msg_mock", "output_index": 0, "content_index": 0, "text": ANSWER }),
+        ),
+        (
+            "response.completed",
+            json!({ "type": "response.completed",
+            "response": response_object(model, "completed") }),
+        ),
+    ];
+    events
+        .iter()
+        .enumerate()
+        .map(|(n, (name, data))| {
+            let mut data = data.clone();
+            data["sequence_number"] = json!(n);
+            format!("event: {name}\ndata: {data}\n\n")
+        })
+        .collect()
+}
+
+/// An event-stream response of what `rx` receives.
+fn sse_response(rx: tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>) -> Response {
+    let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
+    (
+        [
+            ("content-type", "text/event-stream"),
+            ("cache-control", "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// An event stream of `events`; with `reset_mid` it breaks off after the first two.
+fn event_stream(events: Vec<String>, reset_mid: bool) -> Response {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
+    tokio::spawn(async move {
+        for (i, event) in events.into_iter().enumerate() {
+            if reset_mid && i == 2 {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let _ = tx
+                    .send(Err(std::io::Error::other("mock reset mid-stream")))
+                    .await;
+                return;
+            }
+            if tx.send(Ok(Bytes::from(event))).await.is_err() {
+                return;
+            }
+        }
+    });
+    sse_response(rx)
 }
 
 #[cfg(test)]

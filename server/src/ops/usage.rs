@@ -31,13 +31,14 @@ pub async fn usage(g: &Globals, cmd: UsageCommand) -> Result<()> {
         } else if rows.is_empty() {
             println!("No requests yet.");
         } else {
-            println!("TIME\tUSER\tTOKEN\tMODEL\tCHANNEL\tSTATUS\tIN\tOUT\tCOST\tERROR");
+            println!("TIME\tUSER\tTOKEN\tAPI\tMODEL\tCHANNEL\tSTATUS\tIN\tOUT\tCOST\tERROR");
             for r in &rows {
                 println!(
-                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     app::types::format_time(r.created_at),
                     r.user,
                     r.token.as_deref().unwrap_or("-"),
+                    r.api,
                     r.model,
                     r.channel.as_deref().unwrap_or("-"),
                     r.status,

@@ -1,5 +1,7 @@
-//! The data plane's one error type. It knows its cause and renders Anthropic's error shape
-//! `{"type":"error","error":{"type":…,"message":…}}` with the matching status, in one place.
+//! The data plane's one error type. It knows its cause and its status, and renders the error shape
+//! of the API the client called, in one place: Anthropic's
+//! `{"type":"error","error":{"type":…,"message":…}}` or OpenAI's
+//! `{"error":{"message":…,"type":…,"param":null,"code":…}}`, as a body or as an in-stream event.
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -149,12 +151,57 @@ impl RelayError {
         format!("event: error\ndata: {}\n\n", self.body())
     }
 
+    /// OpenAI's `error.type` and `error.code`.
+    pub fn openai_kind(&self) -> (&'static str, Option<&'static str>) {
+        match self {
+            RelayError::Unauthenticated(_) | RelayError::Revoked(_) => {
+                ("invalid_request_error", Some("invalid_api_key"))
+            }
+            RelayError::InvalidRequest(_) => ("invalid_request_error", None),
+            RelayError::NotFound(_) => ("invalid_request_error", Some("model_not_found")),
+            RelayError::TooLarge(_) => ("invalid_request_error", Some("request_too_large")),
+            RelayError::RequestTimeout(_) => ("invalid_request_error", Some("timeout")),
+            RelayError::PaymentRequired(_) => ("insufficient_quota", Some("insufficient_quota")),
+            RelayError::Forbidden(_) => ("permission_error", Some("model_unpriced")),
+            RelayError::RateLimited { .. } => ("rate_limit_error", Some("rate_limit_exceeded")),
+            RelayError::Unavailable(_) | RelayError::ShuttingDown(_) => {
+                ("server_error", Some("service_unavailable"))
+            }
+            RelayError::UpstreamUnreachable(_) => ("server_error", Some("upstream_error")),
+            RelayError::UpstreamTimeout(_) => ("server_error", Some("timeout")),
+            RelayError::Internal(_) => ("server_error", None),
+        }
+    }
+
+    /// The JSON body in OpenAI's shape.
+    pub fn openai_body(&self) -> String {
+        let (kind, code) = self.openai_kind();
+        serde_json::json!({
+            "error": { "message": self.message(), "type": kind, "param": null, "code": code }
+        })
+        .to_string()
+    }
+
+    /// The response in `shape`, tagged with Realms' request id when there is one.
+    pub fn response_in(self, shape: Shape, request_id: Option<&str>) -> Response {
+        let body = match shape {
+            Shape::Anthropic => self.body(),
+            Shape::OpenAi => self.openai_body(),
+        };
+        self.respond(body, request_id)
+    }
+
     /// The response, tagged with Realms' request id when there is one.
     pub fn into_response_with_id(self, request_id: Option<&str>) -> Response {
+        let body = self.body();
+        self.respond(body, request_id)
+    }
+
+    fn respond(self, body: String, request_id: Option<&str>) -> Response {
         let mut res = (
             self.status(),
             [(axum::http::header::CONTENT_TYPE, "application/json")],
-            self.body(),
+            body,
         )
             .into_response();
         if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(id).ok()) {
@@ -172,6 +219,13 @@ impl RelayError {
         }
         res
     }
+}
+
+/// Which error shape a caller reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    Anthropic,
+    OpenAi,
 }
 
 impl IntoResponse for RelayError {
@@ -200,5 +254,25 @@ mod tests {
             "request_too_large"
         );
         assert_eq!(RelayError::TooLarge(String::new()).status().as_u16(), 413);
+    }
+
+    #[test]
+    fn errors_render_in_openai_shape() {
+        let e = RelayError::Unauthenticated("The Realms token is not valid.".into());
+        let v: serde_json::Value = serde_json::from_str(&e.openai_body()).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({ "error": { "message": "The Realms token is not valid.",
+                "type": "invalid_request_error", "param": null, "code": "invalid_api_key" } })
+        );
+        let e = RelayError::PaymentRequired("x".into());
+        assert_eq!(
+            e.openai_kind(),
+            ("insufficient_quota", Some("insufficient_quota"))
+        );
+        assert_eq!(
+            RelayError::NotFound("x".into()).openai_kind().1,
+            Some("model_not_found")
+        );
     }
 }

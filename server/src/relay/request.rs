@@ -1,7 +1,9 @@
-//! Reading a client request: only what routing needs (`model`, `stream`, `max_tokens`, the session in
-//! `metadata.user_id`) is parsed, in one pass over the body without copying it; every other field is
-//! skipped. The body goes upstream byte for byte as the client sent it, with only the `model` value
-//! replaced.
+//! Reading a client request: only what routing and billing need (`model`, `stream`, the output
+//! limit — `max_tokens`, or OpenAI's `max_completion_tokens` / `max_output_tokens` —, the session in
+//! `metadata.user_id`, and a chat stream's `stream_options`) is parsed, in one pass over the body
+//! without copying it; every other field is skipped. The body goes upstream byte for byte as the
+//! client sent it, with only the `model` value replaced (and, for a chat stream whose client did not
+//! ask for usage, `stream_options.include_usage` set so that Realms can bill it).
 
 use std::ops::Range;
 
@@ -29,8 +31,16 @@ pub struct ClientRequest {
     pub model: String,
     pub stream: bool,
     pub max_tokens: Option<u64>,
+    /// OpenAI chat's `max_completion_tokens`.
+    pub max_completion_tokens: Option<u64>,
+    /// OpenAI responses' `max_output_tokens`.
+    pub max_output_tokens: Option<u64>,
     /// The `session_id` found in `metadata.user_id`, if any.
     pub metadata_session: Option<String>,
+    /// `stream_options.include_usage` is true.
+    pub include_usage: bool,
+    /// Where the `stream_options` value sits in `body`, when there is one.
+    stream_options_at: Option<Range<usize>>,
 }
 
 /// The top-level fields routing reads, borrowed from the body.
@@ -40,14 +50,20 @@ struct Fields<'a> {
     models: usize,
     stream: Option<&'a RawValue>,
     max_tokens: Option<&'a RawValue>,
+    max_completion_tokens: Option<&'a RawValue>,
+    max_output_tokens: Option<&'a RawValue>,
     metadata: Option<&'a RawValue>,
+    stream_options: Option<&'a RawValue>,
 }
 
 enum Key {
     Model,
     Stream,
     MaxTokens,
+    MaxCompletionTokens,
+    MaxOutputTokens,
     Metadata,
+    StreamOptions,
     Other,
 }
 
@@ -64,7 +80,10 @@ impl<'de> Deserialize<'de> for Key {
                     "model" => Key::Model,
                     "stream" => Key::Stream,
                     "max_tokens" => Key::MaxTokens,
+                    "max_completion_tokens" => Key::MaxCompletionTokens,
+                    "max_output_tokens" => Key::MaxOutputTokens,
                     "metadata" => Key::Metadata,
+                    "stream_options" => Key::StreamOptions,
                     _ => Key::Other,
                 })
             }
@@ -91,7 +110,10 @@ impl<'de> Deserialize<'de> for Fields<'de> {
                         }
                         Key::Stream => &mut fields.stream,
                         Key::MaxTokens => &mut fields.max_tokens,
+                        Key::MaxCompletionTokens => &mut fields.max_completion_tokens,
+                        Key::MaxOutputTokens => &mut fields.max_output_tokens,
                         Key::Metadata => &mut fields.metadata,
+                        Key::StreamOptions => &mut fields.stream_options,
                         Key::Other => {
                             map.next_value::<IgnoredAny>()?;
                             continue;
@@ -138,14 +160,7 @@ pub fn parse(body: &Bytes) -> Result<ClientRequest, RelayError> {
             "The \"model\" field must be a model id of at most {MAX_MODEL_CHARS} characters, without control characters."
         )));
     }
-    // The raw value borrows from the body: its offset there is the distance between the two.
-    let start = (raw_model.get().as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);
-    let model_at = start..start + raw_model.get().len();
-    if body.get(model_at.clone()) != Some(raw_model.get().as_bytes()) {
-        return Err(RelayError::Internal(
-            "Realms could not place the model in the request body.".into(),
-        ));
-    }
+    let model_at = place(body, raw_model)?;
     let stream = match fields.stream {
         None => false,
         Some(raw) => serde_json::from_str::<Option<bool>>(raw.get())
@@ -154,16 +169,19 @@ pub fn parse(body: &Bytes) -> Result<ClientRequest, RelayError> {
             })?
             .unwrap_or(false),
     };
-    let max_tokens = match fields.max_tokens {
-        None => None,
-        Some(raw) => match serde_json::from_str::<u64>(raw.get()) {
-            Ok(n) if (1..=MAX_TOKENS_ACCEPTED).contains(&n) => Some(n),
-            _ => {
-                return Err(RelayError::InvalidRequest(format!(
-                "The \"max_tokens\" field must be a whole number from 1 to {MAX_TOKENS_ACCEPTED}."
-            )))
-            }
-        },
+    let max_tokens = output_limit(fields.max_tokens, "max_tokens", false)?;
+    let max_completion_tokens =
+        output_limit(fields.max_completion_tokens, "max_completion_tokens", true)?;
+    let max_output_tokens = output_limit(fields.max_output_tokens, "max_output_tokens", true)?;
+    let (include_usage, stream_options_at) = match fields.stream_options {
+        None => (false, None),
+        Some(raw) => {
+            let include = serde_json::from_str::<serde_json::Value>(raw.get())
+                .ok()
+                .and_then(|v| v.get("include_usage").and_then(serde_json::Value::as_bool))
+                .unwrap_or(false);
+            (include, Some(place(body, raw)?))
+        }
     };
     let metadata_session = fields
         .metadata
@@ -179,22 +197,102 @@ pub fn parse(body: &Bytes) -> Result<ClientRequest, RelayError> {
         model,
         stream,
         max_tokens,
+        max_completion_tokens,
+        max_output_tokens,
         metadata_session,
+        include_usage,
+        stream_options_at,
     })
 }
 
+/// Where a raw value borrowed from `body` sits in it (its offset is the distance between the two).
+fn place(body: &Bytes, raw: &RawValue) -> Result<Range<usize>, RelayError> {
+    let start = (raw.get().as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);
+    let at = start..start.wrapping_add(raw.get().len());
+    if body.get(at.clone()) != Some(raw.get().as_bytes()) {
+        return Err(RelayError::Internal(
+            "Realms could not place a field in the request body.".into(),
+        ));
+    }
+    Ok(at)
+}
+
+/// An output limit field: a whole number from 1 to [`MAX_TOKENS_ACCEPTED`], or absent (or, with
+/// `null_ok` — OpenAI's fields —, null).
+fn output_limit(
+    raw: Option<&RawValue>,
+    name: &str,
+    null_ok: bool,
+) -> Result<Option<u64>, RelayError> {
+    match raw {
+        None => Ok(None),
+        Some(raw) if null_ok && raw.get() == "null" => Ok(None),
+        Some(raw) => match serde_json::from_str::<u64>(raw.get()) {
+            Ok(n) if (1..=MAX_TOKENS_ACCEPTED).contains(&n) => Ok(Some(n)),
+            _ => Err(RelayError::InvalidRequest(format!(
+                "The \"{name}\" field must be a whole number from 1 to {MAX_TOKENS_ACCEPTED}."
+            ))),
+        },
+    }
+}
+
 impl ClientRequest {
+    /// The body as the client sent it.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
     /// The body to send upstream: the client's bytes with the `model` value replaced (the same
     /// bytes, not copied, when the upstream name is the same).
     pub fn body_for(&self, upstream_model: &str) -> Bytes {
         if upstream_model == self.model {
             return self.body.clone();
         }
-        let mut out = Vec::with_capacity(self.body.len() + upstream_model.len() + 2);
-        out.extend_from_slice(&self.body[..self.model_at.start]);
+        self.rewrite(upstream_model, None)
+    }
+
+    /// [`ClientRequest::body_for`] with `stream_options.include_usage` set to true: the client's
+    /// other stream options are kept, and the field is added when the client sent none.
+    pub fn body_with_usage(&self, upstream_model: &str) -> Bytes {
+        let options = match &self.stream_options_at {
+            Some(at) => {
+                let mut map = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(
+                    &self.body[at.clone()],
+                )
+                .unwrap_or_default();
+                map.insert("include_usage".into(), serde_json::Value::Bool(true));
+                serde_json::Value::Object(map).to_string()
+            }
+            None => r#"{"include_usage":true}"#.to_string(),
+        };
+        self.rewrite(upstream_model, Some(options))
+    }
+
+    /// The body with the model replaced and, given `options`, the `stream_options` value replaced
+    /// (or added as the first field).
+    fn rewrite(&self, upstream_model: &str, options: Option<String>) -> Bytes {
+        let mut model = Vec::with_capacity(upstream_model.len() + 2);
         // Writing a string into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut out, upstream_model);
-        out.extend_from_slice(&self.body[self.model_at.end..]);
+        let _ = serde_json::to_writer(&mut model, upstream_model);
+        let mut edits: Vec<(Range<usize>, Vec<u8>)> = vec![(self.model_at.clone(), model)];
+        match (options, &self.stream_options_at) {
+            (Some(o), Some(at)) => edits.push((at.clone(), o.into_bytes())),
+            (Some(o), None) => {
+                // After the object's opening brace (the body parsed as an object, so it has one).
+                let open = self.body.iter().position(|b| *b == b'{').unwrap_or(0) + 1;
+                edits.push((open..open, format!("\"stream_options\":{o},").into_bytes()));
+            }
+            (None, _) => {}
+        }
+        edits.sort_by_key(|(at, _)| at.start);
+        let mut out = Vec::with_capacity(self.body.len() + 64);
+        let mut from = 0;
+        for (at, with) in edits {
+            out.extend_from_slice(&self.body[from..at.start]);
+            out.extend_from_slice(&with);
+            from = at.end;
+        }
+        out.extend_from_slice(&self.body[from..]);
         Bytes::from(out)
     }
 }
@@ -302,6 +400,47 @@ mod tests {
                    {"name":"get_weather","input_schema":{"type":"object"}}]}"#;
         assert_eq!(extra_input_tokens(body), 3 * each);
         assert_eq!(extra_input_tokens(br#"{"model":"m","url":"x"}"#), 0);
+    }
+
+    #[test]
+    fn a_chat_stream_is_asked_for_its_usage_keeping_the_rest_byte_for_byte() {
+        let v = |b: &Bytes| serde_json::from_slice::<serde_json::Value>(b).unwrap();
+        let none = parse(&Bytes::from_static(
+            br#"{"model":"gpt","stream":true,"messages":[{"role":"user","content":"hi"}]}"#,
+        ))
+        .unwrap();
+        assert!(!none.include_usage);
+        let out = none.body_with_usage("gpt-up");
+        assert_eq!(
+            &out[..],
+            br#"{"stream_options":{"include_usage":true},"model":"gpt-up","stream":true,"messages":[{"role":"user","content":"hi"}]}"#
+        );
+        let off = parse(&Bytes::from_static(
+            br#"{"messages":[],"stream_options":{"include_usage":false,"x":1},"model":"gpt","stream":true}"#,
+        ))
+        .unwrap();
+        assert!(!off.include_usage);
+        let out = v(&off.body_with_usage("gpt"));
+        assert_eq!(
+            out["stream_options"],
+            serde_json::json!({"include_usage": true, "x": 1})
+        );
+        assert_eq!(out["model"], "gpt");
+        let on = parse(&Bytes::from_static(
+            br#"{"model":"gpt","stream":true,"stream_options":{"include_usage":true}}"#,
+        ))
+        .unwrap();
+        assert!(on.include_usage);
+        let limits = parse(&Bytes::from_static(
+            br#"{"model":"gpt","max_completion_tokens":99,"max_output_tokens":null}"#,
+        ))
+        .unwrap();
+        assert_eq!(limits.max_completion_tokens, Some(99));
+        assert_eq!(limits.max_output_tokens, None);
+        assert!(parse(&Bytes::from_static(
+            br#"{"model":"gpt","max_output_tokens":0}"#
+        ))
+        .is_err());
     }
 
     #[test]

@@ -208,6 +208,7 @@ mod tests {
                     upstream_model: Arc::from(format!("up{}", c.id).as_str()),
                 })
                 .collect(),
+            created_at: 0,
         };
         let snap = Snapshot {
             channels: channels

@@ -62,9 +62,9 @@ const DROP_RESPONSE: &[&str] = &[
 
 pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
 
-/// The headers to send upstream: the client's (minus [`DROP_REQUEST`]), the channel key as both
-/// `x-api-key` and `Authorization: Bearer`, `anthropic-version` defaulted, an uncompressed answer.
-pub fn request_headers(client: &HeaderMap, key: &str) -> HeaderMap {
+/// The client's headers that may go upstream: all but [`DROP_REQUEST`], the headers the client's
+/// `Connection` names, and those whose name starts with one of `drop_prefixes`.
+fn forwarded(client: &HeaderMap, drop_prefixes: &[&str]) -> HeaderMap {
     let mut out = HeaderMap::with_capacity(client.len() + 4);
     // Headers the client's `Connection` names are hop-by-hop too.
     let named: Vec<&str> = client
@@ -78,15 +78,10 @@ pub fn request_headers(client: &HeaderMap, key: &str) -> HeaderMap {
         let name_str = name.as_str();
         if !DROP_REQUEST.contains(&name_str)
             && !named.iter().any(|n| n.eq_ignore_ascii_case(name_str))
+            && !drop_prefixes.iter().any(|p| name_str.starts_with(p))
         {
             out.append(name.clone(), value.clone());
         }
-    }
-    if !out.contains_key("anthropic-version") {
-        out.insert(
-            HeaderName::from_static("anthropic-version"),
-            HeaderValue::from_static(DEFAULT_ANTHROPIC_VERSION),
-        );
     }
     out.insert(
         HeaderName::from_static("content-type"),
@@ -96,13 +91,45 @@ pub fn request_headers(client: &HeaderMap, key: &str) -> HeaderMap {
         HeaderName::from_static("accept-encoding"),
         HeaderValue::from_static("identity"),
     );
-    if let Ok(v) = HeaderValue::from_str(key) {
-        let mut v = v;
+    out
+}
+
+fn bearer(key: &str) -> Option<HeaderValue> {
+    let mut v = HeaderValue::from_str(&format!("Bearer {key}")).ok()?;
+    v.set_sensitive(true);
+    Some(v)
+}
+
+/// The headers to send an Anthropic upstream: the client's (minus [`DROP_REQUEST`]), the channel key
+/// as both `x-api-key` and `Authorization: Bearer`, `anthropic-version` defaulted, an uncompressed
+/// answer.
+pub fn anthropic_headers(client: &HeaderMap, key: &str) -> HeaderMap {
+    let mut out = forwarded(client, &[]);
+    if !out.contains_key("anthropic-version") {
+        out.insert(
+            HeaderName::from_static("anthropic-version"),
+            HeaderValue::from_static(DEFAULT_ANTHROPIC_VERSION),
+        );
+    }
+    if let Ok(mut v) = HeaderValue::from_str(key) {
         v.set_sensitive(true);
         out.insert(HeaderName::from_static("x-api-key"), v);
     }
-    if let Ok(mut v) = HeaderValue::from_str(&format!("Bearer {key}")) {
-        v.set_sensitive(true);
+    if let Some(v) = bearer(key) {
+        out.insert(HeaderName::from_static("authorization"), v);
+    }
+    out
+}
+
+/// The headers to send an OpenAI-compatible upstream: the client's (minus [`DROP_REQUEST`], and
+/// minus Anthropic's headers and the client's own OpenAI organization and project, which belong to
+/// the client's account, not the channel's), the channel key as `Authorization: Bearer`.
+pub fn openai_headers(client: &HeaderMap, key: &str) -> HeaderMap {
+    let mut out = forwarded(
+        client,
+        &["anthropic-", "openai-organization", "openai-project"],
+    );
+    if let Some(v) = bearer(key) {
         out.insert(HeaderName::from_static("authorization"), v);
     }
     out
@@ -149,21 +176,18 @@ impl BaseUrls {
     }
 }
 
-/// The request for one attempt: same path and query on the channel's endpoint, the body with the
-/// upstream model name; or why the endpoint may not be used.
+/// The request for one attempt: same path and query on the channel's endpoint, the headers the
+/// protocol gives, the body with the upstream model name; or why the endpoint may not be used.
 pub fn build(
     http: &reqwest::Client,
     bases: &BaseUrls,
     attempt: &Attempt,
     path_and_query: &str,
-    client_headers: &HeaderMap,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<reqwest::RequestBuilder, String> {
     let url = bases.join(&attempt.endpoint, path_and_query)?;
-    Ok(http
-        .post(url)
-        .headers(request_headers(client_headers, &attempt.credential.key))
-        .body(body))
+    Ok(http.post(url).headers(headers).body(body))
 }
 
 #[cfg(test)]
@@ -195,7 +219,7 @@ mod tests {
         ] {
             h.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
         }
-        let out = request_headers(&h, "sk-upstream");
+        let out = anthropic_headers(&h, "sk-upstream");
         assert_eq!(out["x-api-key"], "sk-upstream");
         assert_eq!(out["authorization"], "Bearer sk-upstream");
         assert_eq!(out["anthropic-version"], DEFAULT_ANTHROPIC_VERSION);
@@ -209,7 +233,7 @@ mod tests {
             HeaderName::from_static("connection"),
             HeaderValue::from_static("keep-alive, X-Secret-Hop"),
         );
-        let out = request_headers(&h, "sk-upstream");
+        let out = anthropic_headers(&h, "sk-upstream");
         for gone in [
             "cookie",
             "host",
@@ -228,7 +252,7 @@ mod tests {
         let mut given = HeaderMap::new();
         given.insert("anthropic-version", HeaderValue::from_static("2024-01-01"));
         assert_eq!(
-            request_headers(&given, "k")["anthropic-version"],
+            anthropic_headers(&given, "k")["anthropic-version"],
             "2024-01-01"
         );
     }

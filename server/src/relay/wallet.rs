@@ -26,6 +26,20 @@ pub struct Hold {
     pub amount: i64,
 }
 
+/// What a finished request costs, and whom.
+#[derive(Clone, Copy, Debug)]
+pub struct Bill<'a> {
+    pub user_id: i64,
+    pub token_id: Option<i64>,
+    pub request_id: &'a str,
+    /// Nano-USD.
+    pub cost: i64,
+    /// The ledger row's reason (the model).
+    pub reason: &'a str,
+    /// How far below zero the charge may take the balance.
+    pub floor: i64,
+}
+
 #[derive(Debug)]
 struct Wallet {
     lease_id: Option<i64>,
@@ -122,18 +136,16 @@ impl Wallets {
     }
 
     /// Ends a request: releases its hold and returns its charge (if it cost anything), to be
-    /// queued with its usage event. `floor` is how far below zero the charge may take the balance.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn settle(
-        &self,
-        hold: Option<&Hold>,
-        user_id: i64,
-        token_id: Option<i64>,
-        request_id: &str,
-        cost: i64,
-        reason: &str,
-        floor: i64,
-    ) -> Option<LeaseCharge> {
+    /// queued with its usage event.
+    pub async fn settle(&self, hold: Option<&Hold>, bill: Bill<'_>) -> Option<LeaseCharge> {
+        let Bill {
+            user_id,
+            token_id,
+            request_id,
+            cost,
+            reason,
+            floor,
+        } = bill;
         let wallet = self.wallet(user_id);
         let mut w = wallet.lock().await;
         if let Some(h) = hold {

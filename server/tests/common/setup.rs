@@ -87,6 +87,23 @@ impl Setup {
     }
 
     pub async fn channel(&self, name: &str, base_url: &str, priority: i64) -> i64 {
+        self.channel_of(
+            ChannelKind::Anthropic,
+            name,
+            &format!("{base_url}/v1"),
+            priority,
+        )
+        .await
+    }
+
+    /// A channel of `kind` on `base_url` (as given: with or without `/v1`) with the mock's key.
+    pub async fn channel_of(
+        &self,
+        kind: ChannelKind,
+        name: &str,
+        base_url: &str,
+        priority: i64,
+    ) -> i64 {
         let c = self
             .ops()
             .create_channel(
@@ -94,11 +111,11 @@ impl Setup {
                 NewChannel {
                     settings: ChannelSettings {
                         name: name.into(),
-                        kind: ChannelKind::Anthropic,
+                        kind,
                         priority,
                         weight: 1,
                     },
-                    base_urls: &[format!("{base_url}/v1")],
+                    base_urls: &[base_url.to_string()],
                     keys: &[UPSTREAM_KEY.to_string()],
                 },
             )
@@ -147,6 +164,17 @@ impl Setup {
         let primary = self.primary().await;
         self.model(model).await;
         self.bind(model, primary, upstream).await;
+    }
+
+    /// Creates `model` (priced) and binds it to the OpenAI channel `oai` as `upstream`.
+    pub async fn on_openai(&self, model: &str, upstream: &str) {
+        let oai = channels::find_by_name(&self.s.db, "oai")
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        self.model(model).await;
+        self.bind(model, oai, upstream).await;
     }
 
     /// Gives back idle balance leases and waits until every charge and event is stored.

@@ -1,7 +1,9 @@
-//! The meter, reading token counts from Anthropic answers: the `usage` object of a JSON message, or
-//! the SSE events as they pass (`message_start.message.usage`, then `message_delta.usage`), parsed
-//! by a kept SSE parser fed with the same chunks that go to the client (no second buffer of the
-//! stream).
+//! The meter, reading token counts from answers: for Anthropic the `usage` object of a JSON message,
+//! or the SSE events as they pass (`message_start.message.usage`, then `message_delta.usage`); for
+//! OpenAI's chat completions and responses see [`openai`]. Streams are parsed by a kept SSE parser
+//! fed with the same chunks that go to the client (no second buffer of the stream).
+
+pub mod openai;
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -208,9 +210,21 @@ struct DeltaText<'a> {
 /// bytes a token).
 pub const BYTES_PER_OUTPUT_TOKEN_ESTIMATE: u64 = 3;
 
+/// Which API's answers a meter reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Dialect {
+    #[default]
+    Anthropic,
+    Chat,
+    Responses,
+}
+
 /// What the events of a stream said so far.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StreamUsage {
+    pub dialect: Dialect,
+    /// The last event was a chat chunk carrying only the usage (no choices).
+    pub usage_only: bool,
     pub tokens: TokenCounts,
     pub started: bool,
     pub stopped: bool,
@@ -241,6 +255,11 @@ impl StreamUsage {
     /// Reads one event; `relayed` tells whether it reaches the client (its deltas count toward an
     /// estimate only then).
     pub fn event_relayed(&mut self, name: &str, data: &str, relayed: bool) {
+        match self.dialect {
+            Dialect::Anthropic => {}
+            Dialect::Chat => return openai::chat_event(self, data, relayed),
+            Dialect::Responses => return openai::responses_event(self, name, data, relayed),
+        }
         if name == "content_block_delta" {
             if relayed {
                 if let Ok(d) = serde_json::from_str::<BlockDelta>(data) {
@@ -256,6 +275,9 @@ impl StreamUsage {
     }
 
     pub fn event(&mut self, name: &str, data: &str) {
+        if self.dialect != Dialect::Anthropic {
+            return self.event_relayed(name, data, false);
+        }
         match name {
             "message_start" => {
                 self.started = true;
@@ -299,16 +321,23 @@ pub struct SseTap {
 
 impl Default for SseTap {
     fn default() -> Self {
-        let (feed, rx) = mpsc::unbounded_channel();
-        SseTap {
-            feed,
-            events: Box::pin(UnboundedReceiverStream::new(rx).eventsource()),
-            usage: StreamUsage::default(),
-        }
+        SseTap::new(Dialect::Anthropic)
     }
 }
 
 impl SseTap {
+    pub fn new(dialect: Dialect) -> Self {
+        let (feed, rx) = mpsc::unbounded_channel();
+        SseTap {
+            feed,
+            events: Box::pin(UnboundedReceiverStream::new(rx).eventsource()),
+            usage: StreamUsage {
+                dialect,
+                ..StreamUsage::default()
+            },
+        }
+    }
+
     /// Parses the events completed by `chunk`, which reaches the client (a cheap
     /// reference-counted copy of it is queued).
     pub fn feed(&mut self, chunk: &Bytes) {

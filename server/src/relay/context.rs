@@ -1,0 +1,215 @@
+//! What one request is as it goes through the phases: who asked (set by authenticate), what was
+//! asked (set by read and resolve), and the attempt that answered; how it ended; and the error
+//! classes its usage event can carry.
+
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, StatusCode};
+use bytes::Bytes;
+
+use app::core::tokens::TokenOwner;
+use app::core::usage_log::TokenCounts;
+use app::money::Prices;
+
+use super::error::RelayError;
+use super::limits::OpenSpend;
+use super::protocol::Protocol;
+use super::wallet::Hold;
+
+/// One request through the data plane.
+pub(super) struct Ctx {
+    // Who asked: fixed once the token is authenticated.
+    pub request_id: String,
+    pub started: Instant,
+    pub created_at: i64,
+    pub protocol: Protocol,
+    pub owner: TokenOwner,
+    // What was asked: filled by read and resolve.
+    pub model: String,
+    pub prices: Option<Prices>,
+    pub stream: bool,
+    /// The model resolved to a managed model (its id may label metrics).
+    pub known_model: bool,
+    // The money: set by admit and reserve.
+    /// Whether this request is charged (billing on, a billed API).
+    pub charged: bool,
+    pub hold: Option<Hold>,
+    /// How far below zero its charge may take the balance (the site's overdraft floor).
+    pub floor: i64,
+    /// Its estimate, counted against spend limits until its cost is stored.
+    pub open_spend: Option<OpenSpend>,
+    // The attempt that answered (the last one tried).
+    pub attempts: i64,
+    pub upstream_model: Option<String>,
+    pub channel_id: Option<i64>,
+    pub credential_id: Option<i64>,
+    pub ttfb: Option<Duration>,
+    /// Its usage event is recorded (it happens once: early, before the end of a complete answer
+    /// goes out, or when the request ends).
+    pub settled: bool,
+}
+
+impl Ctx {
+    pub fn new(
+        protocol: Protocol,
+        owner: TokenOwner,
+        request_id: String,
+        started: Instant,
+        created_at: i64,
+    ) -> Self {
+        Ctx {
+            request_id,
+            started,
+            created_at,
+            protocol,
+            owner,
+            model: String::new(),
+            prices: None,
+            stream: false,
+            known_model: false,
+            charged: false,
+            hold: None,
+            floor: 0,
+            open_spend: None,
+            attempts: 0,
+            upstream_model: None,
+            channel_id: None,
+            credential_id: None,
+            ttfb: None,
+            settled: false,
+        }
+    }
+}
+
+/// An upstream's answer as received: a stream still to relay, or a whole body read.
+pub(super) enum Answer {
+    Stream(reqwest::Response, HeaderMap),
+    Whole(HeaderMap, Bytes),
+}
+
+/// Why a request did not end well, as its usage event stores it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Realms refused or ended it ([`RelayError::class`]).
+    Relay(&'static str),
+    /// The client went away before the answer was complete.
+    ClientDisconnected,
+    /// The upstream answered 429.
+    UpstreamRateLimited,
+    /// The upstream answered another 4xx.
+    Upstream4xx,
+    /// The upstream answered 5xx.
+    Upstream5xx,
+    /// The upstream's stream carried an error event of this type.
+    UpstreamEvent(String),
+}
+
+impl ErrorClass {
+    pub fn of(e: &RelayError) -> Self {
+        ErrorClass::Relay(e.class())
+    }
+
+    /// The class of an upstream status (none for a success).
+    pub fn of_status(status: StatusCode) -> Option<Self> {
+        match status.as_u16() {
+            200..=299 => None,
+            429 => Some(ErrorClass::UpstreamRateLimited),
+            400..=499 => Some(ErrorClass::Upstream4xx),
+            _ => Some(ErrorClass::Upstream5xx),
+        }
+    }
+
+    /// The upstream broke off or went silent mid-answer.
+    pub fn is_upstream_break(&self) -> bool {
+        matches!(
+            self,
+            ErrorClass::Relay("upstream_unreachable" | "upstream_timeout")
+        )
+    }
+
+    pub fn as_string(&self) -> String {
+        match self {
+            ErrorClass::Relay(class) => (*class).to_string(),
+            ErrorClass::ClientDisconnected => "client_disconnected".into(),
+            ErrorClass::UpstreamRateLimited => "upstream_rate_limited".into(),
+            ErrorClass::Upstream4xx => "upstream_4xx".into(),
+            ErrorClass::Upstream5xx => "upstream_5xx".into(),
+            ErrorClass::UpstreamEvent(kind) => format!("upstream_{kind}"),
+        }
+    }
+}
+
+/// How a request ended, for its usage event.
+#[derive(Clone)]
+pub(super) struct Outcome {
+    pub status: StatusCode,
+    pub error_class: Option<ErrorClass>,
+    pub tokens: TokenCounts,
+    /// The output tokens are Realms' estimate (a stream cut off before the upstream's count).
+    pub estimated: bool,
+    pub disconnected: bool,
+}
+
+impl Outcome {
+    /// A request Realms answered with `e` (delivered or not).
+    pub fn refused(e: &RelayError, delivered: bool) -> Self {
+        Outcome {
+            status: e.status(),
+            error_class: Some(ErrorClass::of(e)),
+            tokens: TokenCounts::default(),
+            estimated: false,
+            disconnected: !delivered,
+        }
+    }
+}
+
+/// `req_` + the time in milliseconds (12 hex digits) + 64 random bits: ids sort by time, so the
+/// unique indexes on them grow at one end instead of being written all over.
+pub(super) fn new_request_id(now_ms: i64) -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 8];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    format!(
+        "req_{:012x}{}",
+        now_ms.clamp(0, 0xffff_ffff_ffff),
+        hex::encode(bytes)
+    )
+}
+
+pub(super) fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_sort_by_time_and_differ_within_a_millisecond() {
+        let a = new_request_id(1_700_000_000_000);
+        let b = new_request_id(1_700_000_000_000);
+        let later = new_request_id(1_700_000_000_001);
+        assert!(a.starts_with("req_") && a.len() == 4 + 12 + 16, "{a}");
+        assert_ne!(a, b);
+        assert!(a < later && b < later);
+        assert!(new_request_id(0) < a);
+    }
+
+    #[test]
+    fn error_classes_read_as_stored() {
+        assert_eq!(
+            ErrorClass::ClientDisconnected.as_string(),
+            "client_disconnected"
+        );
+        assert_eq!(
+            ErrorClass::UpstreamEvent("overloaded_error".into()).as_string(),
+            "upstream_overloaded_error"
+        );
+        assert_eq!(
+            ErrorClass::of_status(StatusCode::TOO_MANY_REQUESTS),
+            Some(ErrorClass::UpstreamRateLimited)
+        );
+        assert_eq!(ErrorClass::of_status(StatusCode::OK), None);
+        assert!(ErrorClass::of(&RelayError::UpstreamTimeout(String::new())).is_upstream_break());
+    }
+}

@@ -1,0 +1,123 @@
+//! `GET /v1/models` and `GET /v1/models/{id}`: the enabled models a token may call (those with a
+//! usable channel), in OpenAI's list shape, or in Anthropic's when the request carries
+//! `anthropic-version` (the Anthropic SDKs and Claude Code's gateway model discovery read that
+//! shape). Authenticated like every data-plane request; a list is not a usage event.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+
+use app::core::catalog::{CatalogModel, Snapshot};
+
+use super::error::{RelayError, Shape};
+use super::Relay;
+
+fn shape(headers: &HeaderMap) -> Shape {
+    if headers.contains_key("anthropic-version") {
+        Shape::Anthropic
+    } else {
+        Shape::OpenAi
+    }
+}
+
+/// The models a client can call: enabled, with at least one route to a usable channel; by id.
+fn callable(snapshot: &Snapshot) -> Vec<&CatalogModel> {
+    let mut list: Vec<&CatalogModel> = snapshot
+        .models
+        .values()
+        .map(|m| m.as_ref())
+        .filter(|m| {
+            m.routes
+                .iter()
+                .any(|r| snapshot.channel(r.channel_id).is_some())
+        })
+        .collect();
+    list.sort_by(|a, b| a.public_id.cmp(&b.public_id));
+    list
+}
+
+fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| "1970-01-01T00:00:00Z".into())
+}
+
+fn entry(m: &CatalogModel, shape: Shape) -> Value {
+    match shape {
+        Shape::Anthropic => json!({
+            "type": "model",
+            "id": m.public_id,
+            "display_name": m.display_name,
+            "created_at": rfc3339(m.created_at),
+        }),
+        Shape::OpenAi => json!({
+            "id": m.public_id,
+            "object": "model",
+            "created": m.created_at.div_euclid(1000),
+            "owned_by": "realms",
+        }),
+    }
+}
+
+fn json_response(v: Value) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], v.to_string()).into_response()
+}
+
+/// Authenticates the request's token; the snapshot it was checked against.
+async fn authenticated(relay: &Relay, headers: &HeaderMap) -> Result<Arc<Snapshot>, RelayError> {
+    let snapshot = relay.state.catalog.snapshot();
+    relay
+        .tokens
+        .authenticate(
+            &relay.state.db,
+            (snapshot.revision, snapshot.token_revision),
+            headers,
+        )
+        .await?;
+    Ok(snapshot)
+}
+
+pub(super) async fn list(State(relay): State<Arc<Relay>>, req: Request) -> Response {
+    let shape = shape(req.headers());
+    let snapshot = match authenticated(&relay, req.headers()).await {
+        Ok(s) => s,
+        Err(e) => return e.response_in(shape, None),
+    };
+    let models = callable(&snapshot);
+    let data: Vec<Value> = models.iter().map(|m| entry(m, shape)).collect();
+    json_response(match shape {
+        Shape::Anthropic => json!({
+            "data": data,
+            "has_more": false,
+            "first_id": models.first().map(|m| m.public_id.as_str()),
+            "last_id": models.last().map(|m| m.public_id.as_str()),
+        }),
+        Shape::OpenAi => json!({ "object": "list", "data": data }),
+    })
+}
+
+pub(super) async fn one(
+    State(relay): State<Arc<Relay>>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Response {
+    let shape = shape(req.headers());
+    let snapshot = match authenticated(&relay, req.headers()).await {
+        Ok(s) => s,
+        Err(e) => return e.response_in(shape, None),
+    };
+    match callable(&snapshot).into_iter().find(|m| m.public_id == id) {
+        Some(m) => json_response(entry(m, shape)),
+        None => RelayError::NotFound(format!(
+            "The model {id} is not available on this Realms instance. GET /v1/models lists the ids you can use."
+        ))
+        .response_in(shape, None),
+    }
+}

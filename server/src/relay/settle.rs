@@ -1,0 +1,85 @@
+//! The settle phase: the request's charge and its one usage event, recorded with the books, and its
+//! metrics.
+
+use app::core::usage_log::UsageEvent;
+use app::money::cost_nano;
+
+use super::context::{ms, Ctx, ErrorClass, Outcome};
+use super::Relay;
+
+impl Relay {
+    /// The settle phase: charge what the upstream reported (or release the reservation when it
+    /// reported nothing), then record the request's one usage event with its charge. An event with
+    /// usage is made durable before this returns (journaled, or stored); the request counts
+    /// against spend limits until its cost is stored.
+    pub(super) async fn settle(&self, ctx: &mut Ctx, outcome: Outcome) {
+        ctx.settled = true;
+        self.count(ctx, &outcome);
+        let t = outcome.tokens;
+        let cost = match (ctx.protocol.billed(), ctx.prices) {
+            (true, Some(p)) => cost_nano(
+                &p,
+                [
+                    t.input,
+                    t.output,
+                    t.cache_write_5m,
+                    t.cache_write_1h,
+                    t.cache_read,
+                ],
+            ),
+            _ => 0,
+        };
+        let charge = if ctx.charged {
+            self.charge(ctx, &t, cost).await
+        } else {
+            None
+        };
+        let event = UsageEvent {
+            request_id: ctx.request_id.clone(),
+            created_at: ctx.created_at,
+            user_id: ctx.owner.user_id,
+            token_id: Some(ctx.owner.token_id),
+            api: ctx.protocol.as_str().to_string(),
+            model: std::mem::take(&mut ctx.model),
+            upstream_model: ctx.upstream_model.take(),
+            channel_id: ctx.channel_id,
+            credential_id: ctx.credential_id,
+            status: outcome.status.as_u16(),
+            error_class: outcome.error_class.as_ref().map(ErrorClass::as_string),
+            stream: ctx.stream,
+            client_disconnected: outcome.disconnected,
+            attempts: ctx.attempts,
+            tokens: t,
+            estimated: outcome.estimated,
+            cost,
+            ttfb_ms: ctx.ttfb.map(ms),
+            latency_ms: ms(ctx.started.elapsed()),
+        };
+        self.books
+            .record_settled(event, charge, !t.is_zero(), ctx.open_spend.take())
+            .await;
+    }
+
+    /// The request's metrics, once, when it settles.
+    fn count(&self, ctx: &Ctx, outcome: &Outcome) {
+        let m = &self.metrics;
+        m.requests
+            .get_or_create(&crate::metrics::RequestLabels {
+                api: ctx.protocol.as_str(),
+                model: if ctx.known_model {
+                    ctx.model.clone()
+                } else {
+                    "-".into()
+                },
+                channel: ctx
+                    .channel_id
+                    .map_or_else(|| "-".into(), |id| id.to_string()),
+                status: outcome.status.as_u16(),
+            })
+            .inc();
+        m.latency.observe(ctx.started.elapsed().as_secs_f64());
+        if let Some(t) = ctx.ttfb {
+            m.ttfb.observe(t.as_secs_f64());
+        }
+    }
+}
