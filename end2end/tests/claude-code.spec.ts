@@ -1,5 +1,5 @@
 // The real Claude Code CLI against Realms, with the mock upstream behind it.
-import { test, expect } from "./realms";
+import { test, expect, Realms, Mock } from "./realms";
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,9 +19,9 @@ function claude(args: string[], env: Record<string, string>): Promise<{ code: nu
   });
 }
 
-test("claude -p answers through Realms", async ({ realms, mock }) => {
-  test.setTimeout(120_000);
-  // Provision with the ops CLI: a user and token, a channel to the mock, a priced model, a binding.
+/** A user with a balance and a token, a channel to the mock, a priced model bound to it (with the
+ * ops CLI); resolves with the token once the running instance has picked the changes up. */
+async function provision(realms: Realms, mock: Mock): Promise<string> {
   const ok = realms.ok;
   await ok(["user", "create", "--email", "dev@example.com"], { REALMS_PASSWORD: "password123" });
   await ok(["balance", "add", "--user", "dev@example.com", "--usd", "20", "--reason", "e2e"]);
@@ -30,7 +30,6 @@ test("claude -p answers through Realms", async ({ realms, mock }) => {
   await ok(["channel", "create", "--name", "mock", "--type", "anthropic", "--base-url", mock.url, "--key", mock.key]);
   await ok(["model", "create", "--id", MODEL, "--input-price", "3", "--output-price", "15"]);
   await ok(["binding", "create", "--model", MODEL, "--channel", "mock"]);
-
   // The running instance picks the CLI's changes up by itself (within about a second).
   await expect
     .poll(async () => {
@@ -42,10 +41,14 @@ test("claude -p answers through Realms", async ({ realms, mock }) => {
       return res.status;
     }, { timeout: 10_000 })
     .toBe(200);
+  return token;
+}
 
+/** `claude -p "Say hello" --model MODEL` in a fresh HOME, pointed at Realms. */
+async function sayHello(realms: Realms, token: string, extra: Record<string, string> = {}) {
   const home = mkdtempSync(path.join(tmpdir(), "realms-claude-home-"));
   try {
-    const run = await claude(["-p", "Say hello", "--model", MODEL], {
+    return await claude(["-p", "Say hello", "--model", MODEL], {
       HOME: home,
       ANTHROPIC_BASE_URL: realms.url,
       ANTHROPIC_AUTH_TOKEN: token,
@@ -54,10 +57,27 @@ test("claude -p answers through Realms", async ({ realms, mock }) => {
       CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
       DISABLE_AUTOUPDATER: "1",
       NO_COLOR: "1",
+      ...extra,
     });
-    expect(run.code, `claude failed:\n${run.stdout}\n${run.stderr}`).toBe(0);
-    expect(run.stdout).toContain("Hello from the mock upstream.");
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
+}
+
+test("claude -p answers through Realms", async ({ realms, mock }) => {
+  test.setTimeout(120_000);
+  const token = await provision(realms, mock);
+  const run = await sayHello(realms, token);
+  expect(run.code, `claude failed:\n${run.stdout}\n${run.stderr}`).toBe(0);
+  expect(run.stdout).toContain("Hello from the mock upstream.");
+});
+
+test("with gateway model discovery on, Claude Code reads the models list in Anthropic's shape", async ({ realms, mock }) => {
+  test.setTimeout(120_000);
+  const token = await provision(realms, mock);
+  expect(realms.log()).not.toContain("models listed");
+  const run = await sayHello(realms, token, { CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY: "1" });
+  expect(run.code, `claude failed:\n${run.stdout}\n${run.stderr}`).toBe(0);
+  expect(run.stdout).toContain("Hello from the mock upstream.");
+  expect(realms.log()).toMatch(/models listed.*Anthropic/);
 });

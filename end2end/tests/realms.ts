@@ -17,6 +17,8 @@ export type Realms = {
   cli: (args: string[], env?: Record<string, string>) => Promise<CliResult>;
   /** Runs an ops command that must succeed; resolves with its stdout. */
   ok: (args: string[], env?: Record<string, string>) => Promise<string>;
+  /** What `realms serve` has logged so far. */
+  log: () => string;
 };
 export type CliResult = { code: number | null; stdout: string; stderr: string };
 
@@ -33,8 +35,9 @@ function run(args: string[], env: Record<string, string>): Promise<CliResult> {
   });
 }
 
-/** Starts `realms serve` on a free port and resolves with its URL once it logs that it listens. */
-function start(dir: string): Promise<{ child: ChildProcess; url: string }> {
+/** Starts `realms serve` on a free port and resolves with its URL once it logs that it listens; its
+ * log keeps being read (so the pipe never fills) and is handed out by `log`. */
+function start(dir: string): Promise<{ child: ChildProcess; url: string; log: () => string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, ["serve", "--addr", "127.0.0.1:0", "--site-root", siteRoot], {
       cwd: dir,
@@ -44,21 +47,23 @@ function start(dir: string): Promise<{ child: ChildProcess; url: string }> {
         REALMS_DATA_DIR: dir,
         // The mock upstream runs on this machine.
         REALMS_ALLOW_PRIVATE_UPSTREAMS: "true",
-        REALMS_LOG: "info",
+        REALMS_LOG: "info,realms::relay::models=debug",
         NO_COLOR: "1",
       },
     });
     let output = "";
-    const onData = (d: Buffer) => {
+    let listening = false;
+    child.stderr?.on("data", (d: Buffer) => {
       output += d.toString();
-      const m = output.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      const m = !listening && output.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
       if (m) {
-        child.stderr?.off("data", onData);
-        resolve({ child, url: m[1] });
+        listening = true;
+        resolve({ child, url: m[1], log: () => output });
       }
-    };
-    child.stderr?.on("data", onData);
-    child.on("exit", (code) => reject(new Error(`realms exited with ${code} before listening:\n${output}`)));
+    });
+    child.on("exit", (code) => {
+      if (!listening) reject(new Error(`realms exited with ${code} before listening:\n${output}`));
+    });
   });
 }
 
@@ -97,7 +102,7 @@ export const test = base.extend<{ realms: Realms; mock: Mock }>({
   },
   realms: async ({}, use) => {
     const dir = mkdtempSync(path.join(tmpdir(), "realms-e2e-"));
-    const { child, url } = await start(dir);
+    const { child, url, log } = await start(dir);
     const env = { REALMS_DATABASE_URL: `sqlite://${dir}/realms.db`, REALMS_DATA_DIR: dir };
     const cli = (args: string[], extra: Record<string, string> = {}) => run(args, { ...env, ...extra });
     const ok = async (args: string[], extra: Record<string, string> = {}) => {
@@ -105,7 +110,7 @@ export const test = base.extend<{ realms: Realms; mock: Mock }>({
       expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(0);
       return r.stdout;
     };
-    await use({ url, dir, cli, ok });
+    await use({ url, dir, cli, ok, log });
     const exited = new Promise((r) => child.once("exit", r));
     child.kill("SIGTERM");
     await exited;

@@ -11,6 +11,7 @@ pub mod ops;
 pub mod relay;
 pub mod router;
 pub mod serve;
+pub mod services;
 
 use clap::Parser;
 use cli::{Cli, Command};

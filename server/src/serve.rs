@@ -6,15 +6,10 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use app::core::secret::{InstanceSecret, SecretSource};
-use app::core::sessions::DbSessionStore;
-use app::core::state::AppState;
 
 use crate::cli::ServeArgs;
-use crate::relay::Relay;
 use crate::router::{app, ConsoleConfig};
-
-/// How often each instance checks the database for changes made elsewhere (other instances, CLI).
-const CATALOG_POLL: Duration = Duration::from_secs(1);
+use crate::services::{Services, Setup};
 
 pub async fn run(globals: &crate::instance::Globals, args: ServeArgs) -> Result<()> {
     // Every client stream holds a connection both ways: allow as many as the system does.
@@ -46,10 +41,6 @@ pub async fn run(globals: &crate::instance::Globals, args: ServeArgs) -> Result<
         .site_addr(args.addr)
         .env(Env::PROD)
         .build();
-    let state = AppState::build(db.clone(), &secret, leptos_options)
-        .await
-        .map_err(|e| anyhow!("Could not load the routing catalog: {}", e.public_message()))?;
-    let watcher = state.catalog.spawn_watcher(CATALOG_POLL);
     let config = ConsoleConfig {
         cookie_key: secret.cookie_key(),
         secure_cookies: args.secure_cookies,
@@ -76,34 +67,20 @@ pub async fn run(globals: &crate::instance::Globals, args: ServeArgs) -> Result<
             "stored the usage the previous run had journaled but not written"
         );
     }
-    let (usage_sink, usage_writer) =
-        crate::relay::books::start_with(db.clone(), Some(std::sync::Arc::new(journal)));
     let relay_config = crate::relay::RelayConfig {
         instance: instance_id(args.instance_id.as_deref(), &globals.data_dir)?,
         ..args.relay_config()
     };
-    let relay = Relay::new(state.clone(), relay_config, usage_sink)
-        .map_err(|e| anyhow!("Could not set up the upstream HTTP client: {e}"))?;
-    match relay.wallets.release_previous().await {
-        Ok(0) => {}
-        Ok(n) => {
-            tracing::warn!(released = n, instance = %relay.config.instance, "gave back the balance leases of this instance's previous run")
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "could not give back the previous run's balance leases; they expire on their own")
-        }
-    }
-    let router = app(state, &config, relay.clone());
-    let tidy = {
-        let relay = relay.clone();
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_secs(5));
-            loop {
-                every.tick().await;
-                relay.wallets.tidy(Duration::from_secs(10)).await;
-            }
-        })
-    };
+    let services = Services::start(Setup {
+        db: db.clone(),
+        secret: &secret,
+        leptos_options,
+        relay: relay_config,
+        journal: Some(std::sync::Arc::new(journal)),
+    })
+    .await?;
+    let relay = services.relay.clone();
+    let router = app(services.state.clone(), &config, relay.clone());
 
     let listener = TcpListener::bind(args.addr)
         .await
@@ -111,8 +88,6 @@ pub async fn run(globals: &crate::instance::Globals, args: ServeArgs) -> Result<
     let local = listener.local_addr()?;
     tracing::info!("Realms is listening on http://{local}");
 
-    let sweeper = tokio::spawn(sweep_sessions(DbSessionStore::new(db.clone())));
-    let leases = tokio::spawn(sweep_leases(db.clone()));
     let limits = crate::listen::ConnectionLimits {
         header_read_timeout: Duration::from_secs(args.header_read_timeout),
         client_write_timeout: Duration::from_secs(args.client_write_timeout),
@@ -134,13 +109,8 @@ pub async fn run(globals: &crate::instance::Globals, args: ServeArgs) -> Result<
         );
         relay.stop.cancel();
     }
-    tidy.abort();
-    relay.shutdown().await;
     drop(relay);
-    usage_writer.finish().await;
-    sweeper.abort();
-    leases.abort();
-    watcher.abort();
+    services.stop().await;
     db.close().await;
     tracing::info!("Realms stopped");
     Ok(())
@@ -166,31 +136,6 @@ fn instance_id(given: Option<&str>, data_dir: &std::path::Path) -> Result<String
         .and_then(|()| std::fs::write(&path, &id))
         .with_context(|| format!("Cannot write {}", path.display()))?;
     Ok(id)
-}
-
-async fn sweep_sessions(store: DbSessionStore) {
-    let mut every = tokio::time::interval(Duration::from_secs(3600));
-    loop {
-        every.tick().await;
-        match store.delete_expired().await {
-            Ok(n) if n > 0 => tracing::info!(deleted = n, "expired sessions removed"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
-        }
-    }
-}
-
-/// Releases the balance leases of instances that stopped without giving them back.
-async fn sweep_leases(db: app::core::db::Db) {
-    let mut every = tokio::time::interval(Duration::from_secs(60));
-    loop {
-        every.tick().await;
-        match app::core::billing::sweep(&db, app::core::db::now_ms()).await {
-            Ok(n) if n > 0 => tracing::warn!(released = n, "expired balance leases released"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "could not release expired balance leases"),
-        }
-    }
 }
 
 async fn shutdown_signal() {

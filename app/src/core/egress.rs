@@ -126,10 +126,19 @@ impl reqwest::dns::Resolve for GuardedResolver {
 /// An HTTP client builder for upstreams: no redirects, keep-alive, the guarded resolver. Address
 /// literals in URLs are not resolved, so their check is [`check_host`] at save time and
 /// [`check_url`] before each request.
-pub fn client_builder() -> reqwest::ClientBuilder {
+/// The one way Realms builds an HTTP client for upstreams (the data plane's and the channel
+/// test's): redirects never followed, names resolved through the egress guard, connections kept
+/// alive for 90 s, no Nagle delay.
+pub fn upstream_client(
+    connect_timeout: std::time::Duration,
+) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .dns_resolver(Arc::new(GuardedResolver))
+        .connect_timeout(connect_timeout)
+        .pool_idle_timeout(std::time::Duration::from_secs(90))
+        .tcp_nodelay(true)
+        .build()
 }
 
 /// Checks an upstream URL right before it is used (address literals included).

@@ -19,7 +19,8 @@ pub struct AppState {
     pub cipher: KeyCipher,
     /// The in-memory routing catalog (models, channels, keys, settings).
     pub catalog: Arc<Catalog>,
-    /// The one HTTP client for upstream requests (keep-alive, no redirects).
+    /// The console's HTTP client for upstream requests (the channel test; keep-alive, no
+    /// redirects). The data plane has its own, with its own connect timeout.
     pub http: reqwest::Client,
 }
 
@@ -43,12 +44,9 @@ impl AppState {
     }
 }
 
-/// The HTTP client for upstreams: redirects are not followed, connections are kept alive.
-pub fn upstream_client() -> Result<reqwest::Client, StoreError> {
-    super::egress::client_builder()
-        .connect_timeout(std::time::Duration::from_secs(10))
-        .pool_idle_timeout(std::time::Duration::from_secs(90))
-        .build()
+/// The console's HTTP client for upstreams (the channel test).
+fn upstream_client() -> Result<reqwest::Client, StoreError> {
+    super::egress::upstream_client(std::time::Duration::from_secs(10))
         .map_err(|e| StoreError::Internal(format!("could not build the HTTP client: {e}")))
 }
 

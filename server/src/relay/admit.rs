@@ -64,7 +64,7 @@ impl Relay {
                     (Window::Month, set.spend_month),
                 ] {
                     let Some(limit) = limit else { continue };
-                    let (spent, oldest) = spent_since(&self.state.db, scope, window.start(now))
+                    let (spent, oldest) = spent_since(&self.db, scope, window.start(now))
                         .await
                         .map_err(|e| {
                             tracing::error!(error = %e, "could not read the spend of a limit");

@@ -9,7 +9,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 
 use app::core::catalog::{CatalogModel, Snapshot};
 
-use super::context::{Answer, Ctx, ErrorClass, Outcome};
+use super::context::{Answer, Ctx, ErrorClass, Outcome, Tried};
 use super::error::RelayError;
 use super::health::HealthKey;
 use super::protocol::Protocol;
@@ -57,15 +57,17 @@ impl Relay {
         asked: Asked<'_>,
         reply: &mut Reply,
     ) -> Result<Outcome, RelayError> {
-        let protocol = ctx.protocol;
+        let protocol = ctx.who.protocol;
         let attempts = &plan.attempts;
         let mut last_error = None;
         for (i, attempt) in attempts.iter().enumerate() {
             let last_try = i + 1 == attempts.len();
-            ctx.attempts = i64::try_from(i + 1).unwrap_or(i64::MAX);
-            ctx.channel_id = Some(attempt.channel.id);
-            ctx.credential_id = Some(attempt.credential.id);
-            ctx.upstream_model = Some(attempt.upstream_model.to_string());
+            ctx.tried = Some(Tried {
+                attempts: i64::try_from(i + 1).unwrap_or(i64::MAX),
+                upstream_model: attempt.upstream_model.to_string(),
+                channel_id: attempt.channel.id,
+                credential_id: attempt.credential.id,
+            });
             let send = match upstream::build(
                 &self.http,
                 &self.bases,
@@ -76,7 +78,7 @@ impl Relay {
             ) {
                 Ok(request) => request.send(),
                 Err(why) => {
-                    tracing::error!(request_id = %ctx.request_id, channel = %attempt.channel.name, endpoint = %attempt.endpoint, why, "an endpoint of this channel cannot be used");
+                    tracing::error!(request_id = %ctx.who.request_id, channel = %attempt.channel.name, endpoint = %attempt.endpoint, why, "an endpoint of this channel cannot be used");
                     last_error = Some(RelayError::UpstreamUnreachable(
                         "This Realms channel's upstream address cannot be used. Ask an administrator to check the channel.".into(),
                     ));
@@ -86,7 +88,7 @@ impl Relay {
             // A stream must start within the first-byte time; a whole answer must be complete
             // within the request time, counted from this attempt.
             let attempt_started = Instant::now();
-            let wait = if ctx.stream {
+            let wait = if ctx.stream() {
                 self.config.first_byte_timeout
             } else {
                 self.config.request_timeout
@@ -111,7 +113,7 @@ impl Relay {
                     self.failed_over(ctx, attempt, &format!("connection failed: {e}"));
                     last_error = Some(RelayError::UpstreamUnreachable(format!(
                         "Realms could not reach an upstream for {} (tried {} channel{}). Retry shortly.",
-                        ctx.model,
+                        ctx.model(),
                         i + 1,
                         if i == 0 { "" } else { "s" }
                     )));
@@ -131,7 +133,7 @@ impl Relay {
                             continue;
                         }
                         if matches!(status.as_u16(), 401 | 403) {
-                            tracing::error!(request_id = %ctx.request_id, channel = %attempt.channel.name, credential_id = attempt.credential.id, %status, "the upstream refused the channel's key");
+                            tracing::error!(request_id = %ctx.who.request_id, channel = %attempt.channel.name, credential_id = attempt.credential.id, %status, "the upstream refused the channel's key");
                             return Err(RelayError::UpstreamUnreachable(
                                 "The upstream refused this Realms channel's API key. Ask an administrator to check the channel.".into(),
                             ));
@@ -188,10 +190,10 @@ impl Relay {
     fn failed_over(&self, ctx: &Ctx, attempt: &Attempt, why: &str) {
         self.metrics.failovers.inc();
         tracing::warn!(
-            request_id = %ctx.request_id,
+            request_id = %ctx.who.request_id,
             channel = %attempt.channel.name,
             credential_id = attempt.credential.id,
-            attempt = ctx.attempts,
+            attempt = ctx.tried.as_ref().map_or(0, |t| t.attempts),
             why,
             "upstream attempt failed"
         );

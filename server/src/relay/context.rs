@@ -16,21 +16,46 @@ use super::limits::OpenSpend;
 use super::protocol::Protocol;
 use super::wallet::Hold;
 
-/// One request through the data plane.
+/// One request through the data plane, built phase by phase: each phase sets its part once, and
+/// what no phase reached yet is absent (the usage event of a request refused early says so).
 pub(super) struct Ctx {
-    // Who asked: fixed once the token is authenticated.
+    /// Who asked (authenticate).
+    pub who: Caller,
+    /// What was asked (read): the model named and whether a stream was asked for.
+    pub requested: Option<Requested>,
+    /// The managed model it resolved to (resolve).
+    pub managed: Option<Managed>,
+    /// The money (admit, reserve): nothing held until reserve holds it.
+    pub money: Money,
+    /// The attempt that answered, or the last one tried (attempt).
+    pub tried: Option<Tried>,
+    /// Time to the first byte of the answer (forward).
+    pub ttfb: Option<Duration>,
+    /// Its usage event is recorded (it happens once: early, before the end of a complete answer
+    /// goes out, or when the request ends).
+    pub settled: bool,
+}
+
+/// Who asked, fixed once the token is authenticated.
+pub(super) struct Caller {
     pub request_id: String,
     pub started: Instant,
     pub created_at: i64,
     pub protocol: Protocol,
     pub owner: TokenOwner,
-    // What was asked: filled by read and resolve.
+}
+
+pub(super) struct Requested {
     pub model: String,
-    pub prices: Option<Prices>,
     pub stream: bool,
-    /// The model resolved to a managed model (its id may label metrics).
-    pub known_model: bool,
-    // The money: set by admit and reserve.
+}
+
+pub(super) struct Managed {
+    pub prices: Option<Prices>,
+}
+
+#[derive(Default)]
+pub(super) struct Money {
     /// Whether this request is charged (billing on, a billed API).
     pub charged: bool,
     pub hold: Option<Hold>,
@@ -38,46 +63,37 @@ pub(super) struct Ctx {
     pub floor: i64,
     /// Its estimate, counted against spend limits until its cost is stored.
     pub open_spend: Option<OpenSpend>,
-    // The attempt that answered (the last one tried).
+}
+
+pub(super) struct Tried {
+    /// Attempts made so far (1 for the first).
     pub attempts: i64,
-    pub upstream_model: Option<String>,
-    pub channel_id: Option<i64>,
-    pub credential_id: Option<i64>,
-    pub ttfb: Option<Duration>,
-    /// Its usage event is recorded (it happens once: early, before the end of a complete answer
-    /// goes out, or when the request ends).
-    pub settled: bool,
+    pub upstream_model: String,
+    pub channel_id: i64,
+    pub credential_id: i64,
 }
 
 impl Ctx {
-    pub fn new(
-        protocol: Protocol,
-        owner: TokenOwner,
-        request_id: String,
-        started: Instant,
-        created_at: i64,
-    ) -> Self {
+    pub fn new(who: Caller) -> Self {
         Ctx {
-            request_id,
-            started,
-            created_at,
-            protocol,
-            owner,
-            model: String::new(),
-            prices: None,
-            stream: false,
-            known_model: false,
-            charged: false,
-            hold: None,
-            floor: 0,
-            open_spend: None,
-            attempts: 0,
-            upstream_model: None,
-            channel_id: None,
-            credential_id: None,
+            who,
+            requested: None,
+            managed: None,
+            money: Money::default(),
+            tried: None,
             ttfb: None,
             settled: false,
         }
+    }
+
+    /// Whether the answer is a stream (false until read says so).
+    pub fn stream(&self) -> bool {
+        self.requested.as_ref().is_some_and(|r| r.stream)
+    }
+
+    /// The model named, as far as it is known.
+    pub fn model(&self) -> &str {
+        self.requested.as_ref().map_or("", |r| r.model.as_str())
     }
 }
 

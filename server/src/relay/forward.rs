@@ -32,7 +32,7 @@ impl Relay {
     ) -> Result<Answer, RelayError> {
         let status = res.status();
         let mut headers = upstream::response_headers(res.headers());
-        if let Ok(id) = HeaderValue::from_str(&ctx.request_id) {
+        if let Ok(id) = HeaderValue::from_str(&ctx.who.request_id) {
             headers.insert(REQUEST_ID_HEADER, id);
         }
         let is_sse = res
@@ -43,7 +43,7 @@ impl Relay {
         if is_sse && status.is_success() {
             return Ok(Answer::Stream(res, headers));
         }
-        ctx.ttfb = Some(ctx.started.elapsed());
+        ctx.ttfb = Some(ctx.who.started.elapsed());
         let mut buf = bytes::BytesMut::new();
         loop {
             let now = Instant::now();
@@ -61,7 +61,7 @@ impl Relay {
             match next {
                 Ok(Ok(Some(chunk))) => {
                     if buf.len() + chunk.len() > MAX_ANSWER_BYTES {
-                        tracing::error!(request_id = %ctx.request_id, limit = MAX_ANSWER_BYTES, "the upstream answer is larger than Realms accepts");
+                        tracing::error!(request_id = %ctx.who.request_id, limit = MAX_ANSWER_BYTES, "the upstream answer is larger than Realms accepts");
                         return Err(RelayError::UpstreamUnreachable(
                             "The upstream's answer was larger than this Realms instance accepts."
                                 .into(),
@@ -71,7 +71,7 @@ impl Relay {
                 }
                 Ok(Ok(None)) => return Ok(Answer::Whole(headers, buf.freeze())),
                 Ok(Err(e)) => {
-                    tracing::warn!(request_id = %ctx.request_id, error = %e, "the upstream answer broke off");
+                    tracing::warn!(request_id = %ctx.who.request_id, error = %e, "the upstream answer broke off");
                     return Err(RelayError::UpstreamUnreachable(
                         "The upstream connection broke before the answer was complete. Retry the request.".into(),
                     ));
@@ -97,7 +97,7 @@ impl Relay {
         reply: &mut Reply,
     ) -> Outcome {
         let tokens = if status.is_success() {
-            ctx.protocol.whole_tokens(&body)
+            ctx.who.protocol.whole_tokens(&body)
         } else {
             TokenCounts::default()
         };
@@ -152,10 +152,10 @@ impl Relay {
         let mut gone = !reply.send(response);
         let drain = self.config.disconnect_drain;
         let mut drain_until = gone.then(|| Instant::now() + drain);
-        let mut tap = meter::SseTap::new(ctx.protocol.dialect());
+        let mut tap = meter::SseTap::new(ctx.who.protocol.dialect());
         let mut pending = bytes::BytesMut::new();
         let mut failure: Option<RelayError> = None;
-        let running = self.running.enter(ctx.owner.token_id);
+        let running = self.running.enter(ctx.who.owner.token_id);
         loop {
             let wait = match drain_until {
                 Some(until) => until
@@ -184,7 +184,7 @@ impl Relay {
             match next {
                 Ok(Ok(Some(chunk))) => {
                     if ctx.ttfb.is_none() {
-                        ctx.ttfb = Some(ctx.started.elapsed());
+                        ctx.ttfb = Some(ctx.who.started.elapsed());
                     }
                     let pieces = if withhold {
                         pending.extend_from_slice(&chunk);
@@ -221,7 +221,7 @@ impl Relay {
                     break;
                 }
                 Ok(Err(e)) => {
-                    tracing::warn!(request_id = %ctx.request_id, error = %e, "the upstream stream broke off");
+                    tracing::warn!(request_id = %ctx.who.request_id, error = %e, "the upstream stream broke off");
                     failure = Some(RelayError::UpstreamUnreachable(
                         "The upstream connection broke during the answer. Retry the request."
                             .into(),
@@ -239,7 +239,9 @@ impl Relay {
             }
         }
         if let (Some(e), false) = (&failure, gone) {
-            let _ = tx.send(Ok(Bytes::from(ctx.protocol.error_event(e)))).await;
+            let _ = tx
+                .send(Ok(Bytes::from(ctx.who.protocol.error_event(e))))
+                .await;
         }
         drop(tx);
         let error_class = stream_class(gone, failure.as_ref(), &tap.usage);

@@ -47,13 +47,12 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use app::core::billing;
-use app::core::catalog::Snapshot;
-use app::core::db::now_ms;
-use app::core::state::AppState;
+use app::core::catalog::{Catalog, Snapshot};
+use app::core::db::{now_ms, Db};
 
 use books::Books;
 pub use context::ErrorClass;
-use context::{new_request_id, Ctx, Outcome};
+use context::{new_request_id, Caller, Ctx, Managed, Outcome, Requested};
 use error::{RelayError, Shape};
 use health::{Health, HealthKey, Sticky};
 pub use protocol::Protocol;
@@ -95,9 +94,11 @@ impl Default for RelayConfig {
     }
 }
 
-/// The data plane of one instance.
+/// The data plane of one instance. Its state is its own: the database, the routing catalog, and
+/// what it keeps in memory (nothing of the console).
 pub struct Relay {
-    pub state: AppState,
+    pub db: Db,
+    pub catalog: Arc<Catalog>,
     pub config: RelayConfig,
     http: reqwest::Client,
     bases: upstream::BaseUrls,
@@ -123,18 +124,16 @@ pub struct Relay {
 
 impl Relay {
     pub fn new(
-        state: AppState,
+        db: Db,
+        catalog: Arc<Catalog>,
         config: RelayConfig,
         books: Books,
     ) -> Result<Arc<Relay>, reqwest::Error> {
-        let http = app::core::egress::client_builder()
-            .connect_timeout(config.connect_timeout)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .tcp_nodelay(true)
-            .build()?;
-        let wallets = wallet::Wallets::new(state.db.clone(), &config.instance, books.clone());
+        let http = app::core::egress::upstream_client(config.connect_timeout)?;
+        let wallets = wallet::Wallets::new(db.clone(), &config.instance, books.clone());
         let relay = Arc::new(Relay {
-            state: state.clone(),
+            db,
+            catalog,
             config,
             http,
             bases: upstream::BaseUrls::default(),
@@ -256,14 +255,14 @@ impl Relay {
         let created_at = now_ms();
         let request_id = new_request_id(created_at);
         let started = Instant::now();
-        let snapshot = self.state.catalog.snapshot();
+        let snapshot = self.catalog.snapshot();
         let (parts, body) = req.into_parts();
 
         // Authenticate: refusals are not usage (nobody to charge).
         let owner = match self
             .tokens
             .authenticate(
-                &self.state.db,
+                &self.db,
                 (snapshot.revision, snapshot.token_revision),
                 &parts.headers,
             )
@@ -275,7 +274,13 @@ impl Relay {
                 return;
             }
         };
-        let mut ctx = Ctx::new(protocol, owner, request_id, started, created_at);
+        let mut ctx = Ctx::new(Caller {
+            request_id,
+            started,
+            created_at,
+            protocol,
+            owner,
+        });
         let outcome = match self
             .handle(&mut ctx, &snapshot, parts, body, &mut reply)
             .await
@@ -283,7 +288,7 @@ impl Relay {
             Ok(outcome) => outcome,
             Err(e) => {
                 let delivered =
-                    reply.send(protocol.error_response(e.clone(), Some(&ctx.request_id)));
+                    reply.send(protocol.error_response(e.clone(), Some(&ctx.who.request_id)));
                 Outcome::refused(&e, delivered)
             }
         };
@@ -301,16 +306,19 @@ impl Relay {
         body: Body,
         reply: &mut Reply,
     ) -> Result<Outcome, RelayError> {
-        let protocol = ctx.protocol;
-        let _permit = self.admit(&ctx.owner).await?;
+        let protocol = ctx.who.protocol;
+        let _permit = self.admit(&ctx.who.owner).await?;
 
         let req = read::read(body, &parts.headers, &self.config).await?;
-        ctx.model = req.model.clone();
-        ctx.stream = protocol.streams(&req);
+        ctx.requested = Some(Requested {
+            model: req.model.clone(),
+            stream: protocol.streams(&req),
+        });
 
         let model = resolve::model(snapshot, &req.model)?;
-        ctx.prices = model.prices;
-        ctx.known_model = true;
+        ctx.managed = Some(Managed {
+            prices: model.prices,
+        });
 
         // Spend limits again, with this request's estimate counted while it runs.
         let estimate = match (protocol.billed(), model.prices) {
@@ -322,7 +330,7 @@ impl Relay {
             ),
             _ => 0,
         };
-        ctx.open_spend = self.check_spend(&ctx.owner, estimate).await?;
+        ctx.money.open_spend = self.check_spend(&ctx.who.owner, estimate).await?;
 
         let session = protocol.session(&parts.headers, &req);
         let plan = self.plan_route(snapshot, model, protocol, session.as_deref())?;

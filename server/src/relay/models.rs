@@ -39,8 +39,9 @@ fn callable(snapshot: &Snapshot) -> Vec<&CatalogModel> {
     list
 }
 
+/// A time in whole seconds, as Anthropic's API writes `created_at`.
 fn rfc3339(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
         .ok()
         .and_then(|t| {
             t.format(&time::format_description::well_known::Rfc3339)
@@ -72,11 +73,11 @@ fn json_response(v: Value) -> Response {
 
 /// Authenticates the request's token; the snapshot it was checked against.
 async fn authenticated(relay: &Relay, headers: &HeaderMap) -> Result<Arc<Snapshot>, RelayError> {
-    let snapshot = relay.state.catalog.snapshot();
+    let snapshot = relay.catalog.snapshot();
     relay
         .tokens
         .authenticate(
-            &relay.state.db,
+            &relay.db,
             (snapshot.revision, snapshot.token_revision),
             headers,
         )
@@ -91,6 +92,7 @@ pub(super) async fn list(State(relay): State<Arc<Relay>>, req: Request) -> Respo
         Err(e) => return e.response_in(shape, None),
     };
     let models = callable(&snapshot);
+    tracing::debug!(?shape, listed = models.len(), "models listed");
     let data: Vec<Value> = models.iter().map(|m| entry(m, shape)).collect();
     json_response(match shape {
         Shape::Anthropic => json!({

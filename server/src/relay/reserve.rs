@@ -22,11 +22,11 @@ impl Relay {
         model: &CatalogModel,
         amount: i64,
     ) -> Result<(), RelayError> {
-        if !snapshot.settings.billing_enabled || !ctx.protocol.billed() {
+        if !snapshot.settings.billing_enabled || !ctx.who.protocol.billed() {
             return Ok(());
         }
-        ctx.charged = true;
-        ctx.floor = snapshot.settings.overdraft_floor;
+        ctx.money.charged = true;
+        ctx.money.floor = snapshot.settings.overdraft_floor;
         if model.prices.is_none() {
             return match snapshot.settings.unpriced_models {
                 UnpricedPolicy::Free => Ok(()),
@@ -36,9 +36,9 @@ impl Relay {
                 ))),
             };
         }
-        match self.wallets.hold(ctx.owner.user_id, amount).await {
+        match self.wallets.hold(ctx.who.owner.user_id, amount).await {
             Ok(Ok(r)) => {
-                ctx.hold = Some(r);
+                ctx.money.hold = Some(r);
                 Ok(())
             }
             Ok(Err(short)) => Err(RelayError::PaymentRequired(format!(
@@ -47,7 +47,7 @@ impl Relay {
                 format_balance(short.available.max(0))
             ))),
             Err(e) => {
-                tracing::error!(request_id = %ctx.request_id, error = %e, "could not reserve balance");
+                tracing::error!(request_id = %ctx.who.request_id, error = %e, "could not reserve balance");
                 Err(RelayError::Internal(
                     "Realms could not check your balance. Retry shortly.".into(),
                 ))
@@ -64,14 +64,15 @@ impl Relay {
         cost: i64,
     ) -> Option<app::core::billing::LeaseCharge> {
         let cost = if tokens.is_zero() { 0 } else { cost };
+        let hold = ctx.money.hold.take();
         let bill = Bill {
-            user_id: ctx.owner.user_id,
-            token_id: Some(ctx.owner.token_id),
-            request_id: &ctx.request_id,
+            user_id: ctx.who.owner.user_id,
+            token_id: Some(ctx.who.owner.token_id),
+            request_id: &ctx.who.request_id,
             cost,
-            reason: &ctx.model,
-            floor: ctx.floor,
+            reason: ctx.model(),
+            floor: ctx.money.floor,
         };
-        self.wallets.settle(ctx.hold.take().as_ref(), bill).await
+        self.wallets.settle(hold.as_ref(), bill).await
     }
 }

@@ -95,7 +95,7 @@ impl RunningTokens {
     /// tokens that stopped being valid. Ends when `relay` is dropped.
     pub fn spawn_watcher(relay: std::sync::Weak<super::Relay>) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
-            let Some(mut changes) = relay.upgrade().map(|r| r.state.catalog.subscribe()) else {
+            let Some(mut changes) = relay.upgrade().map(|r| r.catalog.subscribe()) else {
                 return;
             };
             let mut seen = {
@@ -112,7 +112,7 @@ impl RunningTokens {
                 }
                 seen = now;
                 let Some(relay) = relay.upgrade() else { return };
-                match relay.running.end_invalid(&relay.state.db).await {
+                match relay.running.end_invalid(&relay.db).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(tokens = n, "ended the streams of revoked tokens"),
                     Err(e) => {

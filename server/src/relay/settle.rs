@@ -16,7 +16,8 @@ impl Relay {
         ctx.settled = true;
         self.count(ctx, &outcome);
         let t = outcome.tokens;
-        let cost = match (ctx.protocol.billed(), ctx.prices) {
+        let prices = ctx.managed.as_ref().and_then(|m| m.prices);
+        let cost = match (ctx.who.protocol.billed(), prices) {
             (true, Some(p)) => cost_nano(
                 &p,
                 [
@@ -29,34 +30,35 @@ impl Relay {
             ),
             _ => 0,
         };
-        let charge = if ctx.charged {
+        let charge = if ctx.money.charged {
             self.charge(ctx, &t, cost).await
         } else {
             None
         };
+        let tried = ctx.tried.as_ref();
         let event = UsageEvent {
-            request_id: ctx.request_id.clone(),
-            created_at: ctx.created_at,
-            user_id: ctx.owner.user_id,
-            token_id: Some(ctx.owner.token_id),
-            api: ctx.protocol.as_str().to_string(),
-            model: std::mem::take(&mut ctx.model),
-            upstream_model: ctx.upstream_model.take(),
-            channel_id: ctx.channel_id,
-            credential_id: ctx.credential_id,
+            request_id: ctx.who.request_id.clone(),
+            created_at: ctx.who.created_at,
+            user_id: ctx.who.owner.user_id,
+            token_id: Some(ctx.who.owner.token_id),
+            api: ctx.who.protocol.as_str().to_string(),
+            model: ctx.model().to_string(),
+            upstream_model: tried.map(|t| t.upstream_model.clone()),
+            channel_id: tried.map(|t| t.channel_id),
+            credential_id: tried.map(|t| t.credential_id),
             status: outcome.status.as_u16(),
             error_class: outcome.error_class.as_ref().map(ErrorClass::as_string),
-            stream: ctx.stream,
+            stream: ctx.stream(),
             client_disconnected: outcome.disconnected,
-            attempts: ctx.attempts,
+            attempts: tried.map_or(0, |t| t.attempts),
             tokens: t,
             estimated: outcome.estimated,
             cost,
             ttfb_ms: ctx.ttfb.map(ms),
-            latency_ms: ms(ctx.started.elapsed()),
+            latency_ms: ms(ctx.who.started.elapsed()),
         };
         self.books
-            .record_settled(event, charge, !t.is_zero(), ctx.open_spend.take())
+            .record_settled(event, charge, !t.is_zero(), ctx.money.open_spend.take())
             .await;
     }
 
@@ -65,19 +67,20 @@ impl Relay {
         let m = &self.metrics;
         m.requests
             .get_or_create(&crate::metrics::RequestLabels {
-                api: ctx.protocol.as_str(),
-                model: if ctx.known_model {
-                    ctx.model.clone()
+                api: ctx.who.protocol.as_str(),
+                model: if ctx.managed.is_some() {
+                    ctx.model().to_string()
                 } else {
                     "-".into()
                 },
                 channel: ctx
-                    .channel_id
-                    .map_or_else(|| "-".into(), |id| id.to_string()),
+                    .tried
+                    .as_ref()
+                    .map_or_else(|| "-".into(), |t| t.channel_id.to_string()),
                 status: outcome.status.as_u16(),
             })
             .inc();
-        m.latency.observe(ctx.started.elapsed().as_secs_f64());
+        m.latency.observe(ctx.who.started.elapsed().as_secs_f64());
         if let Some(t) = ctx.ttfb {
             m.ttfb.observe(t.as_secs_f64());
         }

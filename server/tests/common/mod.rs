@@ -10,6 +10,7 @@ use app::core::db::Db;
 use app::core::state::AppState;
 use realms::relay::{Relay, RelayConfig};
 use realms::router::{app, ConsoleConfig};
+use realms::services::{Services, Setup};
 use std::sync::Arc;
 
 pub mod setup;
@@ -22,6 +23,8 @@ pub struct Server {
     pub db: Db,
     pub state: AppState,
     pub relay: Arc<Relay>,
+    /// What runs beside the router (the loops, the writer); [`Server::stop`] stops it.
+    pub services: Option<Services>,
     /// Holds the database file (`realms.db`) of a SQLite server.
     pub dir: tempfile::TempDir,
 }
@@ -78,15 +81,16 @@ pub async fn start_on(db: Option<Db>, relay_config: RelayConfig) -> Server {
         .output_name("realms")
         .site_root(dir.path().display().to_string())
         .build();
-    let state = AppState::build(
-        db.clone(),
-        &app::core::secret::InstanceSecret::from_value(SECRET).unwrap(),
-        options,
-    )
+    let services = Services::start(Setup {
+        db: db.clone(),
+        secret: &app::core::secret::InstanceSecret::from_value(SECRET).unwrap(),
+        leptos_options: options,
+        relay: relay_config,
+        journal: None,
+    })
     .await
     .unwrap();
-    let (sink, _writer) = realms::relay::books::start(db.clone());
-    let relay = Relay::new(state.clone(), relay_config, sink).unwrap();
+    let (state, relay) = (services.state.clone(), services.relay.clone());
     let router = app(
         state.clone(),
         &ConsoleConfig {
@@ -113,7 +117,18 @@ pub async fn start_on(db: Option<Db>, relay_config: RelayConfig) -> Server {
         db,
         state,
         relay,
+        services: Some(services),
         dir,
+    }
+}
+
+impl Server {
+    /// Stops the background loops and the data plane as `realms serve` does at shutdown: running
+    /// requests finish and every usage event is stored.
+    pub async fn stop(&mut self) {
+        if let Some(services) = self.services.take() {
+            services.stop().await;
+        }
     }
 }
 
