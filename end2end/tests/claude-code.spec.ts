@@ -64,12 +64,24 @@ async function sayHello(realms: Realms, token: string, extra: Record<string, str
   }
 }
 
-test("claude -p answers through Realms", async ({ realms, mock }) => {
+/** The status-line command the README gives for `~/.claude/settings.json`. */
+const STATUS_LINE = 'curl -fsS -H "Authorization: Bearer $ANTHROPIC_AUTH_TOKEN" "$ANTHROPIC_BASE_URL/v1/realms/me?format=text"';
+
+test("claude -p answers through Realms, and the status line shows the balance", async ({ realms, mock }) => {
   test.setTimeout(120_000);
   const token = await provision(realms, mock);
   const run = await sayHello(realms, token);
   expect(run.code, `claude failed:\n${run.stdout}\n${run.stderr}`).toBe(0);
   expect(run.stdout).toContain("Hello from the mock upstream.");
+  const status = await new Promise<string>((resolve) => {
+    const child = spawn("bash", ["-c", STATUS_LINE], {
+      env: { PATH: process.env.PATH ?? "", ANTHROPIC_BASE_URL: realms.url, ANTHROPIC_AUTH_TOKEN: token },
+    });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.on("close", () => resolve(out));
+  });
+  expect(status).toMatch(/^Realms · \$\d+\.\d+ left · today \$\d+\.\d+\n$/);
 });
 
 test("with gateway model discovery on, Claude Code reads the models list in Anthropic's shape", async ({ realms, mock }) => {

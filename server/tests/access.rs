@@ -324,5 +324,30 @@ async fn data_plane_endpoints_refuse_bad_tokens_before_any_upstream() {
             assert_eq!(kind, "authentication_error");
         }
     }
+    // OpenAI's APIs and the data plane's GETs refuse the same tokens, in OpenAI's shape.
+    let openai = [
+        ("POST", "/v1/chat/completions"),
+        ("POST", "/v1/responses"),
+        ("GET", "/v1/models"),
+        ("GET", "/v1/models/claude-test"),
+        ("GET", "/v1/realms/me"),
+    ];
+    for (method, path) in openai {
+        for token in &bad {
+            let url = format!("{}{path}", t.s.url);
+            let mut req = if method == "GET" {
+                t.http.get(url)
+            } else {
+                t.http.post(url).json(&body("claude-test", false))
+            };
+            if let Some(token) = token {
+                req = req.bearer_auth(token);
+            }
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{path} {token:?}");
+            let v: serde_json::Value = res.json().await.unwrap();
+            assert_eq!(v["error"]["code"], "invalid_api_key", "{path}: {v}");
+        }
+    }
     assert!(t.mock.requests().is_empty(), "nothing reached an upstream");
 }

@@ -21,6 +21,7 @@ mod forward;
 pub mod health;
 pub mod journal;
 pub mod limits;
+mod me;
 pub mod meter;
 mod models;
 pub mod protocol;
@@ -105,6 +106,8 @@ pub struct Relay {
     health: Health,
     sticky: Sticky,
     tokens: auth::TokenCache,
+    /// Answers of `GET /v1/realms/me`, per token.
+    me: me::MeCache,
     limiter: Arc<limits::Limiter>,
     spend: Arc<limits::SpendBook>,
     /// Balance holds, served from leases in memory.
@@ -140,6 +143,7 @@ impl Relay {
             health: Health::default(),
             sticky: Sticky::default(),
             tokens: auth::TokenCache::default(),
+            me: me::cache(),
             limiter: Arc::default(),
             spend: Arc::default(),
             metrics: Arc::new(crate::metrics::Metrics::new(books.stats.clone())),
@@ -177,6 +181,7 @@ pub fn router(relay: Arc<Relay>) -> Router {
         .route("/v1/responses", post(responses))
         .route("/v1/models", get(models::list))
         .route("/v1/models/{id}", get(models::one))
+        .route("/v1/realms/me", get(me::me))
         .route("/v1/{*rest}", any(unknown_path))
         .with_state(relay)
 }
@@ -215,7 +220,7 @@ fn shape_of_path(path: &str) -> Shape {
 async fn unknown_path(req: Request) -> Response {
     let path = req.uri().path();
     RelayError::NotFound(format!(
-        "There is no API at {} {path}. Realms serves POST /v1/messages, POST /v1/messages/count_tokens, POST /v1/chat/completions, POST /v1/responses and GET /v1/models.",
+        "There is no API at {} {path}. Realms serves POST /v1/messages, POST /v1/messages/count_tokens, POST /v1/chat/completions, POST /v1/responses, GET /v1/models and GET /v1/realms/me.",
         req.method(),
     ))
     .response_in(shape_of_path(path), None)
