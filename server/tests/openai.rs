@@ -43,6 +43,11 @@ const OPENAI_TOKENS: TokenCounts = TokenCounts {
 /// 8 × $3 + 4 × $0.30 + 7 × $15 per million tokens, in nano-USD.
 const OPENAI_COST: i64 = 130_200;
 
+/// The JSON answer of a request.
+async fn json_of(req: reqwest::RequestBuilder) -> Value {
+    req.send().await.unwrap().json().await.unwrap()
+}
+
 /// Posts `body` to `path` with the fixture's token.
 async fn send(t: &Setup, path: &str, body: &Value) -> reqwest::Response {
     t.post(path).json(body).send().await.unwrap()
@@ -361,13 +366,7 @@ async fn the_models_list_speaks_openai_by_default_and_anthropic_when_asked() {
             .get(format!("{}{path}", t.s.url))
             .bearer_auth(&t.token)
     };
-    let v: Value = get("/v1/models")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = json_of(get("/v1/models")).await;
     assert_eq!(v["object"], "list");
     let ids: Vec<&str> = v["data"]
         .as_array()
@@ -379,14 +378,7 @@ async fn the_models_list_speaks_openai_by_default_and_anthropic_when_asked() {
     assert_eq!(v["data"][0]["object"], "model");
     assert!(v["data"][0]["created"].as_i64().unwrap() > 1_600_000_000);
 
-    let v: Value = get("/v1/models")
-        .header("anthropic-version", "2023-06-01")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = json_of(get("/v1/models").header("anthropic-version", "2023-06-01")).await;
     assert_eq!(v["data"][0]["type"], "model");
     assert_eq!(v["data"][0]["id"], "claude-test");
     assert!(v["data"][0]["display_name"].is_string());
@@ -400,25 +392,13 @@ async fn the_models_list_speaks_openai_by_default_and_anthropic_when_asked() {
         (json!(false), json!("claude-test"), json!("gpt-test"))
     );
 
-    let v: Value = get("/v1/models/gpt-test")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = json_of(get("/v1/models/gpt-test")).await;
     assert_eq!(
         (v["id"].as_str(), v["object"].as_str()),
         (Some("gpt-test"), Some("model"))
     );
-    let v: Value = get("/v1/models/claude-test")
-        .header("anthropic-version", "2023-06-01")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value =
+        json_of(get("/v1/models/claude-test").header("anthropic-version", "2023-06-01")).await;
     assert_eq!(v["type"], "model");
 
     let res = get("/v1/models/claude-unbound").send().await.unwrap();

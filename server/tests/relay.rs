@@ -11,7 +11,6 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use app::core::audit;
-use app::core::channels::{ChannelSettings, NewChannel};
 use app::core::models::ModelInput;
 use app::core::usage_log::TokenCounts;
 use app::core::{tokens, users};
@@ -363,25 +362,12 @@ async fn failover_happens_before_the_first_byte() {
 async fn a_bad_channel_key_fails_over_and_other_client_errors_pass_through() {
     let t = Setup::new().await;
     let primary = t.primary().await;
+    let url = t.mock_url.clone();
     let bad = t
-        .ops()
-        .create_channel(
-            &t.s.state.cipher,
-            NewChannel {
-                settings: ChannelSettings {
-                    name: "bad-key".into(),
-                    kind: ChannelKind::Anthropic,
-                    priority: 10,
-                    weight: 1,
-                },
-                base_urls: std::slice::from_ref(&t.mock_url),
-                keys: &["sk-wrong".to_string()],
-            },
-        )
-        .await
-        .unwrap();
+        .channel_keyed(ChannelKind::Anthropic, "bad-key", &url, 10, "sk-wrong")
+        .await;
     t.model("claude-k").await;
-    t.bind("claude-k", bad.id, "claude-k").await;
+    t.bind("claude-k", bad, "claude-k").await;
     t.bind("claude-k", primary, "claude-k").await;
     let res = t.messages(body("claude-k", false)).await;
     assert_eq!(

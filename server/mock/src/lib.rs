@@ -506,20 +506,32 @@ async fn openai_fault(model: &str) -> Option<Response> {
     None
 }
 
+/// [`accept`] for OpenAI's APIs (the key comes as a Bearer token), then the faults the model asks
+/// for; the body and its model.
+async fn accept_openai(
+    state: &MockState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(Value, String), Box<Response>> {
+    let body = accept(state, uri, headers, body, bearer(headers), &OPENAI)?;
+    let model = body["model"].as_str().unwrap_or_default().to_string();
+    match openai_fault(&model).await {
+        Some(fault) => Err(Box::new(fault)),
+        None => Ok((body, model)),
+    }
+}
+
 async fn chat_completions(
     State(state): State<MockState>,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let body = match accept(&state, &uri, &headers, &body, bearer(&headers), &OPENAI) {
-        Ok(body) => body,
+    let (body, model) = match accept_openai(&state, &uri, &headers, &body).await {
+        Ok(accepted) => accepted,
         Err(refused) => return *refused,
     };
-    let model = body["model"].as_str().unwrap_or_default().to_string();
-    if let Some(fault) = openai_fault(&model).await {
-        return fault;
-    }
     if body["stream"].as_bool() == Some(true) {
         let include_usage = body["stream_options"]["include_usage"].as_bool() == Some(true);
         return event_stream(
@@ -593,14 +605,10 @@ async fn responses(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let body = match accept(&state, &uri, &headers, &body, bearer(&headers), &OPENAI) {
-        Ok(body) => body,
+    let (body, model) = match accept_openai(&state, &uri, &headers, &body).await {
+        Ok(accepted) => accepted,
         Err(refused) => return *refused,
     };
-    let model = body["model"].as_str().unwrap_or_default().to_string();
-    if let Some(fault) = openai_fault(&model).await {
-        return fault;
-    }
     if body["stream"].as_bool() == Some(true) {
         return event_stream(response_events(&model), model == "mock-reset-mid");
     }

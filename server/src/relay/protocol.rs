@@ -101,7 +101,7 @@ impl Protocol {
 
     /// The body for the upstream.
     pub fn body_for(self, req: &ClientRequest, upstream_model: &str) -> Bytes {
-        if self == Protocol::ChatCompletions && req.stream && !req.include_usage {
+        if self.withholds_usage(req) {
             req.body_with_usage(upstream_model)
         } else {
             req.body_for(upstream_model)

@@ -104,6 +104,19 @@ impl Setup {
         base_url: &str,
         priority: i64,
     ) -> i64 {
+        self.channel_keyed(kind, name, base_url, priority, UPSTREAM_KEY)
+            .await
+    }
+
+    /// [`Setup::channel_of`] with the API key `key`.
+    pub async fn channel_keyed(
+        &self,
+        kind: ChannelKind,
+        name: &str,
+        base_url: &str,
+        priority: i64,
+        key: &str,
+    ) -> i64 {
         let c = self
             .ops()
             .create_channel(
@@ -116,7 +129,7 @@ impl Setup {
                         weight: 1,
                     },
                     base_urls: &[base_url.to_string()],
-                    keys: &[UPSTREAM_KEY.to_string()],
+                    keys: &[key.to_string()],
                 },
             )
             .await
