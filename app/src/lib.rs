@@ -4,6 +4,7 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod claude_code;
 #[cfg(feature = "ssr")]
 pub mod core;
 pub mod error;

@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod claude_code;
 mod control;
+pub use claude_code::*;
 pub use control::*;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,7 +1,7 @@
 // The real Claude Code CLI against Realms, with the mock upstream behind it.
-import { test, expect, Realms, Mock } from "./realms";
+import { test, expect, Realms, Mock, register, hydrated } from "./realms";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -92,4 +92,70 @@ test("with gateway model discovery on, Claude Code reads the models list in Anth
   expect(run.code, `claude failed:\n${run.stdout}\n${run.stderr}`).toBe(0);
   expect(run.stdout).toContain("Hello from the mock upstream.");
   expect(realms.log()).toMatch(/models listed.*Anthropic/);
+});
+
+/** Runs `script` in bash with only `env` (and PATH); resolves with what it printed. */
+function bash(script: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn("bash", ["-c", script], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test("the setup page's bash profile and settings.json, applied in a fresh HOME, make claude -p answer; its status line prints the balance", async ({ page, realms, mock }) => {
+  test.setTimeout(180_000);
+  await register(page, "dev@example.com");
+  const ok = realms.ok;
+  await ok(["balance", "add", "--user", "dev@example.com", "--usd", "20", "--reason", "e2e"]);
+  await ok(["channel", "create", "--name", "mock", "--type", "anthropic", "--base-url", mock.url, "--key", mock.key]);
+  await ok(["model", "create", "--id", MODEL, "--input-price", "3", "--output-price", "15"]);
+  await ok(["binding", "create", "--model", MODEL, "--channel", "mock"]);
+  await expect
+    .poll(async () => {
+      await page.goto("/claude-code");
+      return page.getByTestId("prereq-model").getAttribute("data-ok");
+    }, { timeout: 10_000 })
+    .toBe("true");
+  await hydrated(page);
+  await page.getByRole("button", { name: "Create a token" }).click();
+  await expect(page.getByTestId("new-token")).toHaveText(/^rlm_/);
+  const quiet = { DISABLE_AUTOUPDATER: "1", NO_COLOR: "1" };
+
+  // The bash profile.
+  await page.getByLabel("macOS / Linux", { exact: true }).check();
+  await page.getByTestId("shell").selectOption("bash");
+  await page.getByLabel("Shell profile", { exact: true }).check();
+  await expect(page.getByTestId("snippet")).toContainText("export ANTHROPIC_BASE_URL=");
+  const profile = (await page.getByTestId("snippet").textContent())!;
+  const home1 = mkdtempSync(path.join(tmpdir(), "realms-claude-home-"));
+  try {
+    writeFileSync(path.join(home1, ".bashrc"), profile);
+    const run = await bash(`source ~/.bashrc && "${claudeBin}" -p "Say hello"`, { HOME: home1, ...quiet });
+    expect(run.code, `claude failed:\n${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stdout).toContain("Hello from the mock upstream.");
+  } finally {
+    rmSync(home1, { recursive: true, force: true });
+  }
+
+  // ~/.claude/settings.json, with the status line.
+  await page.getByLabel("Claude Code settings file", { exact: true }).check();
+  await expect(page.getByTestId("snippet")).toContainText('"statusLine"');
+  const settingsText = (await page.getByTestId("snippet").textContent())!;
+  const settings = JSON.parse(settingsText);
+  const home2 = mkdtempSync(path.join(tmpdir(), "realms-claude-home-"));
+  try {
+    mkdirSync(path.join(home2, ".claude"));
+    writeFileSync(path.join(home2, ".claude", "settings.json"), settingsText);
+    const run = await claude(["-p", "Say hello"], { HOME: home2, ...quiet });
+    expect(run.code, `claude failed:\n${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stdout).toContain("Hello from the mock upstream.");
+    const status = await bash(settings.statusLine.command, { HOME: home2, ...settings.env });
+    expect(status.stdout).toMatch(/^Realms · \$\d+\.\d+ left · today \$\d+\.\d+\n$/);
+  } finally {
+    rmSync(home2, { recursive: true, force: true });
+  }
 });

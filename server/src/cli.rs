@@ -206,6 +206,17 @@ pub struct ServeArgs {
     #[arg(long, env = "REALMS_SECURE_COOKIES")]
     pub secure_cookies: bool,
 
+    /// The address clients reach Realms at (e.g. https://ai.example.com), as the console's Claude
+    /// Code setup page shows it. Default: read from each request's Host header (and, from a trusted
+    /// proxy, X-Forwarded-Proto and X-Forwarded-Host).
+    #[arg(long, env = "REALMS_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Proxies whose X-Forwarded-Proto and X-Forwarded-Host are believed: addresses or networks,
+    /// comma-separated (e.g. 127.0.0.1,10.0.0.0/8). Default: none.
+    #[arg(long, env = "REALMS_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
+
     /// Largest request body the API accepts, in MiB (Claude Code sends several MB in long sessions).
     #[arg(long, env = "REALMS_MAX_BODY_MIB", default_value_t = 32)]
     pub max_body_mib: usize,

@@ -71,15 +71,17 @@ pub async fn load_viewer(
     next.run(req).await
 }
 
-/// Takes a token value handed over by a no-script form out of the session when the tokens page is
-/// loaded, and gives it to that page load only (in the request's extensions): it is shown once.
+/// Takes a token value handed over by a no-script form out of the session when the tokens page or
+/// the Claude Code setup page is loaded, and gives it to that page load only (in the request's
+/// extensions): it is shown once.
 pub async fn take_fresh_token(
     State(state): State<AppState>,
     session: Session,
     mut req: Request,
     next: Next,
 ) -> Response {
-    if req.method() == Method::GET && req.uri().path() == "/tokens" {
+    let path = req.uri().path();
+    if req.method() == Method::GET && (path == "/tokens" || path == "/claude-code") {
         match session.remove::<NewToken>(SESSION_FRESH_TOKEN_KEY).await {
             Ok(Some(sealed)) => {
                 let aad = app::core::state::fresh_token_aad(sealed.token.id);

@@ -71,21 +71,28 @@ pub async fn run(globals: &crate::instance::Globals, args: ServeArgs) -> Result<
         instance: instance_id(args.instance_id.as_deref(), &globals.data_dir)?,
         ..args.relay_config()
     };
+    let listener = TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("Could not listen on {}", args.addr))?;
+    let local = listener.local_addr()?;
+    let address = app::core::site_address::SiteAddress::new(
+        args.public_url.as_deref(),
+        &args.trusted_proxies,
+        Some(local),
+    )
+    .map_err(|e| anyhow!("Check --public-url and --trusted-proxies: {e}"))?;
     let services = Services::start(Setup {
         db: db.clone(),
         secret: &secret,
         leptos_options,
         relay: relay_config,
         journal: Some(std::sync::Arc::new(journal)),
+        address,
     })
     .await?;
     let relay = services.relay.clone();
     let router = app(services.state.clone(), &config, relay.clone());
 
-    let listener = TcpListener::bind(args.addr)
-        .await
-        .with_context(|| format!("Could not listen on {}", args.addr))?;
-    let local = listener.local_addr()?;
     tracing::info!("Realms is listening on http://{local}");
 
     let limits = crate::listen::ConnectionLimits {

@@ -30,6 +30,8 @@ pub struct Setup<'a> {
     pub relay: RelayConfig,
     /// Where complete answers are made durable before they are stored (none: they wait for it).
     pub journal: Option<Arc<Journal>>,
+    /// The public base URL rule and the listener's address.
+    pub address: app::core::site_address::SiteAddress,
 }
 
 pub struct Services {
@@ -44,9 +46,14 @@ impl Services {
     /// instance's previous run left, and starts the background loops.
     pub async fn start(setup: Setup<'_>) -> Result<Services> {
         let db = setup.db;
-        let state = AppState::build(db.clone(), setup.secret, setup.leptos_options)
-            .await
-            .map_err(|e| anyhow!("Could not load the routing catalog: {}", e.public_message()))?;
+        let state = AppState::build(
+            db.clone(),
+            setup.secret,
+            setup.leptos_options,
+            setup.address,
+        )
+        .await
+        .map_err(|e| anyhow!("Could not load the routing catalog: {}", e.public_message()))?;
         let (books, writer) = books::start_with(db.clone(), setup.journal);
         let relay = Relay::new(db.clone(), state.catalog.clone(), setup.relay, books)
             .map_err(|e| anyhow!("Could not set up the upstream HTTP client: {e}"))?;

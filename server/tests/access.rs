@@ -46,6 +46,8 @@ const ARGS: &[(&str, &str)] = &[
     ("user_id", "1"),
     ("endpoint_id", "1"),
     ("credential_id", "1"),
+    ("token", "rlm_probe-token-that-is-not-valid-0000000000"),
+    ("model", "probe-model"),
     ("binding_id", "1"),
     ("value", "true"),
     ("policy", "free"),

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin;
 pub mod channels;
+pub mod claude_code;
 #[cfg(feature = "ssr")]
 pub mod ctx;
 pub mod models;

@@ -8,6 +8,7 @@ use super::crypto::KeyCipher;
 use super::db::Db;
 use super::error::StoreError;
 use super::secret::InstanceSecret;
+use super::site_address::SiteAddress;
 use super::throttle::SignInThrottles;
 
 #[derive(Clone, Debug)]
@@ -22,6 +23,11 @@ pub struct AppState {
     /// The console's HTTP client for upstream requests (the channel test; keep-alive, no
     /// redirects). The data plane has its own, with its own connect timeout.
     pub http: reqwest::Client,
+    /// This instance's public base URL rule and its own local address.
+    pub address: Arc<SiteAddress>,
+    /// The client the console's connection test calls this instance's own data plane with (on
+    /// loopback: it goes through the data plane like any client's request).
+    pub loopback: reqwest::Client,
 }
 
 impl AppState {
@@ -30,6 +36,7 @@ impl AppState {
         db: Db,
         secret: &InstanceSecret,
         leptos_options: LeptosOptions,
+        address: SiteAddress,
     ) -> Result<Self, StoreError> {
         let cipher = KeyCipher::new(secret);
         let catalog = Catalog::load(db.clone(), cipher.clone()).await?;
@@ -40,6 +47,15 @@ impl AppState {
             cipher,
             catalog,
             http: upstream_client()?,
+            address: Arc::new(address),
+            loopback: reqwest::Client::builder()
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(std::time::Duration::from_secs(120))
+                .build()
+                .map_err(|e| {
+                    StoreError::Internal(format!("could not build the HTTP client: {e}"))
+                })?,
         })
     }
 }

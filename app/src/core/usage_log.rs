@@ -175,6 +175,19 @@ pub async fn count_of(db: &Db, request_ids: &[&str]) -> Result<usize, StoreError
     Ok(n)
 }
 
+/// The cost of one of `user_id`'s requests, once its event is stored.
+pub async fn cost_of(db: &Db, user_id: i64, request_id: &str) -> Result<Option<i64>, StoreError> {
+    let row = sqlx::query("SELECT cost FROM usage_events WHERE request_id = $1 AND user_id = $2")
+        .bind(request_id)
+        .bind(user_id)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(match row {
+        Some(r) => Some(r.try_get("cost")?),
+        None => None,
+    })
+}
+
 /// Each token of `events` with the time of its newest event.
 pub fn last_uses(events: &[UsageEvent]) -> Vec<(i64, i64)> {
     let mut used: Vec<(i64, i64)> = events

@@ -84,3 +84,25 @@ pub fn public_models(snapshot: &super::catalog::Snapshot) -> Vec<PublicModel> {
     out.sort_by(|a, b| a.public_id.cmp(&b.public_id));
     out
 }
+
+/// The models Claude Code can use: enabled, bound to a usable Anthropic channel, and priced (or
+/// unpriced models run free on this instance). Sorted by id.
+pub fn claude_code_models(snapshot: &super::catalog::Snapshot) -> Vec<String> {
+    use crate::types::{ChannelKind, UnpricedPolicy};
+    let free = snapshot.settings.unpriced_models == UnpricedPolicy::Free;
+    let mut out: Vec<String> = snapshot
+        .models
+        .values()
+        .filter(|m| m.prices.is_some() || free)
+        .filter(|m| {
+            m.routes.iter().any(|r| {
+                snapshot
+                    .channel(r.channel_id)
+                    .is_some_and(|c| c.kind == ChannelKind::Anthropic)
+            })
+        })
+        .map(|m| m.public_id.clone())
+        .collect();
+    out.sort();
+    out
+}

@@ -1,5 +1,5 @@
-//! The landing page after sign-in: balance, spend, requests today, recent errors, and how to connect
-//! Claude Code.
+//! The landing page after sign-in: balance, spend, requests today, recent errors, and a link to
+//! the Claude Code setup page.
 
 use leptos::prelude::*;
 
@@ -62,13 +62,8 @@ pub fn DashboardPage() -> impl IntoView {
             </Suspense>
             <section class="card">
                 <h2>"Connect Claude Code"</h2>
-                <ol>
-                    <li><a href="/tokens">"Create a token"</a>" — it starts with " <code>"rlm_"</code> "."</li>
-                    <li>"Point Claude Code at this server:"
-                        <pre><code>"export ANTHROPIC_BASE_URL=<this server's address>\nexport ANTHROPIC_AUTH_TOKEN=rlm_…\nclaude"</code></pre>
-                    </li>
-                    <li>"See which models you can use on " <a href="/models">"Models"</a> ", and what you spent under " <a href="/usage">"Usage"</a> "."</li>
-                </ol>
+                <p>"The " <a href="/claude-code">"Claude Code setup"</a> " page writes your settings for your system and shell, checks what is missing and tests the connection."</p>
+                <p>"See which models you can use on " <a href="/models">"Models"</a> ", and what you spent under " <a href="/usage">"Usage"</a> "."</p>
             </section>
         </Console>
     }

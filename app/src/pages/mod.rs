@@ -3,6 +3,7 @@
 mod account;
 mod admin;
 mod charts;
+mod claude_code;
 mod dashboard;
 mod layout;
 mod models;
@@ -81,6 +82,7 @@ fn Pages() -> impl IntoView {
             <Route path=path!("/tokens") view=tokens::TokensPage ssr=SsrMode::Async/>
             <Route path=path!("/models") view=models::ModelsPage ssr=SsrMode::Async/>
             <Route path=path!("/usage") view=usage::UsagePageView ssr=SsrMode::Async/>
+            <Route path=path!("/claude-code") view=claude_code::ClaudeCodePage ssr=SsrMode::Async/>
             <Route path=path!("/admin/channels") view=admin::channels::ChannelsPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/channels/:id") view=admin::channels::ChannelPage ssr=SsrMode::Async/>
             <Route path=path!("/admin/models") view=admin::models::AdminModelsPage ssr=SsrMode::Async/>

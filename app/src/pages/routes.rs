@@ -41,6 +41,7 @@ pub const PAGES: &[Page] = &[
     page("/tokens", Access::SignedIn, Nav::Main("Tokens")),
     page("/models", Access::SignedIn, Nav::Main("Models")),
     page("/usage", Access::SignedIn, Nav::Main("Usage")),
+    page("/claude-code", Access::SignedIn, Nav::Main("Claude Code")),
     page("/admin/channels", Access::Admin, Nav::Admin("Channels")),
     page("/admin/channels/:id", Access::Admin, Nav::None),
     page("/admin/models", Access::Admin, Nav::Admin("Pricing")),

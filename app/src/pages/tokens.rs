@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use super::layout::Console;
-use super::widgets::{ActionError, LimitsFields, Saved, Submit, LIMIT_FIELDS};
+use super::widgets::{ActionError, CopyButton, LimitsFields, Saved, Submit, LIMIT_FIELDS};
 use crate::api::tokens::{list_tokens, CreateToken, RevokeToken, SetTokenLimits};
 use crate::types::{format_time, NewToken, TokenStatus, TokenView, TOKEN_EXPIRY_CHOICES};
 
@@ -79,28 +79,15 @@ fn Tokens() -> impl IntoView {
 
 /// The full value of a new token, with a copy button. It is not shown again after leaving the page.
 #[component]
-fn ShownOnce(token: NewToken) -> impl IntoView {
+pub fn ShownOnce(token: NewToken) -> impl IntoView {
     let secret = token.secret.clone();
-    let (copied, set_copied) = signal(false);
-    let copy = move |_| {
-        #[cfg(feature = "hydrate")]
-        {
-            let clipboard = window().navigator().clipboard();
-            let _ = clipboard.write_text(&secret);
-            set_copied.set(true);
-        }
-        #[cfg(not(feature = "hydrate"))]
-        {
-            let _ = (&secret, set_copied);
-        }
-    };
     view! {
         <div class="shown-once" role="status">
             <p><strong>"Token “" {token.token.name.clone()} "” created."</strong>
                " Copy it now: it will not be shown again."</p>
             <div class="secret-row">
                 <code data-testid="new-token">{token.secret.clone()}</code>
-                <button type="button" on:click=copy>{move || if copied.get() { "Copied" } else { "Copy" }}</button>
+                <CopyButton text=Signal::stored(secret)/>
             </div>
         </div>
     }

@@ -95,6 +95,26 @@ where
     });
 }
 
+/// A button that copies `text` to the clipboard (with script) and says so until the text changes.
+#[component]
+pub fn CopyButton(#[prop(into)] text: Signal<String>) -> impl IntoView {
+    let copied = RwSignal::new(None::<String>);
+    let copy = move |_| {
+        let value = text.get_untracked();
+        #[cfg(feature = "hydrate")]
+        {
+            let _ = window().navigator().clipboard().write_text(&value);
+        }
+        copied.set(Some(value));
+    };
+    let done = move || copied.with(|c| c.as_ref().is_some_and(|c| text.with(|t| c == t)));
+    view! {
+        <button type="button" class="copy" on:click=copy>
+            {move || if done() { "Copied" } else { "Copy" }}
+        </button>
+    }
+}
+
 /// A status pill: "enabled" or "disabled".
 #[component]
 pub fn Status(enabled: bool) -> impl IntoView {

@@ -6,8 +6,7 @@
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-/// The response header carrying Realms' id of the request (also in the usage log).
-pub const REQUEST_ID_HEADER: &str = "x-realms-request-id";
+pub use app::claude_code::{ERROR_CLASS_HEADER, REQUEST_ID_HEADER};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RelayError {
@@ -207,6 +206,8 @@ impl RelayError {
         if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(id).ok()) {
             res.headers_mut().insert(REQUEST_ID_HEADER, id);
         }
+        res.headers_mut()
+            .insert(ERROR_CLASS_HEADER, HeaderValue::from_static(self.class()));
         if let RelayError::RateLimited {
             retry_after: Some(wait),
             ..

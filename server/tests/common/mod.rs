@@ -81,12 +81,15 @@ pub async fn start_on(db: Option<Db>, relay_config: RelayConfig) -> Server {
         .output_name("realms")
         .site_root(dir.path().display().to_string())
         .build();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let local = listener.local_addr().unwrap();
     let services = Services::start(Setup {
         db: db.clone(),
         secret: &app::core::secret::InstanceSecret::from_value(SECRET).unwrap(),
         leptos_options: options,
         relay: relay_config,
         journal: None,
+        address: app::core::site_address::SiteAddress::new(None, &[], Some(local)).unwrap(),
     })
     .await
     .unwrap();
@@ -100,8 +103,7 @@ pub async fn start_on(db: Option<Db>, relay_config: RelayConfig) -> Server {
         },
         relay.clone(),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    let url = format!("http://{local}");
     let limits = realms::listen::ConnectionLimits {
         header_read_timeout: std::time::Duration::from_secs(30),
         client_write_timeout: std::time::Duration::from_secs(60),
