@@ -35,6 +35,14 @@ impl Prices {
     }
 }
 
+/// The dearer prices of a request whose input (input + cache writes + cache reads) passes
+/// `threshold` tokens, as some models are priced with a long context.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LongContext {
+    pub threshold: i64,
+    pub prices: Prices,
+}
+
 /// 1.25 × the input price, rounded half up to a whole micro-USD.
 pub fn derived_cache_write_5m(input: i64) -> i64 {
     div_round_half_up(i128::from(input) * 5, 4)

@@ -9,7 +9,7 @@ use app::core::audit::{self, Actor};
 use app::core::channels::{ChannelSettings, NewChannel};
 use app::core::crypto::KeyCipher;
 use app::core::db::Db;
-use app::core::models::ModelInput;
+use app::core::models::{self, ModelInput};
 use app::core::secret::InstanceSecret;
 use app::core::users::{self, NewUser};
 use app::money::Prices;
@@ -280,5 +280,66 @@ async fn tokens_are_not_created_for_disabled_users() {
         let user = cli.set_user_disabled(user.id, true).await.unwrap();
         let err = cli.create_token(&user, "second", None).await.unwrap_err();
         assert!(err.public_message().contains("disabled"), "{}", t.label);
+    }
+}
+
+#[tokio::test]
+async fn an_import_creates_new_models_reprices_existing_ones_and_audits_once() {
+    use app::core::price_file;
+    let file = price_file::parse(
+        r#"{
+            "claude-a": {"litellm_provider": "anthropic", "mode": "chat",
+                "input_cost_per_token": 4e-06, "output_cost_per_token": 1.5e-05},
+            "claude-b": {"litellm_provider": "anthropic", "mode": "chat",
+                "input_cost_per_token": 1e-06, "output_cost_per_token": 5e-06}
+        }"#,
+    )
+    .unwrap();
+    for t in common::all().await {
+        let db = &t.db;
+        let cli = Admin::cli(db.clone());
+        cli.create_model(&model("claude-a", false)).await.unwrap();
+        let before = entries(db).await.len();
+        let done = cli
+            .import_prices(
+                &file,
+                &["claude-a".into(), "claude-b".into()],
+                "a test file",
+            )
+            .await
+            .unwrap();
+        assert_eq!(done.created, ["claude-b"], "{}", t.label);
+        assert_eq!(done.repriced, ["claude-a"], "{}", t.label);
+        let a = models::find_by_public_id(db, "claude-a")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(a.prices, Some(file.find("claude-a").unwrap().prices));
+        assert!(!a.enabled(), "an existing model keeps its state");
+        let log = entries(db).await;
+        assert_eq!(log.len(), before + 1, "{}", t.label);
+        assert!(log
+            .iter()
+            .any(|e| e.action == "model.import" && e.detail.contains("from a test file")));
+        // Importing again changes nothing and writes nothing.
+        let again = cli
+            .import_prices(
+                &file,
+                &["claude-a".into(), "claude-b".into()],
+                "a test file",
+            )
+            .await
+            .unwrap();
+        assert_eq!(again, Default::default());
+        assert_eq!(entries(db).await.len(), before + 1);
+        // An id the file lacks is refused before anything is written.
+        assert!(cli
+            .import_prices(
+                &file,
+                &["claude-b".into(), "claude-z".into()],
+                "a test file"
+            )
+            .await
+            .is_err());
     }
 }

@@ -139,6 +139,23 @@ pub enum ModelCommand {
     },
     /// Lists models with their prices.
     List,
+    /// Imports prices from a LiteLLM price file (model_prices_and_context_window.json; without
+    /// FILE, the built-in snapshot). Shows what would change and changes nothing without --apply:
+    /// existing models whose prices differ are repriced; models not here yet are created only when
+    /// named with --only or with --new.
+    ImportPrices {
+        /// The price file (default: the built-in snapshot).
+        file: Option<PathBuf>,
+        /// Make the changes shown.
+        #[arg(long)]
+        apply: bool,
+        /// Only these model ids (comma-separated or repeated); new ones among them are created.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// Also create every model of the file that is not here yet.
+        #[arg(long)]
+        new: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

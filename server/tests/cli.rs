@@ -652,3 +652,94 @@ fn help_never_shows_secrets_from_the_environment() {
     }
     drop(dir);
 }
+
+#[test]
+fn import_prices_shows_what_would_change_and_changes_only_with_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(&dir);
+    ok(&db, &["migrate"]);
+    ok(
+        &db,
+        &[
+            "model",
+            "create",
+            "--id",
+            "claude-sonnet-4-5",
+            "--input-price",
+            "2",
+            "--output-price",
+            "10",
+        ],
+    );
+    // A supplied file in LiteLLM's format: one model here with other prices, one new, one that
+    // does not convert exactly.
+    let file = dir.path().join("prices.json");
+    std::fs::write(
+        &file,
+        r#"{
+            "claude-sonnet-4-5": {"litellm_provider": "anthropic", "mode": "chat",
+                "input_cost_per_token": 3e-06, "output_cost_per_token": 1.5e-05, "deprecation_date": "2026-11-30"},
+            "claude-opus-5-5": {"litellm_provider": "anthropic", "mode": "chat",
+                "input_cost_per_token": 4e-06, "output_cost_per_token": 2e-05},
+            "claude-odd": {"litellm_provider": "anthropic", "mode": "chat",
+                "input_cost_per_token": 1.23456789e-13, "output_cost_per_token": 1e-06}
+        }"#,
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let preview = ok(&db, &["model", "import-prices", path]);
+    assert!(
+        preview.contains("prices\tclaude-sonnet-4-5\tClaude Sonnet 4.5 (deprecated 2026-11-30)"),
+        "{preview}"
+    );
+    assert!(preview.contains("from: input $2.00"), "{preview}");
+    assert!(preview.contains("to: input $3.00"), "{preview}");
+    assert!(preview.contains("skipped\tclaude-odd\t"), "{preview}");
+    assert!(
+        preview.contains("1 more model(s) of the file are not here"),
+        "{preview}"
+    );
+    assert!(preview.contains("Nothing was changed"), "{preview}");
+    assert!(ok(&db, &["model", "list"]).contains("$2.00\t$10.00"));
+
+    let applied = ok(&db, &["model", "import-prices", path, "--new", "--apply"]);
+    assert!(
+        applied.contains("Created 1 model(s) and repriced 1."),
+        "{applied}"
+    );
+    let list = ok(&db, &["model", "list"]);
+    assert!(
+        list.contains("claude-opus-5-5\tClaude Opus 5.5\tenabled\t$4.00\t$20.00"),
+        "{list}"
+    );
+    assert!(
+        list.contains("claude-sonnet-4-5\tclaude-sonnet-4-5\tenabled\t$3.00\t$15.00\t$3.75"),
+        "{list}"
+    );
+    // Again: nothing left to change.
+    let again = ok(&db, &["model", "import-prices", path, "--new", "--apply"]);
+    assert!(again.contains("0 change(s)"), "{again}");
+
+    // The built-in snapshot knows the newest models; an id it lacks is refused.
+    let builtin = ok(
+        &db,
+        &["model", "import-prices", "--only", "claude-haiku-4-5"],
+    );
+    assert!(
+        builtin.contains("new\tclaude-haiku-4-5\tClaude Haiku 4.5"),
+        "{builtin}"
+    );
+    assert!(
+        builtin.contains("the built-in price list dated 20"),
+        "{builtin}"
+    );
+    let refused = fails(&db, &["model", "import-prices", "--only", "no-such-model"]);
+    assert!(
+        refused.contains("no-such-model is not in the built-in price list"),
+        "{refused}"
+    );
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "[1, 2]").unwrap();
+    let refused = fails(&db, &["model", "import-prices", bad.to_str().unwrap()]);
+    assert!(refused.contains("JSON object"), "{refused}");
+}

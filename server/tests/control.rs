@@ -496,7 +496,7 @@ async fn price_list_import_creates_priced_models_once() {
         &[("ids[0]", "claude-sonnet-4-5")],
     )
     .await;
-    assert_eq!(n, 0, "existing models are left alone");
+    assert_eq!(n, 0, "models with the list's prices are left alone");
     let list = ok(&admin, &s, "admin/price_list", &[]).await;
     let entry = list["entries"]
         .as_array()
@@ -506,6 +506,46 @@ async fn price_list_import_creates_priced_models_once() {
         .unwrap()
         .clone();
     assert_eq!(entry["exists"], true);
+    assert!(entry["repriced_from"].is_null());
+    // The provider retires it: the list says so.
+    assert_eq!(entry["deprecated_on"], "2026-11-30");
+
+    // A model that exists with other prices is offered its list prices.
+    models::create(
+        &s.db,
+        &models::ModelInput {
+            public_id: "claude-haiku-4-5".into(),
+            display_name: Some("Haiku".into()),
+            prices: Some(app::money::Prices::with_derived_cache(1, 1)),
+            enabled: false,
+        },
+    )
+    .await
+    .unwrap();
+    let list = ok(&admin, &s, "admin/price_list", &[]).await;
+    let haiku = list["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["public_id"] == "claude-haiku-4-5")
+        .unwrap()
+        .clone();
+    assert_eq!(haiku["repriced_from"]["input"], 1);
+    let n = ok(
+        &admin,
+        &s,
+        "admin/import_prices",
+        &[("ids[0]", "claude-haiku-4-5")],
+    )
+    .await;
+    assert_eq!(n, 1, "its prices become the list's");
+    let haiku = models::find_by_public_id(&s.db, "claude-haiku-4-5")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(haiku.prices.unwrap().input, 1_000_000);
+    assert_eq!(haiku.display_name, "Haiku", "its name stays");
+    assert!(!haiku.enabled(), "its state stays");
     let (status, body) = call(
         &admin,
         &s,

@@ -114,42 +114,49 @@ pub async fn delete_model(id: i64) -> Result<(), AppError> {
     Ok(())
 }
 
-/// The built-in price list, marking the models that exist already.
+/// The built-in price list, marking the models that exist already and those whose prices differ.
 #[server(prefix = "/api", endpoint = "admin/price_list")]
 pub async fn get_price_list() -> Result<PriceList, AppError> {
     use super::ctx::*;
     use crate::core::{models, price_list};
     use crate::types::PriceListEntry;
     let (_, state) = admin_ctx()?;
-    let existing: std::collections::HashSet<String> = models::list(&state.db)
-        .await
-        .map_err(store_err)?
-        .into_iter()
-        .map(|m| m.public_id)
-        .collect();
+    let existing: std::collections::HashMap<String, Option<crate::money::Prices>> =
+        models::list(&state.db)
+            .await
+            .map_err(store_err)?
+            .into_iter()
+            .map(|m| (m.public_id, m.prices))
+            .collect();
     Ok(PriceList {
-        dated: price_list::DATED.to_string(),
-        entries: price_list::LIST
+        dated: price_list::dated().to_string(),
+        entries: price_list::snapshot()
+            .entries
             .iter()
-            .map(|l| PriceListEntry {
-                public_id: l.public_id.to_string(),
-                display_name: l.display_name.to_string(),
-                vendor: l.vendor.to_string(),
-                prices: l.prices,
-                exists: existing.contains(l.public_id),
+            .map(|l| {
+                let current = existing.get(&l.public_id);
+                PriceListEntry {
+                    public_id: l.public_id.clone(),
+                    display_name: l.display_name.clone(),
+                    vendor: l.vendor.clone(),
+                    prices: l.prices,
+                    exists: current.is_some(),
+                    repriced_from: current.filter(|p| **p != Some(l.prices)).copied(),
+                    deprecated_on: l.deprecated_on.clone(),
+                }
             })
             .collect(),
     })
 }
 
-/// Creates the chosen models of the built-in price list (enabled, with list prices). Models that
-/// exist already are left as they are. Returns how many were created.
+/// Imports the chosen models of the built-in price list: new ones are created (enabled, with list
+/// prices), existing ones take the list's prices. Returns how many were created or repriced.
 #[server(prefix = "/api", endpoint = "admin/import_prices")]
 pub async fn import_prices(#[server(default)] ids: Vec<String>) -> Result<usize, AppError> {
     use super::ctx::*;
     let (ops, state) = admin_ops()?;
-    let created = applied(&state, ops.import_listed(&ids).await).await?;
-    Ok(created.len())
+    let done = applied(&state, ops.import_listed(&ids).await).await?;
+    Ok(done.created.len() + done.repriced.len())
 }
 
 /// Binds a model to a channel (upstream name defaults to the model's id).

@@ -19,6 +19,7 @@ pub mod error;
 pub mod limits;
 pub mod models;
 pub mod password;
+pub mod price_file;
 pub mod price_list;
 pub mod probe;
 pub mod secret;

@@ -121,11 +121,16 @@ pub struct PriceListEntry {
     pub prices: Prices,
     /// Whether a model with this id exists already.
     pub exists: bool,
+    /// The existing model's prices, when it has other prices than the list's (importing it
+    /// again sets the list's).
+    pub repriced_from: Option<Option<Prices>>,
+    /// The date the provider retires the model.
+    pub deprecated_on: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PriceList {
-    /// When the prices were taken from the providers' pricing pages.
+    /// When the snapshot of the price file was taken.
     pub dated: String,
     pub entries: Vec<PriceListEntry>,
 }

@@ -53,6 +53,12 @@ pub async fn model(g: &Globals, cmd: ModelCommand) -> Result<()> {
             })
             .await
         }
+        ModelCommand::ImportPrices {
+            file,
+            apply,
+            only,
+            new,
+        } => import_prices(g, file, apply, only, new).await,
         ModelCommand::List => {
             with_admin(g, |_, db| async move {
                 let list = views::models(&db, None).await.map_err(say)?;
@@ -94,6 +100,110 @@ pub async fn model(g: &Globals, cmd: ModelCommand) -> Result<()> {
             .await
         }
     }
+}
+
+/// `realms model import-prices`: the preview, then (with `--apply`) the import.
+async fn import_prices(
+    g: &Globals,
+    file: Option<std::path::PathBuf>,
+    apply: bool,
+    only: Vec<String>,
+    new: bool,
+) -> Result<()> {
+    use app::core::price_file::{self, Change};
+    use app::core::price_list;
+    let (parsed, from) = match &file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow!("Cannot read {}: {e}", path.display()))?;
+            let parsed = price_file::parse(&text).map_err(|e| anyhow!(e))?;
+            (parsed, format!("the price file {}", path.display()))
+        }
+        None => (
+            price_list::snapshot().clone(),
+            format!("the built-in price list dated {}", price_list::dated()),
+        ),
+    };
+    for id in &only {
+        if parsed.find(id).is_none() {
+            return Err(anyhow!("{id} is not in {from}."));
+        }
+    }
+    for (id, why) in &parsed.refused {
+        println!("skipped	{id}	{why}");
+    }
+    with_admin(g, |ops, db| async move {
+        let existing = models::list(&db)
+            .await
+            .map_err(say)?
+            .into_iter()
+            .map(|m| (m.public_id, (m.prices, None)))
+            .collect();
+        let mut chosen = Vec::new();
+        let mut not_here = 0;
+        let mut same = 0;
+        for (e, change) in price_file::changes(&parsed, &existing) {
+            let named = only.contains(&e.public_id);
+            if !only.is_empty() && !named {
+                continue;
+            }
+            let deprecated = e
+                .deprecated_on
+                .as_deref()
+                .map(|d| format!(" (deprecated {d})"))
+                .unwrap_or_default();
+            match change {
+                Change::Same => same += 1,
+                Change::New if !named && !new => not_here += 1,
+                Change::New => {
+                    println!(
+                        "new\t{}\t{}{deprecated}\t{}",
+                        e.public_id,
+                        e.display_name,
+                        price_detail(Some(e.prices))
+                    );
+                    chosen.push(e.public_id.clone());
+                }
+                Change::Prices { before, .. } => {
+                    println!(
+                        "prices\t{}\t{}{deprecated}\tfrom: {}\tto: {}",
+                        e.public_id,
+                        e.display_name,
+                        price_detail(Some(before)),
+                        price_detail(Some(e.prices))
+                    );
+                    chosen.push(e.public_id.clone());
+                }
+            }
+        }
+        println!(
+            "{} change(s) from {from}; {same} model(s) have these prices already{}.",
+            chosen.len(),
+            if not_here > 0 {
+                format!("; {not_here} more model(s) of the file are not here (add --new, or name them with --only)")
+            } else {
+                String::new()
+            }
+        );
+        if chosen.is_empty() {
+            return Ok(());
+        }
+        if !apply {
+            println!("Nothing was changed: run again with --apply to make these changes.");
+            return Ok(());
+        }
+        let done = ops
+            .import_prices(&parsed, &chosen, &from)
+            .await
+            .map_err(say)?;
+        println!(
+            "Created {} model(s) and repriced {}.",
+            done.created.len(),
+            done.repriced.len()
+        );
+        Ok(())
+    })
+    .await
 }
 
 /// Field errors name form fields; on the command line they should name flags.

@@ -4,9 +4,18 @@ use super::{state_word, switch_action, Admin};
 use crate::core::bindings;
 use crate::core::error::StoreError;
 use crate::core::models::{self, Model, ModelInput};
+use crate::core::price_file::PriceFile;
 use crate::core::price_list;
 use crate::money::{format_price, Prices};
 use crate::types::BindingView;
+
+/// What an import did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Imported {
+    pub created: Vec<String>,
+    /// Models that existed and took the file's prices.
+    pub repriced: Vec<String>,
+}
 
 /// A model's prices in words, as the audit log and the CLI say them.
 pub fn price_detail(prices: Option<Prices>) -> String {
@@ -61,10 +70,16 @@ impl Admin {
         Ok(model)
     }
 
-    /// Creates the given models of the built-in price list, enabled, with list prices. Models that
-    /// exist already are left as they are; an id not on the list is refused before anything is
-    /// written. Returns the ids created.
-    pub async fn import_listed(&self, ids: &[String]) -> Result<Vec<&'static str>, StoreError> {
+    /// Imports the given models of a price file (`from` names it in the audit log): a model that
+    /// does not exist is created, enabled, with the file's name and prices; one that exists gets the
+    /// file's prices (its name, state and bindings stay). An id not in the file is refused before
+    /// anything is written; a model whose prices are the file's already is left alone.
+    pub async fn import_prices(
+        &self,
+        file: &PriceFile,
+        ids: &[String],
+        from: &str,
+    ) -> Result<Imported, StoreError> {
         if ids.is_empty() {
             return Err(StoreError::Invalid(
                 "Tick at least one model to import.".into(),
@@ -73,40 +88,65 @@ impl Admin {
         let listed = ids
             .iter()
             .map(|id| {
-                price_list::find(id).ok_or_else(|| {
-                    StoreError::Invalid(format!("{id} is not on the built-in price list."))
-                })
+                file.find(id)
+                    .ok_or_else(|| StoreError::Invalid(format!("{id} is not in {from}.")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let mut created = Vec::new();
-        for l in listed {
-            if models::find_by_public_id(&self.db, l.public_id)
-                .await?
-                .is_some()
-            {
-                continue;
+        let mut done = Imported::default();
+        for e in listed {
+            match models::find_by_public_id(&self.db, &e.public_id).await? {
+                None => {
+                    models::create(
+                        &self.db,
+                        &ModelInput {
+                            public_id: e.public_id.clone(),
+                            display_name: Some(e.display_name.clone()),
+                            prices: Some(e.prices),
+                            enabled: true,
+                        },
+                    )
+                    .await?;
+                    done.created.push(e.public_id.clone());
+                }
+                Some(m) if m.prices == Some(e.prices) => {}
+                Some(m) => {
+                    models::update(
+                        &self.db,
+                        m.id,
+                        &ModelInput {
+                            public_id: m.public_id.clone(),
+                            display_name: Some(m.display_name.clone()),
+                            prices: Some(e.prices),
+                            enabled: m.enabled(),
+                        },
+                    )
+                    .await?;
+                    done.repriced.push(e.public_id.clone());
+                }
             }
-            models::create(
-                &self.db,
-                &ModelInput {
-                    public_id: l.public_id.to_string(),
-                    display_name: Some(l.display_name.to_string()),
-                    prices: Some(l.prices),
-                    enabled: true,
-                },
-            )
-            .await?;
-            created.push(l.public_id);
         }
-        if !created.is_empty() {
+        if !done.created.is_empty() || !done.repriced.is_empty() {
+            let mut detail = Vec::new();
+            if !done.created.is_empty() {
+                detail.push(format!("created {}", done.created.join(", ")));
+            }
+            if !done.repriced.is_empty() {
+                detail.push(format!("new prices for {}", done.repriced.join(", ")));
+            }
             self.audit(
                 "model.import",
-                &created.join(", "),
-                &format!("from the built-in price list dated {}", price_list::DATED),
+                &format!("{} model(s)", done.created.len() + done.repriced.len()),
+                &format!("{}; from {from}", detail.join("; ")),
             )
             .await?;
         }
-        Ok(created)
+        Ok(done)
+    }
+
+    /// [`Admin::import_prices`] from the built-in price list.
+    pub async fn import_listed(&self, ids: &[String]) -> Result<Imported, StoreError> {
+        let from = format!("the built-in price list dated {}", price_list::dated());
+        self.import_prices(price_list::snapshot(), ids, &from).await
     }
 
     /// Binds a model to a channel; the upstream name defaults to the model's id.

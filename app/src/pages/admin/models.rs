@@ -114,7 +114,7 @@ fn ModelTable(list: Vec<ModelView>) -> impl IntoView {
 #[component]
 fn PriceListForm(list: PriceList, import: ServerAction<ImportPrices>) -> impl IntoView {
     view! {
-        <p class="muted">"List prices dated " {list.dated.clone()} ", per million tokens. Check them against the provider's pricing page; you can edit them after importing."</p>
+        <p class="muted">"Prices per million tokens from LiteLLM's maintained price file, snapshot dated " {list.dated.clone()} ". Ticking a model that exists with other prices (“new prices”) sets the list's prices on it; you can edit them after importing."</p>
         <ActionForm action=import attr:data-testid="import-prices">
             <table class="list">
                 <thead><tr><th></th><th>"Model id"</th><th>"Vendor"</th>{price_headers()}</tr></thead>
@@ -122,13 +122,20 @@ fn PriceListForm(list: PriceList, import: ServerAction<ImportPrices>) -> impl In
                     {list.entries.into_iter().enumerate().map(|(i, e)| view! {
                         <tr>
                             <td>
-                                {if e.exists {
+                                {if e.exists && e.repriced_from.is_none() {
                                     view! { <span class="muted">"added"</span> }.into_any()
                                 } else {
                                     view! { <input type="checkbox" name=format!("ids[{i}]") value=e.public_id.clone() aria-label=format!("Import {}", e.public_id)/> }.into_any()
                                 }}
                             </td>
-                            <td><code>{e.public_id.clone()}</code></td>
+                            <td><code>{e.public_id.clone()}</code>
+                                {e.repriced_from.map(|was| view! {
+                                    <span class="status status-changed" title=format!("now: {}", was.map(|p| format!("{} in, {} out", format_price(p.input), format_price(p.output))).unwrap_or_else(|| "no prices".into()))>"new prices"</span>
+                                })}
+                                {e.deprecated_on.clone().map(|d| view! {
+                                    <span class="status status-deprecated">{format!("deprecated {d}")}</span>
+                                })}
+                            </td>
                             <td>{e.vendor.clone()}</td>
                             {price_cells(Some(e.prices))}
                         </tr>
