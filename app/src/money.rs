@@ -43,6 +43,27 @@ pub struct LongContext {
     pub prices: Prices,
 }
 
+impl LongContext {
+    /// Whether a request whose input side (input + cache writes + cache reads) is `input_side`
+    /// tokens is charged these prices: when it passes the threshold.
+    pub fn applies(&self, input_side: i64) -> bool {
+        input_side > self.threshold
+    }
+}
+
+/// The cost of a request in nano-USD ([`cost_nano`]) at the prices it pays: `long`'s when the
+/// request's input side passes its threshold, else `prices`.
+pub fn cost_with(prices: &Prices, long: Option<&LongContext>, tokens: [i64; 5]) -> i64 {
+    let input_side = tokens[0]
+        .saturating_add(tokens[2])
+        .saturating_add(tokens[3])
+        .saturating_add(tokens[4]);
+    match long {
+        Some(l) if l.applies(input_side) => cost_nano(&l.prices, tokens),
+        _ => cost_nano(prices, tokens),
+    }
+}
+
 /// 1.25 × the input price, rounded half up to a whole micro-USD.
 pub fn derived_cache_write_5m(input: i64) -> i64 {
     div_round_half_up(i128::from(input) * 5, 4)
@@ -210,6 +231,37 @@ pub fn format_balance(nano: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn long_context_prices_apply_only_past_the_threshold() {
+        let base = Prices::with_derived_cache(3_000_000, 15_000_000);
+        let long = LongContext {
+            threshold: 200_000,
+            prices: Prices {
+                input: 6_000_000,
+                output: 22_500_000,
+                ..Prices::with_derived_cache(6_000_000, 22_500_000)
+            },
+        };
+        // Exactly at the threshold: base prices; one token more (in any input-side kind): long.
+        let at = [150_000, 1_000, 0, 0, 50_000];
+        assert_eq!(cost_with(&base, Some(&long), at), cost_nano(&base, at));
+        let past = [150_000, 1_000, 0, 1, 50_000];
+        assert_eq!(
+            cost_with(&base, Some(&long), past),
+            cost_nano(&long.prices, past)
+        );
+        // Output does not count toward the threshold.
+        let out = [1, 500_000, 0, 0, 0];
+        assert_eq!(cost_with(&base, Some(&long), out), cost_nano(&base, out));
+        assert_eq!(cost_with(&base, None, past), cost_nano(&base, past));
+        // 200,001 input tokens at $6 and 1,000 output at $22.50 per million: exact.
+        assert_eq!(
+            cost_with(&base, Some(&long), [200_001, 1_000, 0, 0, 0]),
+            200_001 * 6_000 + 22_500_000
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -291,7 +291,8 @@ async fn an_import_creates_new_models_reprices_existing_ones_and_audits_once() {
             "claude-a": {"litellm_provider": "anthropic", "mode": "chat",
                 "input_cost_per_token": 4e-06, "output_cost_per_token": 1.5e-05},
             "claude-b": {"litellm_provider": "anthropic", "mode": "chat",
-                "input_cost_per_token": 1e-06, "output_cost_per_token": 5e-06}
+                "input_cost_per_token": 1e-06, "output_cost_per_token": 5e-06,
+                "input_cost_per_token_above_200k_tokens": 2e-06, "output_cost_per_token_above_200k_tokens": 7.5e-06}
         }"#,
     )
     .unwrap();
@@ -316,6 +317,17 @@ async fn an_import_creates_new_models_reprices_existing_ones_and_audits_once() {
             .unwrap();
         assert_eq!(a.prices, Some(file.find("claude-a").unwrap().prices));
         assert!(!a.enabled(), "an existing model keeps its state");
+        let b = models::find_by_public_id(db, "claude-b")
+            .await
+            .unwrap()
+            .unwrap();
+        let long = b
+            .long_context
+            .expect("the file's long-context prices are imported");
+        assert_eq!(
+            (long.threshold, long.prices.input, long.prices.output),
+            (200_000, 2_000_000, 7_500_000)
+        );
         let log = entries(db).await;
         assert_eq!(log.len(), before + 1, "{}", t.label);
         assert!(log

@@ -139,6 +139,30 @@ pub enum ModelCommand {
     },
     /// Lists models with their prices.
     List,
+    /// Sets a model's long-context prices: a request whose input (input + cache writes + cache
+    /// reads) passes --above tokens pays these instead (USD per million tokens; cache prices left
+    /// out are derived from the input price). --off removes them.
+    LongContext {
+        /// The model's id.
+        #[arg(long)]
+        id: String,
+        /// The threshold, in input tokens (e.g. 200000).
+        #[arg(long, value_name = "TOKENS", required_unless_present = "off")]
+        above: Option<String>,
+        #[arg(long, value_name = "USD", required_unless_present = "off")]
+        input_price: Option<String>,
+        #[arg(long, value_name = "USD", required_unless_present = "off")]
+        output_price: Option<String>,
+        #[arg(long, value_name = "USD")]
+        cache_write_price: Option<String>,
+        #[arg(long = "cache-write-1h-price", value_name = "USD")]
+        cache_write_1h_price: Option<String>,
+        #[arg(long, value_name = "USD")]
+        cache_read_price: Option<String>,
+        /// Remove the model's long-context prices.
+        #[arg(long, conflicts_with_all = ["above", "input_price", "output_price"])]
+        off: bool,
+    },
     /// Imports prices from a LiteLLM price file (model_prices_and_context_window.json; without
     /// FILE, the built-in snapshot). Shows what would change and changes nothing without --apply:
     /// existing models whose prices differ are repriced; models not here yet are created only when

@@ -454,3 +454,61 @@ async fn an_upstream_reporting_more_than_the_hold_cannot_take_a_balance_below_ze
 async fn an_overdraft_floor_bounds_how_far_below_zero_a_balance_can_go() {
     overdraft_is_bounded_by_the_floor(1_000_000_000).await;
 }
+
+/// One request for `claude-test` with long-context prices above `threshold`: its cost, its token
+/// counts, its input side, and the prices.
+async fn cost_with_long_context(
+    t: &Setup,
+    events: &mut tokio::sync::broadcast::Receiver<std::sync::Arc<app::core::usage_log::UsageEvent>>,
+    model_id: i64,
+    threshold: i64,
+) -> (i64, [i64; 5], i64, app::money::LongContext) {
+    let long = app::money::LongContext {
+        threshold,
+        prices: app::money::Prices::with_derived_cache(6_000_000, 22_500_000),
+    };
+    t.ops()
+        .set_long_context(model_id, Some(&long))
+        .await
+        .unwrap();
+    t.reload().await;
+    assert_eq!(
+        t.messages(body("claude-test", false)).await.status(),
+        StatusCode::OK
+    );
+    let e = next(events).await;
+    let tk = e.tokens;
+    let tokens = [
+        tk.input,
+        tk.output,
+        tk.cache_write_5m,
+        tk.cache_write_1h,
+        tk.cache_read,
+    ];
+    let input_side = tk.input + tk.cache_write_5m + tk.cache_write_1h + tk.cache_read;
+    (e.cost, tokens, input_side, long)
+}
+
+#[tokio::test]
+async fn a_request_past_the_long_context_threshold_pays_the_long_context_prices() {
+    use app::money::cost_nano;
+    let t = Setup::new().await;
+    let m = models::find_by_public_id(&t.s.db, "claude-test")
+        .await
+        .unwrap()
+        .unwrap();
+    let base = m.prices.unwrap();
+    let mut events = t.events();
+    // The mock's answer has some input-side tokens: a threshold just below them applies the
+    // long-context prices, one at them does not.
+    let (_, _, input_side, _) = cost_with_long_context(&t, &mut events, m.id, 1_000_000).await;
+    assert!(input_side > 1);
+    let (cost, tokens, _, long) =
+        cost_with_long_context(&t, &mut events, m.id, input_side - 1).await;
+    assert_eq!(cost, cost_nano(&long.prices, tokens));
+    let (cost, tokens, _, _) = cost_with_long_context(&t, &mut events, m.id, input_side).await;
+    assert_eq!(cost, cost_nano(&base, tokens));
+    assert_ne!(cost_nano(&base, tokens), cost_nano(&long.prices, tokens));
+    // Charged as billed: one charge each.
+    assert_eq!(charges(&t).await.len(), 3);
+}

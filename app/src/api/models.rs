@@ -97,6 +97,36 @@ pub async fn update_model(id: i64, form: ModelForm) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Sets a model's long-context prices: above `threshold` input tokens a request pays these prices
+/// (blank cache prices are derived from the input price). Everything blank removes them.
+#[server(prefix = "/api", endpoint = "admin/set_model_long_context")]
+pub async fn set_model_long_context(
+    id: i64,
+    #[server(default)] threshold: String,
+    #[server(default)] input_price: String,
+    #[server(default)] output_price: String,
+    #[server(default)] cache_write_5m_price: String,
+    #[server(default)] cache_write_1h_price: String,
+    #[server(default)] cache_read_price: String,
+) -> Result<(), AppError> {
+    use super::ctx::*;
+    use crate::core::models::{parse_long_context, PriceInput};
+    let (ops, state) = admin_ops()?;
+    let long = parse_long_context(
+        &threshold,
+        &PriceInput {
+            input: input_price,
+            output: output_price,
+            cache_write_5m: cache_write_5m_price,
+            cache_write_1h: cache_write_1h_price,
+            cache_read: cache_read_price,
+        },
+    )
+    .map_err(store_err)?;
+    applied(&state, ops.set_long_context(id, long.as_ref()).await).await?;
+    Ok(())
+}
+
 #[server(prefix = "/api", endpoint = "admin/set_model_enabled")]
 pub async fn set_model_enabled(id: i64, enabled: bool) -> Result<(), AppError> {
     use super::ctx::*;
@@ -121,12 +151,12 @@ pub async fn get_price_list() -> Result<PriceList, AppError> {
     use crate::core::{models, price_list};
     use crate::types::PriceListEntry;
     let (_, state) = admin_ctx()?;
-    let existing: std::collections::HashMap<String, Option<crate::money::Prices>> =
+    let existing: std::collections::HashMap<String, crate::core::models::Model> =
         models::list(&state.db)
             .await
             .map_err(store_err)?
             .into_iter()
-            .map(|m| (m.public_id, m.prices))
+            .map(|m| (m.public_id.clone(), m))
             .collect();
     Ok(PriceList {
         dated: price_list::dated().to_string(),
@@ -141,7 +171,9 @@ pub async fn get_price_list() -> Result<PriceList, AppError> {
                     vendor: l.vendor.clone(),
                     prices: l.prices,
                     exists: current.is_some(),
-                    repriced_from: current.filter(|p| **p != Some(l.prices)).copied(),
+                    repriced_from: current
+                        .filter(|m| m.prices != Some(l.prices) || m.long_context != l.long_context)
+                        .map(|m| m.prices),
                     deprecated_on: l.deprecated_on.clone(),
                 }
             })

@@ -9,7 +9,7 @@ use sqlx::Row;
 
 use super::db::{self, now_ms, Db};
 use super::error::StoreError;
-use crate::money::Prices;
+use crate::money::{LongContext, Prices};
 
 /// The balance could not cover the estimate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,9 +25,11 @@ pub const BYTES_PER_TOKEN_ESTIMATE: i64 = 2;
 /// The amount to reserve: every output token the request allows at the output price, plus the
 /// input estimated from the body size and `extra_input_tokens` (what the upstream reads beyond the
 /// body: documents by URL, server tool results) at the dearest input-side price (cache writes cost
-/// more than plain input). Nano-USD, rounded up.
+/// more than plain input); at the long-context prices when that estimate passes their threshold.
+/// Nano-USD, rounded up.
 pub fn estimate(
     prices: &Prices,
+    long: Option<&LongContext>,
     body_bytes: usize,
     max_tokens: Option<u64>,
     extra_input_tokens: u64,
@@ -36,6 +38,10 @@ pub fn estimate(
         / i128::from(BYTES_PER_TOKEN_ESTIMATE)
         + 1
         + i128::from(extra_input_tokens);
+    let prices = match long {
+        Some(l) if l.applies(i64::try_from(input_tokens).unwrap_or(i64::MAX)) => &l.prices,
+        _ => prices,
+    };
     let input_price = prices
         .input
         .max(prices.cache_write_5m)
@@ -477,11 +483,11 @@ mod tests {
         let sonnet = Prices::with_derived_cache(3_000_000, 15_000_000);
         // 2000 bytes → 1001 tokens at the 1 h write price ($6/M) + 1000 output tokens at $15/M.
         assert_eq!(
-            estimate(&sonnet, 2000, Some(1000), 0),
+            estimate(&sonnet, None, 2000, Some(1000), 0),
             1001 * 6_000 + 1000 * 15_000
         );
         // Without max_tokens a default of 4096 output tokens is assumed.
-        assert_eq!(estimate(&sonnet, 0, None, 0), 6_000 + 4096 * 15_000);
+        assert_eq!(estimate(&sonnet, None, 0, None, 0), 6_000 + 4096 * 15_000);
         let tiny = Prices {
             input: 1,
             output: 0,
@@ -490,14 +496,28 @@ mod tests {
             cache_read: 0,
         };
         assert_eq!(
-            estimate(&tiny, 0, Some(0), 0),
+            estimate(&tiny, None, 0, Some(0), 0),
             1,
             "rounded up, never zero for a priced model"
         );
         // A document by URL: 100k more input tokens at $6/M.
         assert_eq!(
-            estimate(&sonnet, 0, Some(1), 100_000) - estimate(&sonnet, 0, Some(1), 0),
+            estimate(&sonnet, None, 0, Some(1), 100_000) - estimate(&sonnet, None, 0, Some(1), 0),
             100_000 * 6_000
+        );
+        // A body that may pass a long-context threshold is held at the dearer prices.
+        let long = LongContext {
+            threshold: 1000,
+            prices: Prices::with_derived_cache(6_000_000, 22_500_000),
+        };
+        assert_eq!(
+            estimate(&sonnet, Some(&long), 1998, Some(0), 0),
+            1000 * 6_000
+        );
+        assert_eq!(
+            estimate(&sonnet, Some(&long), 2000, Some(0), 0),
+            1001 * 12_000,
+            "1001 estimated input tokens pass 1000: the long-context 1 h write price"
         );
     }
 }

@@ -19,7 +19,7 @@ use super::db::Db;
 use super::error::StoreError;
 use super::models::{self, Model};
 use super::{audit, settings};
-use crate::money::Prices;
+use crate::money::{LongContext, Prices};
 use crate::types::{ChannelKind, SiteSettings};
 
 /// A channel that can carry a model.
@@ -36,6 +36,7 @@ pub struct CatalogModel {
     pub public_id: String,
     pub display_name: String,
     pub prices: Option<Prices>,
+    pub long_context: Option<LongContext>,
     pub routes: Vec<Route>,
     /// When the model was created (Unix ms), as the models lists show it.
     pub created_at: i64,
@@ -153,6 +154,7 @@ pub fn assemble(rows: Rows) -> Snapshot {
                     public_id: m.public_id.clone(),
                     display_name: m.display_name.clone(),
                     prices: m.prices,
+                    long_context: m.long_context,
                     routes: Vec::new(),
                     created_at: m.created_at,
                 },
@@ -328,6 +330,7 @@ mod tests {
             display_name: public_id.into(),
             disabled_at: (!enabled).then_some(1),
             prices: None,
+            long_context: None,
             created_at: 0,
             updated_at: 0,
         }

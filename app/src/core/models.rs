@@ -6,7 +6,7 @@ use sqlx::Row;
 
 use super::db::{now_ms, Db};
 use super::error::StoreError;
-use crate::money::{parse_price, Prices};
+use crate::money::{parse_price, LongContext, Prices};
 
 pub const MAX_ID_LEN: usize = 128;
 pub const MAX_DISPLAY_NAME_LEN: usize = 128;
@@ -18,6 +18,8 @@ pub struct Model {
     pub display_name: String,
     pub disabled_at: Option<i64>,
     pub prices: Option<Prices>,
+    /// The dearer prices above a threshold of input tokens, if the model has them.
+    pub long_context: Option<LongContext>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -39,12 +41,27 @@ impl Model {
             }),
             None => None,
         };
+        let threshold: Option<i64> = row.try_get("long_context_threshold")?;
+        let long_context = match threshold {
+            Some(threshold) => Some(LongContext {
+                threshold,
+                prices: Prices {
+                    input: row.try_get("lc_input_price")?,
+                    output: row.try_get("lc_output_price")?,
+                    cache_write_5m: row.try_get("lc_cache_write_5m_price")?,
+                    cache_write_1h: row.try_get("lc_cache_write_1h_price")?,
+                    cache_read: row.try_get("lc_cache_read_price")?,
+                },
+            }),
+            None => None,
+        };
         Ok(Model {
             id: row.try_get("id")?,
             public_id: row.try_get("public_id")?,
             display_name: row.try_get("display_name")?,
             disabled_at: row.try_get("disabled_at")?,
             prices,
+            long_context,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
         })
@@ -52,7 +69,9 @@ impl Model {
 }
 
 const COLUMNS: &str = "id, public_id, display_name, disabled_at, input_price, output_price, \
-    cache_write_5m_price, cache_write_1h_price, cache_read_price, created_at, updated_at";
+    cache_write_5m_price, cache_write_1h_price, cache_read_price, long_context_threshold, \
+    lc_input_price, lc_output_price, lc_cache_write_5m_price, lc_cache_write_1h_price, \
+    lc_cache_read_price, created_at, updated_at";
 
 /// Checks a model id (public or upstream): no spaces, a bounded set of characters.
 pub fn validate_model_id(raw: &str, field: &'static str) -> Result<String, StoreError> {
@@ -121,6 +140,39 @@ impl PriceInput {
 
 /// Turns typed prices into [`Prices`]: all blank means "no prices"; otherwise input and output are
 /// required and blank cache prices are derived from the input price (1.25 ×, 2 ×, 0.1 ×).
+/// Long-context prices from a form: a threshold (input tokens) and five prices, parsed as
+/// [`parse_prices`] does (blank cache prices derived from the input price). Both blank: none.
+pub fn parse_long_context(
+    threshold: &str,
+    prices: &PriceInput,
+) -> Result<Option<LongContext>, StoreError> {
+    let threshold = threshold.trim().replace(['_', ','], "");
+    match (threshold.is_empty(), prices.is_blank()) {
+        (true, true) => return Ok(None),
+        (true, false) => {
+            return Err(StoreError::field(
+                "threshold",
+                "Give the number of input tokens above which these prices apply (e.g. 200000).",
+            ))
+        }
+        (false, true) => {
+            return Err(StoreError::field(
+                "input_price",
+                "Give at least the long-context input and output prices.",
+            ))
+        }
+        (false, false) => {}
+    }
+    let threshold: i64 = threshold.parse().ok().filter(|t| *t > 0).ok_or_else(|| {
+        StoreError::field(
+            "threshold",
+            "The threshold must be a positive whole number of input tokens.",
+        )
+    })?;
+    let prices = parse_prices(prices)?.unwrap_or_default();
+    Ok(Some(LongContext { threshold, prices }))
+}
+
 pub fn parse_prices(input: &PriceInput) -> Result<Option<Prices>, StoreError> {
     if input.is_blank() {
         return Ok(None);
@@ -241,6 +293,39 @@ pub async fn update(db: &Db, id: i64, input: &ModelInput) -> Result<Model, Store
     .fetch_optional(db.pool())
     .await
     .map_err(|e| id_taken(e.into(), &public_id))?;
+    super::db::found(row, Model::from_row, no_model)
+}
+
+/// Sets (or, with `None`, removes) a model's long-context prices. The threshold must be positive.
+pub async fn set_long_context(
+    db: &Db,
+    id: i64,
+    long: Option<&LongContext>,
+) -> Result<Model, StoreError> {
+    if let Some(l) = long {
+        if l.threshold <= 0 {
+            return Err(StoreError::Field {
+                field: "threshold",
+                message: "The threshold must be a positive number of input tokens.".into(),
+            });
+        }
+    }
+    let p = long.map(|l| l.prices);
+    let row = sqlx::query(&format!(
+        "UPDATE models SET long_context_threshold = $1, lc_input_price = $2, lc_output_price = $3, \
+         lc_cache_write_5m_price = $4, lc_cache_write_1h_price = $5, lc_cache_read_price = $6, \
+         updated_at = $7 WHERE id = $8 RETURNING {COLUMNS}"
+    ))
+    .bind(long.map(|l| l.threshold))
+    .bind(p.map(|p| p.input))
+    .bind(p.map(|p| p.output))
+    .bind(p.map(|p| p.cache_write_5m))
+    .bind(p.map(|p| p.cache_write_1h))
+    .bind(p.map(|p| p.cache_read))
+    .bind(now_ms())
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
     super::db::found(row, Model::from_row, no_model)
 }
 

@@ -59,6 +59,7 @@ pub async fn models(db: &Db, only: Option<i64>) -> Result<Vec<ModelView>, StoreE
             display_name: m.display_name.clone(),
             enabled: m.enabled(),
             prices: m.prices,
+            long_context: m.long_context,
             bindings: bindings
                 .iter()
                 .filter(|b| b.model_id == m.id)

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Role;
-use crate::money::Prices;
+use crate::money::{LongContext, Prices};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -101,6 +101,9 @@ pub struct ModelView {
     pub display_name: String,
     pub enabled: bool,
     pub prices: Option<Prices>,
+    /// The dearer prices above a threshold of input tokens.
+    #[serde(default)]
+    pub long_context: Option<LongContext>,
     pub bindings: Vec<BindingView>,
 }
 

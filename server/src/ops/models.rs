@@ -53,6 +53,49 @@ pub async fn model(g: &Globals, cmd: ModelCommand) -> Result<()> {
             })
             .await
         }
+        ModelCommand::LongContext {
+            id,
+            above,
+            input_price,
+            output_price,
+            cache_write_price,
+            cache_write_1h_price,
+            cache_read_price,
+            off,
+        } => {
+            let long = if off {
+                None
+            } else {
+                models::parse_long_context(
+                    &above.unwrap_or_default(),
+                    &PriceInput {
+                        input: input_price.unwrap_or_default(),
+                        output: output_price.unwrap_or_default(),
+                        cache_write_5m: cache_write_price.unwrap_or_default(),
+                        cache_write_1h: cache_write_1h_price.unwrap_or_default(),
+                        cache_read: cache_read_price.unwrap_or_default(),
+                    },
+                )
+                .map_err(|e| anyhow!(cli_field_message(e)))?
+            };
+            with_admin(g, |ops, db| async move {
+                let model = models::find_by_public_id(&db, &id)
+                    .await
+                    .map_err(say)?
+                    .ok_or_else(|| anyhow!("No model has the id {id}."))?;
+                let model = ops
+                    .set_long_context(model.id, long.as_ref())
+                    .await
+                    .map_err(|e| anyhow!(cli_field_message(e)))?;
+                println!(
+                    "{}: {}.",
+                    model.public_id,
+                    app::core::admin::long_context_detail(model.long_context.as_ref())
+                );
+                Ok(())
+            })
+            .await
+        }
         ModelCommand::ImportPrices {
             file,
             apply,
@@ -137,7 +180,7 @@ async fn import_prices(
             .await
             .map_err(say)?
             .into_iter()
-            .map(|m| (m.public_id, (m.prices, None)))
+            .map(|m| (m.public_id, (m.prices, m.long_context)))
             .collect();
         let mut chosen = Vec::new();
         let mut not_here = 0;
@@ -217,6 +260,7 @@ fn cli_field_message(e: StoreError) -> String {
                 "cache_write_1h_price" => "--cache-write-1h-price",
                 "cache_read_price" => "--cache-read-price",
                 "public_id" => "--id",
+                "threshold" => "--above",
                 "display_name" => "--name",
                 _ => return message,
             };

@@ -9,7 +9,7 @@ use bytes::Bytes;
 
 use app::core::tokens::TokenOwner;
 use app::core::usage_log::TokenCounts;
-use app::money::Prices;
+use app::money::{LongContext, Prices};
 
 use super::error::RelayError;
 use super::limits::OpenSpend;
@@ -52,6 +52,7 @@ pub(super) struct Requested {
 
 pub(super) struct Managed {
     pub prices: Option<Prices>,
+    pub long_context: Option<LongContext>,
 }
 
 #[derive(Default)]

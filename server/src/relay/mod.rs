@@ -323,12 +323,14 @@ impl Relay {
         let model = resolve::model(snapshot, &req.model)?;
         ctx.managed = Some(Managed {
             prices: model.prices,
+            long_context: model.long_context,
         });
 
         // Spend limits again, with this request's estimate counted while it runs.
         let estimate = match (protocol.billed(), model.prices) {
             (true, Some(p)) => billing::estimate(
                 &p,
+                model.long_context.as_ref(),
                 req.body().len(),
                 protocol.max_output(&req),
                 request::extra_input_tokens(req.body()),

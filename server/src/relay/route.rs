@@ -201,6 +201,7 @@ mod tests {
             public_id: "m".into(),
             display_name: "m".into(),
             prices: None,
+            long_context: None,
             routes: sorted
                 .iter()
                 .map(|c| Route {

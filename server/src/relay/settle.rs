@@ -2,7 +2,7 @@
 //! metrics.
 
 use app::core::usage_log::UsageEvent;
-use app::money::cost_nano;
+use app::money::cost_with;
 
 use super::context::{ms, Ctx, ErrorClass, Outcome};
 use super::Relay;
@@ -17,9 +17,11 @@ impl Relay {
         self.count(ctx, &outcome);
         let t = outcome.tokens;
         let prices = ctx.managed.as_ref().and_then(|m| m.prices);
+        let long = ctx.managed.as_ref().and_then(|m| m.long_context);
         let cost = match (ctx.who.protocol.billed(), prices) {
-            (true, Some(p)) => cost_nano(
+            (true, Some(p)) => cost_with(
                 &p,
+                long.as_ref(),
                 [
                     t.input,
                     t.output,

@@ -15,7 +15,7 @@ use super::audit::{self, Actor};
 use super::db::Db;
 use super::error::StoreError;
 
-pub use models::price_detail;
+pub use models::{long_context_detail, price_detail, Imported};
 pub use users::BalanceChange;
 
 /// Who makes changes, and on which database.

@@ -6,7 +6,7 @@ use crate::core::error::StoreError;
 use crate::core::models::{self, Model, ModelInput};
 use crate::core::price_file::PriceFile;
 use crate::core::price_list;
-use crate::money::{format_price, Prices};
+use crate::money::{format_price, LongContext, Prices};
 use crate::types::BindingView;
 
 /// What an import did.
@@ -28,6 +28,18 @@ pub fn price_detail(prices: Option<Prices>) -> String {
             format_price(p.cache_write_5m),
             format_price(p.cache_write_1h),
             format_price(p.cache_read)
+        ),
+    }
+}
+
+/// A model's long-context prices in words.
+pub fn long_context_detail(long: Option<&LongContext>) -> String {
+    match long {
+        None => "no long-context prices".into(),
+        Some(l) => format!(
+            "above {} input tokens: {}",
+            l.threshold,
+            price_detail(Some(l.prices))
         ),
     }
 }
@@ -56,6 +68,22 @@ impl Admin {
         Ok(model)
     }
 
+    /// Sets or (with `None`) removes a model's long-context prices.
+    pub async fn set_long_context(
+        &self,
+        id: i64,
+        long: Option<&LongContext>,
+    ) -> Result<Model, StoreError> {
+        let model = models::set_long_context(&self.db, id, long).await?;
+        self.audit(
+            "model.long_context",
+            &model.public_id,
+            &long_context_detail(model.long_context.as_ref()),
+        )
+        .await?;
+        Ok(model)
+    }
+
     pub async fn set_model_enabled(&self, id: i64, enabled: bool) -> Result<Model, StoreError> {
         let model = models::set_enabled(&self.db, id, enabled).await?;
         self.audit(&switch_action("model", enabled), &model.public_id, "")
@@ -72,7 +100,7 @@ impl Admin {
 
     /// Imports the given models of a price file (`from` names it in the audit log): a model that
     /// does not exist is created, enabled, with the file's name and prices; one that exists gets the
-    /// file's prices (its name, state and bindings stay). An id not in the file is refused before
+    /// file's prices and long-context prices (its name, state and bindings stay). An id not in the file is refused before
     /// anything is written; a model whose prices are the file's already is left alone.
     pub async fn import_prices(
         &self,
@@ -96,7 +124,7 @@ impl Admin {
         for e in listed {
             match models::find_by_public_id(&self.db, &e.public_id).await? {
                 None => {
-                    models::create(
+                    let created = models::create(
                         &self.db,
                         &ModelInput {
                             public_id: e.public_id.clone(),
@@ -106,9 +134,12 @@ impl Admin {
                         },
                     )
                     .await?;
+                    if let Some(long) = e.long_context.as_ref() {
+                        models::set_long_context(&self.db, created.id, Some(long)).await?;
+                    }
                     done.created.push(e.public_id.clone());
                 }
-                Some(m) if m.prices == Some(e.prices) => {}
+                Some(m) if m.prices == Some(e.prices) && m.long_context == e.long_context => {}
                 Some(m) => {
                     models::update(
                         &self.db,
@@ -121,6 +152,9 @@ impl Admin {
                         },
                     )
                     .await?;
+                    if m.long_context != e.long_context {
+                        models::set_long_context(&self.db, m.id, e.long_context.as_ref()).await?;
+                    }
                     done.repriced.push(e.public_id.clone());
                 }
             }

@@ -231,11 +231,13 @@ fn ModelDetail() -> impl IntoView {
     let edit_binding = ServerAction::<UpdateBinding>::new();
     let unbind = ServerAction::<DeleteBinding>::new();
     let delete = ServerAction::<DeleteModel>::new();
+    let set_long = ServerAction::<SetModelLongContext>::new();
     let model = Resource::new(
         move || {
             (
                 id.get(),
                 update.version().get(),
+                set_long.version().get(),
                 bind.version().get(),
                 edit_binding.version().get(),
                 unbind.version().get(),
@@ -258,11 +260,64 @@ fn ModelDetail() -> impl IntoView {
                 view! {
                     <h1><code>{m.public_id.clone()}</code> " " <Status enabled=m.enabled/></h1>
                     <PricesCard m=m.clone() update/>
+                    <LongContextCard m=m.clone() set_long/>
                     <BindingsCard m=m.clone() free bind edit=edit_binding unbind/>
                     <DeleteModelCard m delete/>
                 }.into_any()
             })}
         </Transition>
+    }
+}
+
+/// The dearer prices of requests whose input passes a threshold (a long context).
+#[component]
+fn LongContextCard(m: ModelView, set_long: ServerAction<SetModelLongContext>) -> impl IntoView {
+    let long = m.long_context;
+    let price = move |f: fn(&Prices) -> i64| {
+        long.as_ref()
+            .map(|l| price_input_value(f(&l.prices)))
+            .unwrap_or_default()
+    };
+    let threshold = long.map(|l| l.threshold.to_string()).unwrap_or_default();
+    view! {
+        <section class="card" data-testid="long-context">
+            <h2>"Long-context prices"</h2>
+            <p class="muted">"A request whose input (input + cache writes + cache reads) passes the threshold pays these prices for all its tokens, as Anthropic priced Sonnet 4 and 4.5 above 200k tokens. USD per million tokens; leave everything empty for none."</p>
+            <ActionForm action=set_long>
+                <input type="hidden" name="id" value=m.id.to_string()/>
+                <div class="grid prices">
+                    <label>"Above (input tokens)"
+                        <input type="text" inputmode="numeric" name="threshold" placeholder="200000" value=threshold/>
+                        <FieldError action=set_long field="threshold"/>
+                    </label>
+                    <label>"Input"
+                        <input type="text" inputmode="decimal" name="input_price" placeholder="6" value=price(|p| p.input)/>
+                        <FieldError action=set_long field="input_price"/>
+                    </label>
+                    <label>"Output"
+                        <input type="text" inputmode="decimal" name="output_price" placeholder="22.50" value=price(|p| p.output)/>
+                        <FieldError action=set_long field="output_price"/>
+                    </label>
+                    <label>"Cache write 5m"
+                        <input type="text" inputmode="decimal" name="cache_write_5m_price" value=price(|p| p.cache_write_5m)/>
+                        <FieldError action=set_long field="cache_write_5m_price"/>
+                    </label>
+                    <label>"Cache write 1h"
+                        <input type="text" inputmode="decimal" name="cache_write_1h_price" value=price(|p| p.cache_write_1h)/>
+                        <FieldError action=set_long field="cache_write_1h_price"/>
+                    </label>
+                    <label>"Cache read"
+                        <input type="text" inputmode="decimal" name="cache_read_price" value=price(|p| p.cache_read)/>
+                        <FieldError action=set_long field="cache_read_price"/>
+                    </label>
+                </div>
+                <ActionError action=set_long inline=&["threshold", "input_price", "output_price", "cache_write_5m_price", "cache_write_1h_price", "cache_read_price"]/>
+                <div class="actions">
+                    <Submit action=set_long label="Save long-context prices" busy="Saving…"/>
+                    <Saved action=set_long/>
+                </div>
+            </ActionForm>
+        </section>
     }
 }
 
