@@ -292,6 +292,9 @@ async fn an_import_creates_new_models_reprices_existing_ones_and_audits_once() {
                 "input_cost_per_token": 4e-06, "output_cost_per_token": 1.5e-05},
             "claude-b": {"litellm_provider": "anthropic", "mode": "chat",
                 "input_cost_per_token": 1e-06, "output_cost_per_token": 5e-06,
+                "input_cost_per_token_above_200k_tokens": 2e-06, "output_cost_per_token_above_200k_tokens": 7.5e-06},
+            "claude-b-20250101": {"litellm_provider": "anthropic", "mode": "chat",
+                "input_cost_per_token": 1e-06, "output_cost_per_token": 5e-06,
                 "input_cost_per_token_above_200k_tokens": 2e-06, "output_cost_per_token_above_200k_tokens": 7.5e-06}
         }"#,
     )
@@ -353,5 +356,42 @@ async fn an_import_creates_new_models_reprices_existing_ones_and_audits_once() {
             )
             .await
             .is_err());
+    }
+}
+
+#[tokio::test]
+async fn aliases_are_unique_across_models_and_never_a_models_id() {
+    for t in common::all().await {
+        let db = &t.db;
+        let cli = Admin::cli(db.clone());
+        let a = cli.create_model(&model("claude-a", true)).await.unwrap();
+        let b = cli.create_model(&model("claude-b", true)).await.unwrap();
+        let before = entries(db).await.len();
+        let a = cli
+            .set_aliases(a.id, &["claude-a-20250101".into(), "a".into(), "a".into()])
+            .await
+            .unwrap();
+        assert_eq!(a.aliases, ["a", "claude-a-20250101"], "{}", t.label);
+        assert_eq!(entries(db).await.len(), before + 1, "audited once");
+        // Another model's alias, another model's id, its own id: refused, nothing changed.
+        for (alias, why) in [
+            ("a", "alias of another model"),
+            ("claude-a", "id of another model"),
+            ("claude-b", "own id"),
+        ] {
+            let e = cli.set_aliases(b.id, &[alias.into()]).await.unwrap_err();
+            assert!(
+                e.public_message().contains(why),
+                "{alias}: {}",
+                e.public_message()
+            );
+        }
+        assert!(models::get(db, b.id).await.unwrap().aliases.is_empty());
+        // A new model cannot take an alias as its id.
+        assert!(cli.create_model(&model("a", true)).await.is_err());
+        // Aliases go with their model.
+        cli.delete_model(a.id).await.unwrap();
+        let c = cli.create_model(&model("a", true)).await.unwrap();
+        assert_eq!(c.public_id, "a", "{}", t.label);
     }
 }

@@ -332,6 +332,7 @@ async fn batches_of_any_size_store_every_row() {
                     api: "messages".into(),
                     model: format!("model-{i}"),
                     upstream_model: Some(format!("up-{i}")),
+                    resolved_model: None,
                     channel_id: None,
                     credential_id: None,
                     status: 200,

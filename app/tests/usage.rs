@@ -137,6 +137,7 @@ async fn any_model_text_is_stored_cleaned_and_capped() {
         let user = dev_user(&t.db).await;
         let nul = UsageEvent {
             upstream_model: Some("up\u{0}stream".into()),
+            resolved_model: None,
             error_class: Some("x\u{0}".repeat(100)),
             ..event("req_nul", user.id, "claude\u{0}\u{1b}[31m")
         };

@@ -159,3 +159,46 @@ test("the setup page's bash profile and settings.json, applied in a fresh HOME, 
     rmSync(home2, { recursive: true, force: true });
   }
 });
+
+test("with the current models imported from the snapshot and bound, claude answers with no --model, and with a dated id", async ({ realms, mock }) => {
+  test.setTimeout(180_000);
+  const ok = realms.ok;
+  await ok(["user", "create", "--email", "dev@example.com"], { REALMS_PASSWORD: "password123" });
+  await ok(["balance", "add", "--user", "dev@example.com", "--usd", "20", "--reason", "e2e"]);
+  const token = (await ok(["token", "create", "--user", "dev@example.com", "--name", "claude-code"])).trim().split("\n").pop()!;
+  await ok(["channel", "create", "--name", "mock", "--type", "anthropic", "--base-url", mock.url, "--key", mock.key]);
+  // Every Claude model of the built-in snapshot, undated: their dated ids become their aliases.
+  const preview = await ok(["model", "import-prices", "--new"]);
+  const claudes = preview
+    .split("\n")
+    .filter((l) => l.startsWith("new\tclaude-"))
+    .map((l) => l.split("\t")[1])
+    .filter((id) => !/-\d{8}$/.test(id));
+  expect(claudes).toContain("claude-opus-5-5");
+  await ok(["model", "import-prices", "--only", claudes.join(","), "--apply"]);
+  for (const id of claudes) await ok(["binding", "create", "--model", id, "--channel", "mock"]);
+  expect(await ok(["model", "aliases", "--id", "claude-sonnet-4-5"])).toContain("claude-sonnet-4-5-20250929");
+  await expect
+    .poll(async () => {
+      const res = await fetch(`${realms.url}/v1/models/claude-sonnet-4-5-20250929`, { headers: { authorization: `Bearer ${token}` } });
+      return res.status;
+    }, { timeout: 10_000 })
+    .toBe(200);
+
+  const env = { ANTHROPIC_BASE_URL: realms.url, ANTHROPIC_AUTH_TOKEN: token, CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1", DISABLE_AUTOUPDATER: "1", NO_COLOR: "1" };
+  for (const args of [["-p", "Say hello"], ["-p", "Say hello", "--model", "claude-sonnet-4-5-20250929"]]) {
+    const home = mkdtempSync(path.join(tmpdir(), "realms-claude-home-"));
+    try {
+      const run = await claude(args, { HOME: home, ...env });
+      expect(run.code, `claude ${args.join(" ")} failed:\n${run.stdout}\n${run.stderr}`).toBe(0);
+      expect(run.stdout).toContain("Hello from the mock upstream.");
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  }
+  // The usage log says what was asked and what an alias resolved to.
+  const usage = (await ok(["usage", "list", "--user", "dev@example.com", "--json"])).trim().split("\n").map((l) => JSON.parse(l));
+  const dated = usage.find((u) => u.model === "claude-sonnet-4-5-20250929");
+  expect(dated?.resolved_model).toBe("claude-sonnet-4-5");
+  expect(usage.every((u) => u.status === 200)).toBe(true);
+});

@@ -139,6 +139,18 @@ pub enum ModelCommand {
     },
     /// Lists models with their prices.
     List,
+    /// Shows a model's aliases (other ids it answers to), or sets them with --set (--clear removes
+    /// them all).
+    Aliases {
+        /// The model's id.
+        #[arg(long)]
+        id: String,
+        /// The aliases, comma-separated (replacing the ones it has).
+        #[arg(long, value_delimiter = ',')]
+        set: Vec<String>,
+        #[arg(long, conflicts_with = "set")]
+        clear: bool,
+    },
     /// Sets a model's long-context prices: a request whose input (input + cache writes + cache
     /// reads) passes --above tokens pays these instead (USD per million tokens; cache prices left
     /// out are derived from the input price). --off removes them.

@@ -489,6 +489,7 @@ async fn usage_list_prints_one_json_object_per_request() {
         api: "messages".into(),
         model: "claude-sonnet-4-5".into(),
         upstream_model: None,
+        resolved_model: None,
         channel_id: None,
         credential_id: None,
         status: 200,

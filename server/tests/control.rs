@@ -723,6 +723,7 @@ fn event(id: &str, user_id: i64, model: &str, cost: i64) -> app::core::usage_log
         api: "messages".into(),
         model: model.into(),
         upstream_model: None,
+        resolved_model: None,
         channel_id: None,
         credential_id: None,
         status: 200,

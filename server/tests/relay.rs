@@ -584,3 +584,72 @@ async fn every_request_is_exactly_one_stored_usage_event() {
         "the token's last use is recorded"
     );
 }
+
+#[tokio::test]
+async fn a_request_for_an_alias_is_its_model_with_its_prices_and_bindings() {
+    let t = Setup::new().await;
+    let m = app::core::models::find_by_public_id(&t.s.db, "claude-test")
+        .await
+        .unwrap()
+        .unwrap();
+    t.ops()
+        .set_aliases(m.id, &["claude-test-20250101".into()])
+        .await
+        .unwrap();
+    t.reload().await;
+    let mut events = t.events();
+    let res = t.messages(body("claude-test-20250101", false)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // Sent upstream as the model's binding names it.
+    assert_eq!(
+        t.mock.requests().last().unwrap().body["model"],
+        "claude-test-upstream"
+    );
+    let e = next(&mut events).await;
+    assert_eq!(e.model, "claude-test-20250101", "what was asked");
+    assert_eq!(
+        e.resolved_model.as_deref(),
+        Some("claude-test"),
+        "what it resolved to"
+    );
+    assert!(e.cost > 0, "priced as its model");
+    t.settled().await;
+    let stored = app::core::usage_log::recent(&t.s.db, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(stored[0].resolved_model.as_deref(), Some("claude-test"));
+    // By its own id, nothing is resolved.
+    assert_eq!(
+        t.messages(body("claude-test", false)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(next(&mut events).await.resolved_model, None);
+
+    // The models list shows the alias as an id of its own.
+    let list: Value = t
+        .http
+        .get(format!("{}/v1/models", t.s.url))
+        .bearer_auth(&t.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["claude-test", "claude-test-20250101"]);
+
+    // A disabled model's aliases go with it.
+    t.ops().set_model_enabled(m.id, false).await.unwrap();
+    t.reload().await;
+    let (status, kind, _) = error_of(t.messages(body("claude-test-20250101", false)).await).await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (StatusCode::NOT_FOUND, "not_found_error")
+    );
+}

@@ -97,6 +97,23 @@ pub async fn update_model(id: i64, form: ModelForm) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Sets the other ids a model answers to: `aliases` separated by commas, spaces or lines (empty: none).
+#[server(prefix = "/api", endpoint = "admin/set_model_aliases")]
+pub async fn set_model_aliases(
+    id: i64,
+    #[server(default)] aliases: String,
+) -> Result<(), AppError> {
+    use super::ctx::*;
+    let (ops, state) = admin_ops()?;
+    let list: Vec<String> = aliases
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|a| !a.is_empty())
+        .map(str::to_string)
+        .collect();
+    applied(&state, ops.set_aliases(id, &list).await).await?;
+    Ok(())
+}
+
 /// Sets a model's long-context prices: above `threshold` input tokens a request pays these prices
 /// (blank cache prices are derived from the input price). Everything blank removes them.
 #[server(prefix = "/api", endpoint = "admin/set_model_long_context")]

@@ -37,6 +37,8 @@ pub struct CatalogModel {
     pub display_name: String,
     pub prices: Option<Prices>,
     pub long_context: Option<LongContext>,
+    /// Other ids it answers to.
+    pub aliases: Vec<String>,
     pub routes: Vec<Route>,
     /// When the model was created (Unix ms), as the models lists show it.
     pub created_at: i64,
@@ -75,13 +77,16 @@ pub struct Snapshot {
     /// The token revision seen with it: token caches are emptied when either moves.
     pub token_revision: i64,
     pub models: HashMap<String, Arc<CatalogModel>>,
+    /// Each alias of an enabled model, with its model.
+    pub aliases: HashMap<String, Arc<CatalogModel>>,
     pub channels: HashMap<i64, Arc<CatalogChannel>>,
     pub settings: SiteSettings,
 }
 
 impl Snapshot {
-    pub fn model(&self, public_id: &str) -> Option<&Arc<CatalogModel>> {
-        self.models.get(public_id)
+    /// The enabled model with this id, or with this alias.
+    pub fn model(&self, id: &str) -> Option<&Arc<CatalogModel>> {
+        self.models.get(id).or_else(|| self.aliases.get(id))
     }
 
     pub fn channel(&self, id: i64) -> Option<&Arc<CatalogChannel>> {
@@ -155,6 +160,7 @@ pub fn assemble(rows: Rows) -> Snapshot {
                     display_name: m.display_name.clone(),
                     prices: m.prices,
                     long_context: m.long_context,
+                    aliases: m.aliases.clone(),
                     routes: Vec::new(),
                     created_at: m.created_at,
                 },
@@ -178,13 +184,19 @@ pub fn assemble(rows: Rows) -> Snapshot {
             (std::cmp::Reverse(priority), r.channel_id)
         });
     }
+    let models: HashMap<String, Arc<CatalogModel>> = models
+        .into_values()
+        .map(|m| (m.public_id.clone(), Arc::new(m)))
+        .collect();
+    let aliases = models
+        .values()
+        .flat_map(|m| m.aliases.iter().map(|a| (a.clone(), m.clone())))
+        .collect();
     Snapshot {
         revision: rows.revision,
         token_revision: 0,
-        models: models
-            .into_values()
-            .map(|m| (m.public_id.clone(), Arc::new(m)))
-            .collect(),
+        models,
+        aliases,
         channels: channels
             .into_iter()
             .map(|(id, c)| (id, Arc::new(c)))
@@ -331,6 +343,7 @@ mod tests {
             disabled_at: (!enabled).then_some(1),
             prices: None,
             long_context: None,
+            aliases: Vec::new(),
             created_at: 0,
             updated_at: 0,
         }

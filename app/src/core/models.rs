@@ -20,6 +20,8 @@ pub struct Model {
     pub prices: Option<Prices>,
     /// The dearer prices above a threshold of input tokens, if the model has them.
     pub long_context: Option<LongContext>,
+    /// Other ids the model answers to, sorted.
+    pub aliases: Vec<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -62,6 +64,7 @@ impl Model {
             disabled_at: row.try_get("disabled_at")?,
             prices,
             long_context,
+            aliases: Vec::new(),
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
         })
@@ -238,8 +241,24 @@ fn no_model() -> StoreError {
     StoreError::NotFound("No such model.".into())
 }
 
+/// Refuses a model id that is another model's alias.
+async fn not_an_alias(db: &Db, public_id: &str, model_id: Option<i64>) -> Result<(), StoreError> {
+    let row = sqlx::query("SELECT model_id FROM model_aliases WHERE alias = $1")
+        .bind(public_id)
+        .fetch_optional(db.pool())
+        .await?;
+    match row {
+        Some(r) if Some(r.try_get::<i64, _>("model_id")?) != model_id => Err(StoreError::field(
+            "public_id",
+            format!("\"{public_id}\" is an alias of another model."),
+        )),
+        _ => Ok(()),
+    }
+}
+
 pub async fn create(db: &Db, input: &ModelInput) -> Result<Model, StoreError> {
     let public_id = validate_model_id(&input.public_id, "public_id")?;
+    not_an_alias(db, &public_id, None).await?;
     let display_name = display_name_or(input.display_name.as_deref(), &public_id)?;
     let p = input.prices;
     let now = now_ms();
@@ -268,6 +287,7 @@ pub async fn update(db: &Db, id: i64, input: &ModelInput) -> Result<Model, Store
     let public_id = validate_model_id(&input.public_id, "public_id")?;
     let display_name = display_name_or(input.display_name.as_deref(), &public_id)?;
     let current = get(db, id).await?;
+    not_an_alias(db, &public_id, Some(id)).await?;
     let now = now_ms();
     let disabled_at = match (input.enabled, current.disabled_at) {
         (true, _) => None,
@@ -357,7 +377,124 @@ pub async fn list(db: &Db) -> Result<Vec<Model>, StoreError> {
     let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM models ORDER BY public_id"))
         .fetch_all(db.pool())
         .await?;
-    rows.iter().map(Model::from_row).collect()
+    let mut list = rows
+        .iter()
+        .map(Model::from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    let aliases = sqlx::query("SELECT alias, model_id FROM model_aliases ORDER BY alias")
+        .fetch_all(db.pool())
+        .await?;
+    let mut by_model: std::collections::HashMap<i64, Vec<String>> = Default::default();
+    for r in &aliases {
+        by_model
+            .entry(r.try_get("model_id")?)
+            .or_default()
+            .push(r.try_get("alias")?);
+    }
+    for m in &mut list {
+        m.aliases = by_model.remove(&m.id).unwrap_or_default();
+    }
+    Ok(list)
+}
+
+/// Which of `ids` are a model's id or alias already.
+pub async fn taken_ids(db: &Db, ids: &[String]) -> Result<Vec<String>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = super::db::in_list(ids.len());
+    let sql = format!(
+        "SELECT public_id AS id FROM models WHERE public_id IN ({list}) \
+         UNION SELECT alias AS id FROM model_aliases WHERE alias IN ({list})"
+    );
+    let mut q = sqlx::query(&sql);
+    for id in ids {
+        q = q.bind(id.as_str());
+    }
+    q.fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| r.try_get("id").map_err(StoreError::from))
+        .collect()
+}
+
+/// `model` with its aliases.
+async fn with_aliases(db: &Db, mut model: Model) -> Result<Model, StoreError> {
+    let rows = sqlx::query("SELECT alias FROM model_aliases WHERE model_id = $1 ORDER BY alias")
+        .bind(model.id)
+        .fetch_all(db.pool())
+        .await?;
+    model.aliases = rows
+        .iter()
+        .map(|r| r.try_get("alias"))
+        .collect::<Result<_, _>>()?;
+    Ok(model)
+}
+
+/// Sets the other ids a model answers to (replacing the ones it had). Each must be a valid model id,
+/// not a model's own id, and not another model's alias.
+pub async fn set_aliases(db: &Db, id: i64, aliases: &[String]) -> Result<Model, StoreError> {
+    let model = get(db, id).await?;
+    let mut wanted: Vec<String> = Vec::new();
+    for a in aliases {
+        let a = validate_model_id(a, "aliases")?;
+        if a == model.public_id {
+            return Err(StoreError::field(
+                "aliases",
+                format!("\"{a}\" is the model's own id."),
+            ));
+        }
+        if !wanted.contains(&a) {
+            wanted.push(a);
+        }
+    }
+    if wanted.len() > 64 {
+        return Err(StoreError::field(
+            "aliases",
+            "A model can have at most 64 aliases.",
+        ));
+    }
+    if !wanted.is_empty() {
+        let sql = format!(
+            "SELECT public_id FROM models WHERE public_id IN ({})",
+            super::db::in_list(wanted.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for a in &wanted {
+            q = q.bind(a.as_str());
+        }
+        if let Some(r) = q.fetch_optional(db.pool()).await? {
+            let taken: String = r.try_get("public_id")?;
+            return Err(StoreError::field(
+                "aliases",
+                format!("\"{taken}\" is the id of another model."),
+            ));
+        }
+    }
+    let mut tx = db.pool().begin().await?;
+    sqlx::query("DELETE FROM model_aliases WHERE model_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let now = now_ms();
+    for a in &wanted {
+        sqlx::query("INSERT INTO model_aliases (alias, model_id, created_at) VALUES ($1, $2, $3)")
+            .bind(a.as_str())
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| {
+                let e: StoreError = e.into();
+                if e.is_unique_violation() {
+                    StoreError::field("aliases", format!("\"{a}\" is an alias of another model."))
+                } else {
+                    e
+                }
+            })?;
+    }
+    tx.commit().await?;
+    get(db, id).await
 }
 
 pub async fn get(db: &Db, id: i64) -> Result<Model, StoreError> {
@@ -365,7 +502,7 @@ pub async fn get(db: &Db, id: i64) -> Result<Model, StoreError> {
         .bind(id)
         .fetch_optional(db.pool())
         .await?;
-    super::db::found(row, Model::from_row, no_model)
+    with_aliases(db, super::db::found(row, Model::from_row, no_model)?).await
 }
 
 pub async fn find_by_public_id(db: &Db, public_id: &str) -> Result<Option<Model>, StoreError> {
@@ -375,7 +512,10 @@ pub async fn find_by_public_id(db: &Db, public_id: &str) -> Result<Option<Model>
     .bind(public_id.trim())
     .fetch_optional(db.pool())
     .await?;
-    row.as_ref().map(Model::from_row).transpose()
+    match row.as_ref().map(Model::from_row).transpose()? {
+        Some(m) => Ok(Some(with_aliases(db, m).await?)),
+        None => Ok(None),
+    }
 }
 
 #[cfg(test)]

@@ -34,6 +34,9 @@ pub struct UsageEvent {
     pub api: String,
     /// The model the client asked for (empty when the request had none).
     pub model: String,
+    /// The model an alias in `model` resolved to (none when the client named a model by its id).
+    #[serde(default)]
+    pub resolved_model: Option<String>,
     pub upstream_model: Option<String>,
     pub channel_id: Option<i64>,
     pub credential_id: Option<i64>,
@@ -77,8 +80,8 @@ pub fn storable(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
 const COLUMNS: &str = "request_id, created_at, user_id, token_id, api, model, upstream_model, \
     channel_id, credential_id, status, error_class, stream, client_disconnected, attempts, \
     input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, \
-    cost, ttfb_ms, latency_ms, usage_estimated";
-const COLUMN_COUNT: usize = 23;
+    cost, ttfb_ms, latency_ms, usage_estimated, resolved_model";
+const COLUMN_COUNT: usize = 24;
 
 /// Writes events in one transaction. An event whose request id is stored already is skipped, so a
 /// retried batch never records a request twice.
@@ -140,7 +143,12 @@ pub async fn insert_in(
                 .bind(e.cost)
                 .bind(e.ttfb_ms)
                 .bind(e.latency_ms)
-                .bind(i64::from(e.estimated));
+                .bind(i64::from(e.estimated))
+                .bind(
+                    e.resolved_model
+                        .as_deref()
+                        .map(|m| storable(m, MAX_MODEL_CHARS).into_owned()),
+                );
         }
         q.execute(&mut **tx).await?;
     }
@@ -211,6 +219,7 @@ fn from_row(r: &AnyRow) -> Result<UsageEvent, StoreError> {
         token_id: r.try_get("token_id")?,
         api: r.try_get("api")?,
         model: r.try_get("model")?,
+        resolved_model: r.try_get("resolved_model")?,
         upstream_model: r.try_get("upstream_model")?,
         channel_id: r.try_get("channel_id")?,
         credential_id: r.try_get("credential_id")?,
@@ -339,8 +348,8 @@ fn bind_all<'q>(
 const ROW_QUERY: &str = "SELECT e.request_id, e.created_at, e.user_id, u.email AS user_email, \
     e.token_id, t.name AS token_name, e.api, e.model, e.channel_id, c.name AS channel_name, \
     e.status, e.error_class, e.stream, e.input_tokens, e.output_tokens, e.cache_write_5m_tokens, \
-    e.cache_write_1h_tokens, e.cache_read_tokens, e.cost, e.ttfb_ms, e.latency_ms, e.usage_estimated \
-    FROM usage_events e LEFT JOIN users u ON u.id = e.user_id \
+    e.cache_write_1h_tokens, e.cache_read_tokens, e.cost, e.ttfb_ms, e.latency_ms, e.usage_estimated, \
+    e.resolved_model FROM usage_events e LEFT JOIN users u ON u.id = e.user_id \
     LEFT JOIN tokens t ON t.id = e.token_id LEFT JOIN channels c ON c.id = e.channel_id";
 
 fn usage_row(r: &AnyRow) -> Result<crate::types::UsageRow, StoreError> {
@@ -360,6 +369,7 @@ fn usage_row(r: &AnyRow) -> Result<crate::types::UsageRow, StoreError> {
         token: token.or_else(|| token_id.map(|id| format!("deleted token #{id}"))),
         api: r.try_get("api")?,
         model: r.try_get("model")?,
+        resolved_model: r.try_get("resolved_model")?,
         channel: channel.or_else(|| channel_id.map(|id| format!("deleted channel #{id}"))),
         status: u16::try_from(status).unwrap_or(0),
         error: r.try_get("error_class")?,

@@ -60,6 +60,7 @@ pub async fn models(db: &Db, only: Option<i64>) -> Result<Vec<ModelView>, StoreE
             enabled: m.enabled(),
             prices: m.prices,
             long_context: m.long_context,
+            aliases: m.aliases.clone(),
             bindings: bindings
                 .iter()
                 .filter(|b| b.model_id == m.id)
@@ -80,6 +81,7 @@ pub fn public_models(snapshot: &super::catalog::Snapshot) -> Vec<PublicModel> {
             public_id: m.public_id.clone(),
             display_name: m.display_name.clone(),
             prices: m.prices,
+            aliases: m.aliases.clone(),
         })
         .collect();
     out.sort_by(|a, b| a.public_id.cmp(&b.public_id));

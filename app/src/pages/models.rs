@@ -23,7 +23,11 @@ pub fn ModelsPage() -> impl IntoView {
                                 <tbody>
                                     {list.into_iter().map(|m| view! {
                                         <tr data-model=m.public_id.clone()>
-                                            <td><code>{m.public_id.clone()}</code></td>
+                                            <td><code>{m.public_id.clone()}</code>
+                                                {(!m.aliases.is_empty()).then(|| view! {
+                                                    <div class="muted aliases">{format!("also: {}", m.aliases.join(", "))}</div>
+                                                })}
+                                            </td>
                                             <td>{m.display_name.clone()}</td>
                                             {match m.prices {
                                                 Some(p) => view! {

@@ -207,7 +207,7 @@ fn UsageBody(p: UsagePage, q: UsageQuery) -> impl IntoView {
                                     {p.is_admin.then(|| view! { <td>{r.user.clone()}</td> })}
                                     <td>{r.token.clone().unwrap_or_else(|| "—".into())}</td>
                                     <td><code>{r.api.clone()}</code></td>
-                                    <td>{r.model.clone()} {r.stream.then_some(" ⇢")}</td>
+                                    <td>{r.model.clone()} {r.resolved_model.clone().map(|m| format!("→ {m}"))} {r.stream.then_some(" ⇢")}</td>
                                     <td>{r.status} {r.error.clone().map(|e| view! { <span class="muted">{format!(" {e}")}</span> })}</td>
                                     <td>{r.input_tokens}</td>
                                     <td>{r.output_tokens}</td>

@@ -104,6 +104,9 @@ pub struct ModelView {
     /// The dearer prices above a threshold of input tokens.
     #[serde(default)]
     pub long_context: Option<LongContext>,
+    /// Other ids it answers to.
+    #[serde(default)]
+    pub aliases: Vec<String>,
     pub bindings: Vec<BindingView>,
 }
 
@@ -113,6 +116,9 @@ pub struct PublicModel {
     pub public_id: String,
     pub display_name: String,
     pub prices: Option<Prices>,
+    /// Other ids it answers to.
+    #[serde(default)]
+    pub aliases: Vec<String>,
 }
 
 /// One model of the built-in price list.
@@ -276,6 +282,9 @@ pub struct UsageRow {
     pub token: Option<String>,
     pub api: String,
     pub model: String,
+    /// The model an alias in `model` resolved to.
+    #[serde(default)]
+    pub resolved_model: Option<String>,
     pub channel: Option<String>,
     pub status: u16,
     pub error: Option<String>,

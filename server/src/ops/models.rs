@@ -53,6 +53,28 @@ pub async fn model(g: &Globals, cmd: ModelCommand) -> Result<()> {
             })
             .await
         }
+        ModelCommand::Aliases { id, set, clear } => {
+            with_admin(g, |ops, db| async move {
+                let model = models::find_by_public_id(&db, &id)
+                    .await
+                    .map_err(say)?
+                    .ok_or_else(|| anyhow!("No model has the id {id}."))?;
+                let model = if clear || !set.is_empty() {
+                    ops.set_aliases(model.id, &set)
+                        .await
+                        .map_err(|e| anyhow!(cli_field_message(e)))?
+                } else {
+                    model
+                };
+                if model.aliases.is_empty() {
+                    println!("{} has no aliases.", model.public_id);
+                } else {
+                    println!("{}: {}", model.public_id, model.aliases.join(", "));
+                }
+                Ok(())
+            })
+            .await
+        }
         ModelCommand::LongContext {
             id,
             above,
@@ -109,7 +131,7 @@ pub async fn model(g: &Globals, cmd: ModelCommand) -> Result<()> {
                     println!("No models yet. Create one with: realms model create --id ID --input-price 3 --output-price 15");
                     return Ok(());
                 }
-                println!("ID\tNAME\tSTATUS\tINPUT\tOUTPUT\tCACHE_WRITE_5M\tCACHE_WRITE_1H\tCACHE_READ\tCHANNELS");
+                println!("ID\tNAME\tSTATUS\tINPUT\tOUTPUT\tCACHE_WRITE_5M\tCACHE_WRITE_1H\tCACHE_READ\tCHANNELS\tALIASES");
                 for m in list {
                     let price = |f: fn(&app::money::Prices) -> i64| {
                         m.prices.as_ref().map(|p| format_price(f(p))).unwrap_or_else(|| "-".into())
@@ -126,7 +148,7 @@ pub async fn model(g: &Globals, cmd: ModelCommand) -> Result<()> {
                         })
                         .collect();
                     println!(
-                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                         m.public_id,
                         m.display_name,
                         if m.enabled { "enabled" } else { "disabled" },
@@ -135,7 +157,8 @@ pub async fn model(g: &Globals, cmd: ModelCommand) -> Result<()> {
                         price(|p| p.cache_write_5m),
                         price(|p| p.cache_write_1h),
                         price(|p| p.cache_read),
-                        if channels.is_empty() { "-".to_string() } else { channels.join(",") }
+                        if channels.is_empty() { "-".to_string() } else { channels.join(",") },
+                        if m.aliases.is_empty() { "-".to_string() } else { m.aliases.join(",") }
                     );
                 }
                 Ok(())
@@ -261,6 +284,7 @@ fn cli_field_message(e: StoreError) -> String {
                 "cache_read_price" => "--cache-read-price",
                 "public_id" => "--id",
                 "threshold" => "--above",
+                "aliases" => "--set",
                 "display_name" => "--name",
                 _ => return message,
             };

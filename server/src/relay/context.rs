@@ -51,6 +51,8 @@ pub(super) struct Requested {
 }
 
 pub(super) struct Managed {
+    /// Its id (the request may have named one of its aliases).
+    pub public_id: String,
     pub prices: Option<Prices>,
     pub long_context: Option<LongContext>,
 }

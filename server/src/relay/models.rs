@@ -23,9 +23,10 @@ fn shape(headers: &HeaderMap) -> Shape {
     }
 }
 
-/// The models a client can call: enabled, with at least one route to a usable channel; by id.
-fn callable(snapshot: &Snapshot) -> Vec<&CatalogModel> {
-    let mut list: Vec<&CatalogModel> = snapshot
+/// The ids a client can call, each with its model: enabled, with at least one route to a usable
+/// channel; a model's aliases are listed as ids of their own. By id.
+fn callable(snapshot: &Snapshot) -> Vec<(&str, &CatalogModel)> {
+    let mut list: Vec<(&str, &CatalogModel)> = snapshot
         .models
         .values()
         .map(|m| m.as_ref())
@@ -34,8 +35,13 @@ fn callable(snapshot: &Snapshot) -> Vec<&CatalogModel> {
                 .iter()
                 .any(|r| snapshot.channel(r.channel_id).is_some())
         })
+        .flat_map(|m| {
+            std::iter::once(m.public_id.as_str())
+                .chain(m.aliases.iter().map(String::as_str))
+                .map(move |id| (id, m))
+        })
         .collect();
-    list.sort_by(|a, b| a.public_id.cmp(&b.public_id));
+    list.sort_by(|a, b| a.0.cmp(b.0));
     list
 }
 
@@ -50,16 +56,16 @@ fn rfc3339(ms: i64) -> String {
         .unwrap_or_else(|| "1970-01-01T00:00:00Z".into())
 }
 
-fn entry(m: &CatalogModel, shape: Shape) -> Value {
+fn entry(id: &str, m: &CatalogModel, shape: Shape) -> Value {
     match shape {
         Shape::Anthropic => json!({
             "type": "model",
-            "id": m.public_id,
+            "id": id,
             "display_name": m.display_name,
             "created_at": rfc3339(m.created_at),
         }),
         Shape::OpenAi => json!({
-            "id": m.public_id,
+            "id": id,
             "object": "model",
             "created": m.created_at.div_euclid(1000),
             "owned_by": "realms",
@@ -93,13 +99,13 @@ pub(super) async fn list(State(relay): State<Arc<Relay>>, req: Request) -> Respo
     };
     let models = callable(&snapshot);
     tracing::debug!(?shape, listed = models.len(), "models listed");
-    let data: Vec<Value> = models.iter().map(|m| entry(m, shape)).collect();
+    let data: Vec<Value> = models.iter().map(|(id, m)| entry(id, m, shape)).collect();
     json_response(match shape {
         Shape::Anthropic => json!({
             "data": data,
             "has_more": false,
-            "first_id": models.first().map(|m| m.public_id.as_str()),
-            "last_id": models.last().map(|m| m.public_id.as_str()),
+            "first_id": models.first().map(|(id, _)| *id),
+            "last_id": models.last().map(|(id, _)| *id),
         }),
         Shape::OpenAi => json!({ "object": "list", "data": data }),
     })
@@ -115,8 +121,8 @@ pub(super) async fn one(
         Ok(s) => s,
         Err(e) => return e.response_in(shape, None),
     };
-    match callable(&snapshot).into_iter().find(|m| m.public_id == id) {
-        Some(m) => json_response(entry(m, shape)),
+    match callable(&snapshot).into_iter().find(|(known, _)| *known == id) {
+        Some((known, m)) => json_response(entry(known, m, shape)),
         None => RelayError::NotFound(format!(
             "The model {id} is not available on this Realms instance. GET /v1/models lists the ids you can use."
         ))

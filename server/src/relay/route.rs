@@ -202,6 +202,7 @@ mod tests {
             display_name: "m".into(),
             prices: None,
             long_context: None,
+            aliases: Vec::new(),
             routes: sorted
                 .iter()
                 .map(|c| Route {

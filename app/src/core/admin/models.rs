@@ -9,6 +9,22 @@ use crate::core::price_list;
 use crate::money::{format_price, LongContext, Prices};
 use crate::types::BindingView;
 
+/// The dated ids of `e` in `file` (`<id>-YYYYMMDD`) with the same prices: the ids clients send for
+/// the same model.
+fn dated_ids(file: &PriceFile, e: &crate::core::price_file::PriceEntry) -> Vec<String> {
+    file.entries
+        .iter()
+        .filter(|d| {
+            d.public_id
+                .strip_prefix(e.public_id.as_str())
+                .and_then(|rest| rest.strip_prefix('-'))
+                .is_some_and(|date| date.len() == 8 && date.bytes().all(|b| b.is_ascii_digit()))
+                && d.prices == e.prices
+        })
+        .map(|d| d.public_id.clone())
+        .collect()
+}
+
 /// What an import did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Imported {
@@ -68,6 +84,22 @@ impl Admin {
         Ok(model)
     }
 
+    /// Sets the other ids a model answers to.
+    pub async fn set_aliases(&self, id: i64, aliases: &[String]) -> Result<Model, StoreError> {
+        let model = models::set_aliases(&self.db, id, aliases).await?;
+        self.audit(
+            "model.aliases",
+            &model.public_id,
+            &if model.aliases.is_empty() {
+                "no aliases".to_string()
+            } else {
+                model.aliases.join(", ")
+            },
+        )
+        .await?;
+        Ok(model)
+    }
+
     /// Sets or (with `None`) removes a model's long-context prices.
     pub async fn set_long_context(
         &self,
@@ -100,7 +132,9 @@ impl Admin {
 
     /// Imports the given models of a price file (`from` names it in the audit log): a model that
     /// does not exist is created, enabled, with the file's name and prices; one that exists gets the
-    /// file's prices and long-context prices (its name, state and bindings stay). An id not in the file is refused before
+    /// file's prices and long-context prices (its name, state and bindings stay). A model created
+    /// answers to the file's dated ids of it (`claude-sonnet-4-5-20250929` for `claude-sonnet-4-5`)
+    /// that are no model's or alias yet. An id not in the file is refused before
     /// anything is written; a model whose prices are the file's already is left alone.
     pub async fn import_prices(
         &self,
@@ -136,6 +170,15 @@ impl Admin {
                     .await?;
                     if let Some(long) = e.long_context.as_ref() {
                         models::set_long_context(&self.db, created.id, Some(long)).await?;
+                    }
+                    let dated = dated_ids(file, e);
+                    if !dated.is_empty() {
+                        let taken = models::taken_ids(&self.db, &dated).await?;
+                        let free: Vec<String> =
+                            dated.into_iter().filter(|d| !taken.contains(d)).collect();
+                        if !free.is_empty() {
+                            models::set_aliases(&self.db, created.id, &free).await?;
+                        }
                     }
                     done.created.push(e.public_id.clone());
                 }

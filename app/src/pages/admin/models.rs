@@ -99,7 +99,11 @@ fn ModelTable(list: Vec<ModelView>) -> impl IntoView {
             <tbody>
                 {list.into_iter().map(|m| view! {
                     <tr data-model=m.public_id.clone()>
-                        <td><a href=format!("/admin/models/{}", m.id)><code>{m.public_id.clone()}</code></a></td>
+                        <td><a href=format!("/admin/models/{}", m.id)><code>{m.public_id.clone()}</code></a>
+                            {(!m.aliases.is_empty()).then(|| view! {
+                                <div class="muted aliases">{format!("also: {}", m.aliases.join(", "))}</div>
+                            })}
+                        </td>
                         <td>{m.display_name.clone()}</td>
                         {price_cells(m.prices)}
                         <td>{if m.bindings.is_empty() { "none".to_string() } else { m.bindings.iter().map(|b| b.channel_name.clone()).collect::<Vec<_>>().join(", ") }}</td>
@@ -232,12 +236,14 @@ fn ModelDetail() -> impl IntoView {
     let unbind = ServerAction::<DeleteBinding>::new();
     let delete = ServerAction::<DeleteModel>::new();
     let set_long = ServerAction::<SetModelLongContext>::new();
+    let set_aliases = ServerAction::<SetModelAliases>::new();
     let model = Resource::new(
         move || {
             (
                 id.get(),
                 update.version().get(),
                 set_long.version().get(),
+                set_aliases.version().get(),
                 bind.version().get(),
                 edit_binding.version().get(),
                 unbind.version().get(),
@@ -260,12 +266,36 @@ fn ModelDetail() -> impl IntoView {
                 view! {
                     <h1><code>{m.public_id.clone()}</code> " " <Status enabled=m.enabled/></h1>
                     <PricesCard m=m.clone() update/>
+                    <AliasesCard m=m.clone() set_aliases/>
                     <LongContextCard m=m.clone() set_long/>
                     <BindingsCard m=m.clone() free bind edit=edit_binding unbind/>
                     <DeleteModelCard m delete/>
                 }.into_any()
             })}
         </Transition>
+    }
+}
+
+/// Other ids the model answers to (dated ids, names clients send).
+#[component]
+fn AliasesCard(m: ModelView, set_aliases: ServerAction<SetModelAliases>) -> impl IntoView {
+    view! {
+        <section class="card" data-testid="aliases">
+            <h2>"Aliases"</h2>
+            <p class="muted">"Other ids clients may send for this model (e.g. its dated id): a request for one is a request for this model, with its prices and bindings. Separate them with commas."</p>
+            <ActionForm action=set_aliases>
+                <input type="hidden" name="id" value=m.id.to_string()/>
+                <label>"Aliases"
+                    <input type="text" name="aliases" maxlength="4000" placeholder="claude-sonnet-4-5-20250929" value=m.aliases.join(", ")/>
+                    <FieldError action=set_aliases field="aliases"/>
+                </label>
+                <ActionError action=set_aliases inline=&["aliases"]/>
+                <div class="actions">
+                    <Submit action=set_aliases label="Save aliases" busy="Saving…"/>
+                    <Saved action=set_aliases/>
+                </div>
+            </ActionForm>
+        </section>
     }
 }
 
@@ -290,23 +320,23 @@ fn LongContextCard(m: ModelView, set_long: ServerAction<SetModelLongContext>) ->
                         <input type="text" inputmode="numeric" name="threshold" placeholder="200000" value=threshold/>
                         <FieldError action=set_long field="threshold"/>
                     </label>
-                    <label>"Input"
+                    <label>"Long-context input"
                         <input type="text" inputmode="decimal" name="input_price" placeholder="6" value=price(|p| p.input)/>
                         <FieldError action=set_long field="input_price"/>
                     </label>
-                    <label>"Output"
+                    <label>"Long-context output"
                         <input type="text" inputmode="decimal" name="output_price" placeholder="22.50" value=price(|p| p.output)/>
                         <FieldError action=set_long field="output_price"/>
                     </label>
-                    <label>"Cache write 5m"
+                    <label>"Long-context cache write 5m"
                         <input type="text" inputmode="decimal" name="cache_write_5m_price" value=price(|p| p.cache_write_5m)/>
                         <FieldError action=set_long field="cache_write_5m_price"/>
                     </label>
-                    <label>"Cache write 1h"
+                    <label>"Long-context cache write 1h"
                         <input type="text" inputmode="decimal" name="cache_write_1h_price" value=price(|p| p.cache_write_1h)/>
                         <FieldError action=set_long field="cache_write_1h_price"/>
                     </label>
-                    <label>"Cache read"
+                    <label>"Long-context cache read"
                         <input type="text" inputmode="decimal" name="cache_read_price" value=price(|p| p.cache_read)/>
                         <FieldError action=set_long field="cache_read_price"/>
                     </label>
