@@ -71,8 +71,8 @@ test("an admin sets up a channel with a masked key, models and a binding, and te
   await page.getByLabel(/^Output/).fill("7");
   await page.getByRole("button", { name: "Add model" }).click();
   await expect(page.getByRole("heading", { name: "house-model" })).toBeVisible();
-  await expect(page.getByLabel("Cache write 5m")).toHaveValue("1.875");
-  await expect(page.getByLabel("Cache read")).toHaveValue("0.15");
+  await expect(page.getByLabel("Cache write 5m", { exact: true })).toHaveValue("1.875");
+  await expect(page.getByLabel("Cache read", { exact: true })).toHaveValue("0.15");
 
   // Bind it to the channel under an upstream name.
   await hydrated(page);
