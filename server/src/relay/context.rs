@@ -51,8 +51,8 @@ pub(super) struct Requested {
 }
 
 pub(super) struct Managed {
-    /// Its id (the request may have named one of its aliases).
-    pub public_id: String,
+    /// Its id, when the request named one of its aliases (none when it named the model itself).
+    pub alias_of: Option<String>,
     pub prices: Option<Prices>,
     pub long_context: Option<LongContext>,
 }

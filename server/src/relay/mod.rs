@@ -322,7 +322,7 @@ impl Relay {
 
         let model = resolve::model(snapshot, &req.model)?;
         ctx.managed = Some(Managed {
-            public_id: model.public_id.clone(),
+            alias_of: (model.public_id != req.model).then(|| model.public_id.clone()),
             prices: model.prices,
             long_context: model.long_context,
         });

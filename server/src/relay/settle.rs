@@ -45,11 +45,7 @@ impl Relay {
             token_id: Some(ctx.who.owner.token_id),
             api: ctx.who.protocol.as_str().to_string(),
             model: ctx.model().to_string(),
-            resolved_model: ctx
-                .managed
-                .as_ref()
-                .filter(|m| m.public_id != ctx.model())
-                .map(|m| m.public_id.clone()),
+            resolved_model: ctx.managed.as_mut().and_then(|m| m.alias_of.take()),
             upstream_model: tried.map(|t| t.upstream_model.clone()),
             channel_id: tried.map(|t| t.channel_id),
             credential_id: tried.map(|t| t.credential_id),
