@@ -16,14 +16,17 @@
 //!   its first bytes, then nothing);
 //! - `mock-output-<n>`: reports `n` output tokens, whatever `max_tokens` allowed;
 //! - `mock-stall-late`: a stream that sends its text, then nothing (no `message_delta`), forever;
-//! - `mock-error-mid`: a stream that sends its text, then an `overloaded_error` event, and ends.
+//! - `mock-error-mid`: a stream that sends its text, then an `overloaded_error` event, and ends;
+//! - `mock-error-200`: status 200 with an `overloaded_error` error body (JSON, stream asked or not);
+//! - `mock-error-first`: a stream whose first event is an `overloaded_error` event;
+//! - `mock-no-stop`: a stream that sends everything but its final `message_stop`, and ends.
 //!
 //! `count_tokens` answers `mock-retry-after-<secs>` with its 429 too.
 //!
 //! OpenAI's `/v1/chat/completions` and `/v1/responses` answer in OpenAI's shapes (streams too: a chat
 //! stream sends its usage chunk only when `stream_options.include_usage` asks for it, never for
 //! `mock-no-usage`) and take `mock-status-<code>`, `mock-retry-after-<secs>`, `mock-slow-<ms>`,
-//! `mock-output-<n>` and `mock-reset-mid` (streams) like the Anthropic endpoints.
+//! `mock-output-<n>`, `mock-error-200` and `mock-reset-mid` (streams) like the Anthropic endpoints.
 //!
 //! [`spawn_resetting`] serves a port that resets every connection before any response.
 //! A mock made with [`MockState::new`] records every request for tests to inspect; the standalone
@@ -310,6 +313,9 @@ async fn messages(
     if let Some(secs) = param(&model, "mock-retry-after-") {
         return rate_limited(secs, "mock rate limit");
     }
+    if model == "mock-error-200" {
+        return anthropic_error(StatusCode::OK, "overloaded_error", "mock overload");
+    }
     if let Some(ms) = param(&model, "mock-slow-") {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
@@ -412,6 +418,15 @@ fn sse(state: &MockState, model: &str) -> Response {
     let stall = model == "mock-stall";
     let stall_late = model == "mock-stall-late";
     let error_mid = model == "mock-error-mid";
+    let mut events = events;
+    if model == "mock-no-stop" {
+        events.pop();
+    }
+    if model == "mock-error-first" {
+        let error = json!({ "type": "error",
+            "error": { "type": "overloaded_error", "message": "mock overload" } });
+        events = vec![format!("event: error\ndata: {error}\n\n")];
+    }
     let gate = state.gate.clone();
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
     tokio::spawn(async move {
@@ -499,6 +514,13 @@ async fn openai_fault(model: &str) -> Option<Response> {
             res.headers_mut().insert("retry-after", v);
         }
         return Some(res);
+    }
+    if model == "mock-error-200" {
+        return Some(openai_error(
+            StatusCode::OK,
+            "server_error",
+            "mock error with a success status",
+        ));
     }
     if let Some(ms) = param(model, "mock-slow-") {
         tokio::time::sleep(Duration::from_millis(ms)).await;

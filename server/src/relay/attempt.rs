@@ -15,7 +15,7 @@ use super::health::HealthKey;
 use super::protocol::Protocol;
 use super::request::ClientRequest;
 use super::route::Attempt;
-use super::{forward, resolve, upstream, Relay, Reply};
+use super::{forward, meter, resolve, upstream, Relay, Reply};
 
 /// What the client asked, as the attempts send it on.
 pub(super) struct Asked<'a> {
@@ -37,6 +37,17 @@ fn fails_over(status: StatusCode) -> bool {
         status.as_u16(),
         401 | 403 | 408 | 429 | 500 | 502 | 503 | 504 | 529
     )
+}
+
+/// The error type of an answer that is an error sent with a success status.
+fn fake_success(protocol: Protocol, status: StatusCode, answer: &Answer) -> Option<String> {
+    match answer {
+        Answer::Stream { first_error, .. } => first_error.clone(),
+        Answer::Whole(_, body) if status.is_success() => {
+            meter::error_in_success(protocol.dialect(), body)
+        }
+        Answer::Whole(..) => None,
+    }
 }
 
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
@@ -138,10 +149,8 @@ impl Relay {
                                 "The upstream refused this Realms channel's API key. Ask an administrator to check the channel.".into(),
                             ));
                         }
-                    } else if let (true, Some(s)) = (status.is_success(), asked.session) {
-                        self.sticky.set(s, attempt.sticky_target(), Instant::now());
                     }
-                    let healthy = !own_limit && !fails_over(status);
+                    let mut healthy = !own_limit && !fails_over(status);
                     // A whole answer is read before anything goes to the client: if it breaks
                     // off or stalls, the next channel can still answer.
                     let answer = match self.receive(ctx, res, attempt_started + wait).await {
@@ -157,10 +166,39 @@ impl Relay {
                             continue;
                         }
                     };
+                    // An error sent as a success (an error body with status 200, or a stream
+                    // whose first event is an error) fails over like a 5xx; the last attempt's
+                    // goes to the client as an error.
+                    let mut status = status;
+                    if let Some(kind) = fake_success(protocol, status, &answer) {
+                        self.cool_down(credential_key.clone(), None);
+                        healthy = false;
+                        if !last_try {
+                            self.failed_over(
+                                ctx,
+                                attempt,
+                                &format!("an error ({kind}) sent as a success"),
+                            );
+                            last_error = Some(RelayError::UpstreamUnreachable(format!(
+                                "The upstream answered with an error ({kind}). Retry the request."
+                            )));
+                            continue;
+                        }
+                        if matches!(answer, Answer::Whole(..)) {
+                            status = meter::status_of_error_type(&kind);
+                        }
+                    } else if let (true, Some(s)) = (status.is_success(), asked.session) {
+                        self.sticky.set(s, attempt.sticky_target(), Instant::now());
+                    }
                     let outcome = match answer {
-                        Answer::Stream(res, headers) => {
+                        Answer::Stream {
+                            res,
+                            headers,
+                            prefix,
+                            ..
+                        } => {
                             let withhold = protocol.withholds_usage(asked.req);
-                            self.relay_stream(ctx, res, status, headers, reply, withhold)
+                            self.relay_stream(ctx, res, status, headers, prefix, reply, withhold)
                                 .await
                         }
                         Answer::Whole(headers, body) => {

@@ -100,9 +100,17 @@ impl Ctx {
     }
 }
 
-/// An upstream's answer as received: a stream still to relay, or a whole body read.
+/// An upstream's answer as received: a stream still to relay (with what was read of it to see
+/// its first event), or a whole body read.
 pub(super) enum Answer {
-    Stream(reqwest::Response, HeaderMap),
+    Stream {
+        res: reqwest::Response,
+        headers: HeaderMap,
+        /// The bytes read so far, to relay before the rest.
+        prefix: Bytes,
+        /// The first event was an error (of this type).
+        first_error: Option<String>,
+    },
     Whole(HeaderMap, Bytes),
 }
 
@@ -142,7 +150,7 @@ impl ErrorClass {
     pub fn is_upstream_break(&self) -> bool {
         matches!(
             self,
-            ErrorClass::Relay("upstream_unreachable" | "upstream_timeout")
+            ErrorClass::Relay("upstream_unreachable" | "upstream_timeout" | "stream_truncated")
         )
     }
 

@@ -39,6 +39,8 @@ pub enum RelayError {
     UpstreamUnreachable(String),
     /// The upstream did not answer in time.
     UpstreamTimeout(String),
+    /// The upstream's event stream ended before the answer was complete (no final event).
+    StreamTruncated(String),
     /// A fault in Realms itself.
     Internal(String),
 }
@@ -57,7 +59,9 @@ impl RelayError {
             RelayError::Unavailable(_) | RelayError::ShuttingDown(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            RelayError::UpstreamUnreachable(_) => StatusCode::BAD_GATEWAY,
+            RelayError::UpstreamUnreachable(_) | RelayError::StreamTruncated(_) => {
+                StatusCode::BAD_GATEWAY
+            }
             RelayError::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             RelayError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -75,7 +79,7 @@ impl RelayError {
             RelayError::Forbidden(_) => "permission_error",
             RelayError::RateLimited { .. } => "rate_limit_error",
             RelayError::Unavailable(_) | RelayError::ShuttingDown(_) => "overloaded_error",
-            RelayError::UpstreamUnreachable(_) => "api_error",
+            RelayError::UpstreamUnreachable(_) | RelayError::StreamTruncated(_) => "api_error",
             RelayError::UpstreamTimeout(_) => "timeout_error",
             RelayError::Internal(_) => "api_error",
         }
@@ -97,6 +101,7 @@ impl RelayError {
             RelayError::ShuttingDown(_) => "shutdown",
             RelayError::UpstreamUnreachable(_) => "upstream_unreachable",
             RelayError::UpstreamTimeout(_) => "upstream_timeout",
+            RelayError::StreamTruncated(_) => "stream_truncated",
             RelayError::Internal(_) => "internal",
         }
     }
@@ -116,6 +121,7 @@ impl RelayError {
             | RelayError::ShuttingDown(m)
             | RelayError::UpstreamUnreachable(m)
             | RelayError::UpstreamTimeout(m)
+            | RelayError::StreamTruncated(m)
             | RelayError::Internal(m) => m,
         }
     }
@@ -166,7 +172,9 @@ impl RelayError {
             RelayError::Unavailable(_) | RelayError::ShuttingDown(_) => {
                 ("server_error", Some("service_unavailable"))
             }
-            RelayError::UpstreamUnreachable(_) => ("server_error", Some("upstream_error")),
+            RelayError::UpstreamUnreachable(_) | RelayError::StreamTruncated(_) => {
+                ("server_error", Some("upstream_error"))
+            }
             RelayError::UpstreamTimeout(_) => ("server_error", Some("timeout")),
             RelayError::Internal(_) => ("server_error", None),
         }

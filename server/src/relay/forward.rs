@@ -20,6 +20,16 @@ use super::{meter, upstream, Relay, Reply};
 /// The largest whole (not streamed) upstream answer Realms reads.
 const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
+/// The most a stream may send before its first event is complete.
+const MAX_FIRST_EVENT_BYTES: usize = 1024 * 1024;
+
+/// The failure of a stream that ended (or went on) without the answer being complete.
+fn truncated(how: &str) -> RelayError {
+    RelayError::StreamTruncated(format!(
+        "The upstream's event stream {how}: the answer is incomplete. Retry the request."
+    ))
+}
+
 impl Relay {
     /// Takes the upstream's answer: a success event stream is handed on to be relayed chunk by
     /// chunk; anything else is read whole, each piece within the idle time and all of it by
@@ -41,7 +51,7 @@ impl Relay {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("text/event-stream"));
         if is_sse && status.is_success() {
-            return Ok(Answer::Stream(res, headers));
+            return self.first_event(ctx, res, headers, deadline).await;
         }
         ctx.ttfb = Some(ctx.who.started.elapsed());
         let mut buf = bytes::BytesMut::new();
@@ -83,6 +93,67 @@ impl Relay {
                         self.config.idle_timeout.as_secs()
                     )))
                 }
+            }
+        }
+    }
+
+    /// Reads a stream up to its first event (each piece within the idle time and all of it by
+    /// `deadline`): an error there, or a stream that ends before any event, is still a failure
+    /// that can fail over, since nothing reached the client yet.
+    async fn first_event(
+        &self,
+        ctx: &mut Ctx,
+        mut res: reqwest::Response,
+        headers: HeaderMap,
+        deadline: Instant,
+    ) -> Result<Answer, RelayError> {
+        let mut first = meter::FirstEvent::new(ctx.who.protocol.dialect());
+        let mut buf = bytes::BytesMut::new();
+        loop {
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(RelayError::UpstreamTimeout(format!(
+                    "The upstream did not start its answer within {} seconds. Retry the request.",
+                    self.config.first_byte_timeout.as_secs()
+                )));
+            }
+            let wait = (deadline - now).min(self.config.idle_timeout);
+            let next = tokio::select! {
+                next = tokio::time::timeout(wait, res.chunk()) => next,
+                () = self.stop.cancelled() => return Err(shutting_down()),
+            };
+            match next {
+                Ok(Ok(Some(chunk))) => {
+                    if ctx.ttfb.is_none() {
+                        ctx.ttfb = Some(ctx.who.started.elapsed());
+                    }
+                    let prefix = if buf.is_empty() {
+                        chunk
+                    } else {
+                        buf.extend_from_slice(&chunk);
+                        buf.split().freeze()
+                    };
+                    if let Some(first_error) = first.read(&prefix) {
+                        return Ok(Answer::Stream {
+                            res,
+                            headers,
+                            prefix,
+                            first_error,
+                        });
+                    }
+                    if prefix.len() > MAX_FIRST_EVENT_BYTES {
+                        return Err(truncated("sent more than 1 MiB without a complete event"));
+                    }
+                    buf = bytes::BytesMut::from(prefix);
+                }
+                Ok(Ok(None)) => return Err(truncated("ended before its first event")),
+                Ok(Err(e)) => {
+                    tracing::warn!(request_id = %ctx.who.request_id, error = %e, "the upstream stream broke off before its first event");
+                    return Err(RelayError::UpstreamUnreachable(
+                        "The upstream connection broke before the answer started. Retry the request.".into(),
+                    ));
+                }
+                Err(_) => continue,
             }
         }
     }
@@ -138,6 +209,7 @@ impl Relay {
         mut res: reqwest::Response,
         status: StatusCode,
         mut headers: HeaderMap,
+        prefix: Bytes,
         reply: &mut Reply,
         withhold: bool,
     ) -> Outcome {
@@ -156,6 +228,8 @@ impl Relay {
         let mut pending = bytes::BytesMut::new();
         let mut failure: Option<RelayError> = None;
         let running = self.running.enter(ctx.who.owner.token_id);
+        // What was read to see the first event goes first.
+        let mut prefix = Some(prefix);
         loop {
             let wait = match drain_until {
                 Some(until) => until
@@ -163,7 +237,10 @@ impl Relay {
                     .min(self.config.idle_timeout),
                 None => self.config.idle_timeout,
             };
-            let next = tokio::select! {
+            let next = if let Some(read) = prefix.take() {
+                Ok(Ok(Some(read)))
+            } else {
+                tokio::select! {
                 next = tokio::time::timeout(wait, res.chunk()) => next,
                 () = self.stop.cancelled() => {
                     failure = Some(shutting_down());
@@ -180,12 +257,10 @@ impl Relay {
                     drain_until = Some(Instant::now() + drain);
                     continue;
                 }
+                }
             };
             match next {
                 Ok(Ok(Some(chunk))) => {
-                    if ctx.ttfb.is_none() {
-                        ctx.ttfb = Some(ctx.who.started.elapsed());
-                    }
                     let pieces = if withhold {
                         pending.extend_from_slice(&chunk);
                         complete_events(&mut pending)
@@ -217,6 +292,12 @@ impl Relay {
                     // What followed the last complete event goes out as it came.
                     if !pending.is_empty() && !gone {
                         let _ = tx.send(Ok(pending.split().freeze())).await;
+                    }
+                    // An end without the final event (and without an error event the client
+                    // already has) is a cut answer, not a complete one.
+                    if !tap.usage.stopped && tap.usage.error.is_none() {
+                        tracing::warn!(request_id = %ctx.who.request_id, "the upstream stream ended before the answer was complete");
+                        failure = Some(truncated("ended before its final event"));
                     }
                     break;
                 }

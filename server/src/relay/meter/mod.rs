@@ -233,6 +233,8 @@ pub struct StreamUsage {
     pub output_reported: bool,
     /// Bytes of text, thinking and tool-input deltas relayed to the client.
     pub delta_bytes: u64,
+    /// Events read.
+    pub events: u64,
 }
 
 impl StreamUsage {
@@ -255,6 +257,7 @@ impl StreamUsage {
     /// Reads one event; `relayed` tells whether it reaches the client (its deltas count toward an
     /// estimate only then).
     pub fn event_relayed(&mut self, name: &str, data: &str, relayed: bool) {
+        self.events += 1;
         match self.dialect {
             Dialect::Anthropic => {}
             Dialect::Chat => return openai::chat_event(self, data, relayed),
@@ -354,6 +357,85 @@ impl SseTap {
                 self.usage.event_relayed(&event.event, &event.data, relayed);
             }
         }
+    }
+}
+
+/// Reads the start of an event stream, before any of it is relayed, to learn whether its first
+/// event is an error. Only the bytes up to the end of the first event are parsed.
+pub struct FirstEvent {
+    tap: SseTap,
+    fed: usize,
+}
+
+impl FirstEvent {
+    pub fn new(dialect: Dialect) -> Self {
+        FirstEvent {
+            tap: SseTap::new(dialect),
+            fed: 0,
+        }
+    }
+
+    /// Reads what `buffered` (everything received so far) adds. Once the first event is complete:
+    /// `Some` of the error type it carried (`None` inside for an event that is not an error).
+    pub fn read(&mut self, buffered: &Bytes) -> Option<Option<String>> {
+        while self.fed < buffered.len() {
+            let rest = &buffered[self.fed..];
+            // Up to the end of the next event; all of it when no event end is in sight (line ends
+            // of a kind this does not look for are still parsed right).
+            let end = memchr::memmem::find(rest, b"\n\n")
+                .map(|i| i + 2)
+                .or_else(|| memchr::memmem::find(rest, b"\r\n\r\n").map(|i| i + 4))
+                .unwrap_or(rest.len());
+            self.tap
+                .feed_relayed(&buffered.slice(self.fed..self.fed + end), false);
+            self.fed += end;
+            if self.tap.usage.events > 0 {
+                return Some(self.tap.usage.error.clone());
+            }
+        }
+        None
+    }
+}
+
+/// The error type of a whole answer with a success status that is in fact an error: Anthropic's
+/// `{"type":"error","error":{…}}`, or OpenAI's `{"error":{…}}` without an answer beside it.
+pub fn error_in_success(dialect: Dialect, body: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Top {
+        #[serde(default, rename = "type")]
+        kind: Option<String>,
+        #[serde(default)]
+        error: Option<Value>,
+        #[serde(default)]
+        choices: Option<IgnoredAny>,
+        #[serde(default)]
+        output: Option<IgnoredAny>,
+    }
+    let top: Top = serde_json::from_slice(body).ok()?;
+    let error = top.error.filter(|e| !e.is_null())?;
+    let is_error = match dialect {
+        Dialect::Anthropic => top.kind.as_deref() == Some("error"),
+        Dialect::Chat | Dialect::Responses => top.choices.is_none() && top.output.is_none(),
+    };
+    is_error.then(|| openai::error_kind(&error))
+}
+
+/// The status an upstream would have given an error of this type (Anthropic's and OpenAI's
+/// names), for an error it sent with a success status.
+pub fn status_of_error_type(kind: &str) -> axum::http::StatusCode {
+    use axum::http::StatusCode;
+    match kind {
+        "invalid_request_error" => StatusCode::BAD_REQUEST,
+        "authentication_error" => StatusCode::UNAUTHORIZED,
+        "billing_error" | "insufficient_quota" => StatusCode::PAYMENT_REQUIRED,
+        "permission_error" => StatusCode::FORBIDDEN,
+        "not_found_error" => StatusCode::NOT_FOUND,
+        "request_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
+        "rate_limit_error" => StatusCode::TOO_MANY_REQUESTS,
+        "timeout_error" => StatusCode::GATEWAY_TIMEOUT,
+        "overloaded_error" => StatusCode::from_u16(529).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+        "api_error" | "server_error" => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_GATEWAY,
     }
 }
 
@@ -541,6 +623,83 @@ mod tests {
             SseTap::default().usage.billed(),
             (TokenCounts::default(), false)
         );
+    }
+
+    #[test]
+    fn the_first_event_is_read_alone_and_an_error_first_is_told() {
+        let stream = Bytes::from(crate_mock_stream());
+        for size in [1, 5, 40, stream.len()] {
+            let mut first = FirstEvent::new(Dialect::Anthropic);
+            let mut buffered = bytes::BytesMut::new();
+            let mut seen = None;
+            for piece in stream.chunks(size) {
+                buffered.extend_from_slice(piece);
+                if let Some(e) = first.read(&buffered.clone().freeze()) {
+                    seen = Some(e);
+                    break;
+                }
+            }
+            assert_eq!(seen, Some(None), "chunks of {size}");
+            // Only the first event was parsed.
+            assert_eq!(first.tap.usage.events, 1);
+        }
+        let error = Bytes::from_static(
+            b": a comment first\n\nevent: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"busy\"}}\n\n",
+        );
+        assert_eq!(
+            FirstEvent::new(Dialect::Anthropic).read(&error),
+            Some(Some("overloaded_error".into()))
+        );
+        let chat = Bytes::from_static(
+            b"data: {\"error\":{\"message\":\"x\",\"type\":\"server_error\"}}\n\n",
+        );
+        assert_eq!(
+            FirstEvent::new(Dialect::Chat).read(&chat),
+            Some(Some("server_error".into()))
+        );
+        assert_eq!(
+            FirstEvent::new(Dialect::Anthropic)
+                .read(&Bytes::from_static(b"event: message_start\ndata: {}")),
+            None
+        );
+    }
+
+    fn crate_mock_stream() -> String {
+        concat!(
+            "event: message_start\n",
+            "data: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":12,\"output_tokens\":1}}}\n\n",
+            "event: content_block_delta\n",
+            "data: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\",\"text\":\"hi\"}}\n\n",
+            "event: message_stop\n",
+            "data: {\"type\":\"message_stop\"}\n\n",
+        )
+        .to_string()
+    }
+
+    #[test]
+    fn an_error_with_a_success_status_is_told_from_an_answer() {
+        let anthropic = br#"{"type":"error","error":{"type":"overloaded_error","message":"busy"}}"#;
+        assert_eq!(
+            error_in_success(Dialect::Anthropic, anthropic).as_deref(),
+            Some("overloaded_error")
+        );
+        let message = br#"{"type":"message","content":[{"type":"text","text":"{\"type\":\"error\"}"}],"usage":{}}"#;
+        assert_eq!(error_in_success(Dialect::Anthropic, message), None);
+        let openai = br#"{"error":{"message":"quota","type":"insufficient_quota","code":null}}"#;
+        assert_eq!(
+            error_in_success(Dialect::Chat, openai).as_deref(),
+            Some("insufficient_quota")
+        );
+        let answer = br#"{"choices":[],"error":{"type":"x"}}"#;
+        assert_eq!(error_in_success(Dialect::Chat, answer), None);
+        assert_eq!(
+            error_in_success(Dialect::Responses, br#"{"output":[],"error":null}"#),
+            None
+        );
+        assert_eq!(error_in_success(Dialect::Anthropic, b"not json"), None);
+        assert_eq!(status_of_error_type("overloaded_error").as_u16(), 529);
+        assert_eq!(status_of_error_type("rate_limit_error").as_u16(), 429);
+        assert_eq!(status_of_error_type("something_new").as_u16(), 502);
     }
 
     #[test]

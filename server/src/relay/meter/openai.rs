@@ -125,7 +125,7 @@ struct Function {
     arguments: Option<String>,
 }
 
-fn error_kind(error: &Value) -> String {
+pub(super) fn error_kind(error: &Value) -> String {
     error
         .get("type")
         .or_else(|| error.get("code"))

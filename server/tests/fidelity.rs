@@ -1,0 +1,143 @@
+//! What a gateway for Claude Code must get right beyond relaying, over real sockets against the
+//! mock upstream: errors an upstream sends as successes (an error body with status 200, a stream
+//! whose first event is an error, a stream that ends without its final event).
+
+mod common;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use app::types::ChannelKind;
+use common::setup::*;
+use realms_mock::ANSWER;
+
+/// `model` on a channel of its own whose upstream answers as `fault`, tried first, and on a
+/// good channel after it.
+async fn faulty_then_good(t: &Setup, model: &str, fault: &str) {
+    let faulty = t
+        .channel(&format!("{model}-faulty"), &t.mock_url.clone(), 10)
+        .await;
+    let good = t
+        .channel(&format!("{model}-good"), &t.mock_url.clone(), 0)
+        .await;
+    t.model(model).await;
+    t.bind(model, faulty, fault).await;
+    t.bind(model, good, &format!("{model}-up")).await;
+}
+
+#[tokio::test]
+async fn an_error_sent_as_a_success_fails_over_and_cools_the_key() {
+    let t = Setup::new().await;
+    for (model, fault, stream) in [
+        ("claude-e200", "mock-error-200", false),
+        ("claude-e200s", "mock-error-200", true),
+        ("claude-efirst", "mock-error-first", true),
+    ] {
+        faulty_then_good(&t, model, fault).await;
+        let mut events = t.events();
+        let before = t.seen_models().len();
+        let res = t.messages(body(model, stream)).await;
+        assert_eq!(res.status(), StatusCode::OK, "{model}");
+        let text = res.text().await.unwrap();
+        assert!(
+            text.contains(ANSWER),
+            "{model}: the good channel answered: {text}"
+        );
+        assert!(!text.contains("overloaded_error"), "{model}: {text}");
+        let e = next(&mut events).await;
+        assert_eq!(e.error_class, None, "{model}");
+        assert_eq!(e.attempts, 2, "{model}");
+        assert!(e.cost > 0, "{model}: the answer is billed");
+        // The faulty key cools down: the next request goes to the good channel only.
+        let res = t.messages(body(model, stream)).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.text().await.unwrap();
+        let up = format!("{model}-up");
+        assert_eq!(
+            t.seen_models()[before..],
+            [fault, up.as_str(), up.as_str()],
+            "{model}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_error_sent_as_a_success_by_the_last_channel_reaches_the_client_as_an_error() {
+    let t = Setup::new().await;
+    t.on_primary("claude-e200", "mock-error-200").await;
+    let mut events = t.events();
+    let (status, kind, _) = error_of(t.messages(body("claude-e200", false)).await).await;
+    assert_eq!((status.as_u16(), kind.as_str()), (529, "overloaded_error"));
+    let e = next(&mut events).await;
+    assert_eq!(e.error_class.as_deref(), Some("upstream_5xx"));
+    assert_eq!((e.status, e.cost), (529, 0));
+
+    let only = t.channel("only", &t.mock_url.clone(), 0).await;
+    t.model("claude-efirst").await;
+    t.bind("claude-efirst", only, "mock-error-first").await;
+    let res = t.messages(body("claude-efirst", true)).await;
+    let text = res.text().await.unwrap();
+    assert!(text.starts_with("event: error"), "relayed as sent: {text}");
+    let e = next(&mut events).await;
+    assert_eq!(e.error_class.as_deref(), Some("upstream_overloaded_error"));
+    assert_eq!(e.cost, 0);
+}
+
+#[tokio::test]
+async fn a_stream_that_ends_without_its_final_event_is_truncated() {
+    let t = Setup::new().await;
+    t.on_primary("claude-nostop", "mock-no-stop").await;
+    let mut events = t.events();
+    let res = t.messages(body("claude-nostop", true)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = res.text().await.unwrap();
+    assert!(text.contains(ANSWER));
+    assert!(!text.contains("message_stop"));
+    let last = text.trim_end().rsplit("\n\n").next().unwrap();
+    assert!(
+        last.starts_with("event: error") && last.contains("api_error"),
+        "the client is told the answer is incomplete: {last}"
+    );
+    let e = next(&mut events).await;
+    assert_eq!(e.error_class.as_deref(), Some("stream_truncated"));
+    // What was received is billed: the upstream reported its count before it stopped.
+    assert_eq!(e.tokens.output, 7);
+    assert!(!e.estimated);
+    assert!(e.cost > 0);
+}
+
+#[tokio::test]
+async fn an_openai_error_sent_as_a_success_fails_over() {
+    let t = Setup::new().await;
+    let faulty = t
+        .channel_of(
+            ChannelKind::Openai,
+            "oai-faulty",
+            &format!("{}/v1", t.mock_url),
+            10,
+        )
+        .await;
+    let good = t
+        .channel_of(
+            ChannelKind::Openai,
+            "oai-good",
+            &format!("{}/v1", t.mock_url),
+            0,
+        )
+        .await;
+    t.model("gpt-e200").await;
+    t.bind("gpt-e200", faulty, "mock-error-200").await;
+    t.bind("gpt-e200", good, "gpt-up").await;
+    let mut events = t.events();
+    let res = t
+        .post("/v1/chat/completions")
+        .json(&json!({ "model": "gpt-e200", "messages": [{ "role": "user", "content": "hi" }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["choices"][0]["message"]["content"], ANSWER);
+    let e = next(&mut events).await;
+    assert_eq!((e.attempts, e.error_class.clone()), (2, None));
+}
