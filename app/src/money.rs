@@ -64,6 +64,12 @@ pub fn cost_with(prices: &Prices, long: Option<&LongContext>, tokens: [i64; 5]) 
     }
 }
 
+/// The cost in nano-USD of `searches` web searches at `price_per_1000` micro-USD per 1,000: exact,
+/// since a micro-USD per 1,000 is a nano-USD per search.
+pub fn web_search_cost(searches: i64, price_per_1000: i64) -> i64 {
+    searches.max(0).saturating_mul(price_per_1000.max(0))
+}
+
 /// 1.25 × the input price, rounded half up to a whole micro-USD.
 pub fn derived_cache_write_5m(input: i64) -> i64 {
     div_round_half_up(i128::from(input) * 5, 4)
@@ -231,6 +237,19 @@ pub fn format_balance(nano: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn web_searches_cost_their_price_per_thousand_exactly() {
+        use super::web_search_cost;
+        // $10 per 1,000: one search is one cent, 10,000,000 nano-USD.
+        assert_eq!(web_search_cost(1, 10_000_000), 10_000_000);
+        assert_eq!(web_search_cost(3, 10_000_000), 30_000_000);
+        // $0.001 per 1,000 is one nano-USD a search.
+        assert_eq!(web_search_cost(7, 1_000), 7_000);
+        assert_eq!(web_search_cost(7, 1), 7);
+        assert_eq!(web_search_cost(0, 10_000_000), 0);
+        assert_eq!(web_search_cost(-2, 10_000_000), 0);
+        assert_eq!(web_search_cost(i64::MAX, 10_000_000), i64::MAX);
+    }
 
     #[test]
     fn long_context_prices_apply_only_past_the_threshold() {

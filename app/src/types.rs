@@ -113,6 +113,19 @@ pub struct SiteSettings {
     /// above its request's hold (an upstream reporting more than the request allowed) takes the
     /// balance down to this floor at most; the rest is recorded as uncollected.
     pub overdraft_floor: i64,
+    /// The price of 1,000 web searches (micro-USD) for models without their own.
+    #[serde(default = "default_web_search_price")]
+    pub web_search_price: i64,
+    /// What happens to a client's probes (requests that are not user work).
+    #[serde(default)]
+    pub probes: ProbePolicy,
+}
+
+/// Anthropic's price of web search: $10 per 1,000 searches, in micro-USD.
+pub const DEFAULT_WEB_SEARCH_PRICE: i64 = 10_000_000;
+
+fn default_web_search_price() -> i64 {
+    DEFAULT_WEB_SEARCH_PRICE
 }
 
 impl Default for SiteSettings {
@@ -122,6 +135,35 @@ impl Default for SiteSettings {
             billing_enabled: true,
             unpriced_models: UnpricedPolicy::Refuse,
             overdraft_floor: 0,
+            web_search_price: DEFAULT_WEB_SEARCH_PRICE,
+            probes: ProbePolicy::default(),
+        }
+    }
+}
+
+/// What Realms does with a client's probe (Claude Code's `Warmup` prompt, a quota check with
+/// `max_tokens` 1): send it upstream like any request (one attempt, no failover), or answer it
+/// itself with a minimal well-formed answer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProbePolicy {
+    #[default]
+    Upstream,
+    Answer,
+}
+
+impl ProbePolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProbePolicy::Upstream => "upstream",
+            ProbePolicy::Answer => "answer",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "upstream" => Some(ProbePolicy::Upstream),
+            "answer" => Some(ProbePolicy::Answer),
+            _ => None,
         }
     }
 }

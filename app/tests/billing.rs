@@ -349,6 +349,8 @@ async fn batches_of_any_size_store_every_row() {
                     cost: i as i64 + 1,
                     ttfb_ms: Some(i as i64),
                     latency_ms: 3 * i as i64,
+                    thinking_stripped: false,
+                    probe: false,
                 })
                 .collect();
             let mut tx = db.pool().begin().await.unwrap();

@@ -151,6 +151,18 @@ pub enum ModelCommand {
         #[arg(long, conflicts_with = "set")]
         clear: bool,
     },
+    /// Shows a model's price of 1,000 web searches, or sets it with --usd (--site leaves it to the
+    /// site's price, $10 unless changed in the console's Site settings).
+    WebSearchPrice {
+        /// The model's id.
+        #[arg(long)]
+        id: String,
+        /// USD per 1,000 web searches, e.g. 10.
+        #[arg(long, value_name = "USD")]
+        usd: Option<String>,
+        #[arg(long, conflicts_with = "usd")]
+        site: bool,
+    },
     /// Sets a model's long-context prices: a request whose input (input + cache writes + cache
     /// reads) passes --above tokens pays these instead (USD per million tokens; cache prices left
     /// out are derived from the input price). --off removes them.

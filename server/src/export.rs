@@ -56,6 +56,9 @@ pub async fn usage_csv(
         "ttfb_ms",
         "latency_ms",
         "estimated",
+        "web_searches",
+        "thinking_stripped",
+        "probe",
     ];
     let mut result = out.write_record(header_row);
     for r in &rows {
@@ -83,6 +86,9 @@ pub async fn usage_csv(
             r.ttfb_ms.map(|t| t.to_string()).unwrap_or_default(),
             r.latency_ms.to_string(),
             r.estimated.to_string(),
+            r.web_searches.to_string(),
+            r.thinking_stripped.to_string(),
+            r.probe.to_string(),
         ]);
     }
     let body = match (result, out.into_inner()) {

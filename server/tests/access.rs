@@ -51,6 +51,7 @@ const ARGS: &[(&str, &str)] = &[
     ("binding_id", "1"),
     ("value", "true"),
     ("policy", "free"),
+    ("price", "5"),
     ("open", "true"),
     ("form[public_id]", "probe-model"),
 ];

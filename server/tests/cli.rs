@@ -503,11 +503,14 @@ async fn usage_list_prints_one_json_object_per_request() {
             cache_write_5m: 2,
             cache_write_1h: 3,
             cache_read: 3,
+            web_searches: 0,
         },
         estimated: false,
         cost,
         ttfb_ms: Some(5),
         latency_ms: 9,
+        thinking_stripped: false,
+        probe: false,
     };
     app::core::usage_log::insert_batch(
         &db,

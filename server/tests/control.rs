@@ -740,6 +740,8 @@ fn event(id: &str, user_id: i64, model: &str, cost: i64) -> app::core::usage_log
         cost,
         ttfb_ms: Some(3),
         latency_ms: 4,
+        thinking_stripped: false,
+        probe: false,
     }
 }
 

@@ -1,12 +1,15 @@
 //! What a gateway for Claude Code must get right beyond relaying, over real sockets against the
 //! mock upstream: errors an upstream sends as successes (an error body with status 200, a stream
-//! whose first event is an error, a stream that ends without its final event).
+//! whose first event is an error, a stream that ends without its final event); web searches billed
+//! at their price.
 
 mod common;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use app::core::{models, usage_log};
+use app::money::{cost_nano, Prices};
 use app::types::ChannelKind;
 use common::setup::*;
 use realms_mock::ANSWER;
@@ -140,4 +143,65 @@ async fn an_openai_error_sent_as_a_success_fails_over() {
     assert_eq!(v["choices"][0]["message"]["content"], ANSWER);
     let e = next(&mut events).await;
     assert_eq!((e.attempts, e.error_class.clone()), (2, None));
+}
+
+#[tokio::test]
+async fn web_searches_are_billed_at_the_models_price_or_the_sites() {
+    let t = Setup::new().await;
+    t.on_primary("claude-search", "mock-web-search-3").await;
+    let tokens = cost_nano(
+        &Prices::with_derived_cache(3_000_000, 15_000_000),
+        [12, 7, 2, 3, 3],
+    );
+    let mut events = t.events();
+    for stream in [false, true] {
+        let res = t.messages(body("claude-search", stream)).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.text().await.unwrap();
+        let e = next(&mut events).await;
+        assert_eq!(e.tokens.web_searches, 3, "stream {stream}");
+        // The site's default: $10 per 1,000, one cent a search.
+        assert_eq!(e.cost, tokens + 3 * 10_000_000, "stream {stream}");
+    }
+    // The site's price changes; then the model gets its own.
+    t.ops().set_site_web_search_price(5_000_000).await.unwrap();
+    t.reload().await;
+    t.messages(body("claude-search", true))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(next(&mut events).await.cost, tokens + 3 * 5_000_000);
+    let id = models::find_by_public_id(&t.s.db, "claude-search")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    t.ops()
+        .set_model_web_search_price(id, Some(25_000_000))
+        .await
+        .unwrap();
+    t.reload().await;
+    t.messages(body("claude-search", false))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let e = next(&mut events).await;
+    assert_eq!(e.cost, tokens + 3 * 25_000_000);
+    // Stored, and shown in the usage rows.
+    t.settled().await;
+    let (rows, _) = usage_log::list(&t.s.db, &usage_log::Filter::default(), 0, 10)
+        .await
+        .unwrap();
+    assert!(rows.iter().all(|r| r.web_searches == 3));
+    // Without searches, nothing is added.
+    t.on_primary("claude-plain", "claude-plain-up").await;
+    t.messages(body("claude-plain", false))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let e = next(&mut events).await;
+    assert_eq!((e.tokens.web_searches, e.cost), (0, tokens));
 }

@@ -39,6 +39,7 @@ const OPENAI_TOKENS: TokenCounts = TokenCounts {
     cache_write_5m: 0,
     cache_write_1h: 0,
     cache_read: 4,
+    web_searches: 0,
 };
 /// 8 × $3 + 4 × $0.30 + 7 × $15 per million tokens, in nano-USD.
 const OPENAI_COST: i64 = 130_200;

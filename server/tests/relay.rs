@@ -268,7 +268,8 @@ async fn the_upstream_gets_the_channel_key_the_rewritten_model_and_everything_el
             output: 7,
             cache_write_5m: 2,
             cache_write_1h: 3,
-            cache_read: 3
+            cache_read: 3,
+            web_searches: 0
         }
     );
     // 12 × 3 + 7 × 15 + 2 × 3.75 + 3 × 6 + 3 × 0.30 = 167.4 micro-USD.
@@ -314,7 +315,8 @@ async fn streams_are_relayed_live_with_usage_read_on_the_way() {
             output: 7,
             cache_write_5m: 2,
             cache_write_1h: 3,
-            cache_read: 3
+            cache_read: 3,
+            web_searches: 0
         }
     );
     assert!(e.ttfb_ms.is_some());

@@ -55,6 +55,30 @@ pub async fn set_overdraft_floor(floor: String) -> Result<(), AppError> {
     applied(&state, ops.set_overdraft_floor(nano).await).await
 }
 
+/// Sets the price of 1,000 web searches in USD, for models without their own.
+#[server(prefix = "/api", endpoint = "admin/set_web_search_price")]
+pub async fn set_web_search_price(price: String) -> Result<(), AppError> {
+    use super::ctx::*;
+    let (ops, state) = admin_ops()?;
+    let micro = crate::money::parse_price(&price)
+        .map_err(|e| reject(AppError::Invalid(e.describe("The web search price"))))?;
+    applied(&state, ops.set_site_web_search_price(micro).await).await
+}
+
+/// What happens to a client's probes: `upstream` or `answer`.
+#[server(prefix = "/api", endpoint = "admin/set_probes")]
+pub async fn set_probes(policy: String) -> Result<(), AppError> {
+    use super::ctx::*;
+    use crate::types::ProbePolicy;
+    let (ops, state) = admin_ops()?;
+    let policy = ProbePolicy::parse(&policy).ok_or_else(|| {
+        reject(AppError::Invalid(
+            "The probe policy must be upstream or answer.".into(),
+        ))
+    })?;
+    applied(&state, ops.set_probes(policy).await).await
+}
+
 /// The newest audit entries (100 per page); `before` pages back.
 #[server(prefix = "/api", endpoint = "admin/audit")]
 pub async fn audit_log(

@@ -116,6 +116,27 @@ pub async fn set_model_aliases(
 
 /// Sets a model's long-context prices: above `threshold` input tokens a request pays these prices
 /// (blank cache prices are derived from the input price). Everything blank removes them.
+/// Sets a model's price of 1,000 web searches in USD; empty leaves it to the site's price.
+#[server(prefix = "/api", endpoint = "admin/set_model_web_search_price")]
+pub async fn set_model_web_search_price(
+    id: i64,
+    #[server(default)] price: String,
+) -> Result<(), AppError> {
+    use super::ctx::*;
+    let (ops, state) = admin_ops()?;
+    let price = match price.trim() {
+        "" => None,
+        raw => Some(crate::money::parse_price(raw).map_err(|e| {
+            reject(AppError::Field(
+                "price".into(),
+                e.describe("The web search price"),
+            ))
+        })?),
+    };
+    applied(&state, ops.set_model_web_search_price(id, price).await).await?;
+    Ok(())
+}
+
 #[server(prefix = "/api", endpoint = "admin/set_model_long_context")]
 pub async fn set_model_long_context(
     id: i64,

@@ -37,6 +37,8 @@ pub struct CatalogModel {
     pub display_name: String,
     pub prices: Option<Prices>,
     pub long_context: Option<LongContext>,
+    /// Its own price of 1,000 web searches (micro-USD); none = the site's.
+    pub web_search_price: Option<i64>,
     /// Other ids it answers to.
     pub aliases: Vec<String>,
     pub routes: Vec<Route>,
@@ -160,6 +162,7 @@ pub fn assemble(rows: Rows) -> Snapshot {
                     display_name: m.display_name.clone(),
                     prices: m.prices,
                     long_context: m.long_context,
+                    web_search_price: m.web_search_price,
                     aliases: m.aliases.clone(),
                     routes: Vec::new(),
                     created_at: m.created_at,
@@ -344,6 +347,7 @@ mod tests {
             prices: None,
             long_context: None,
             aliases: Vec::new(),
+            web_search_price: None,
             created_at: 0,
             updated_at: 0,
         }

@@ -22,6 +22,8 @@ pub struct Model {
     pub long_context: Option<LongContext>,
     /// Other ids the model answers to, sorted.
     pub aliases: Vec<String>,
+    /// Its price of 1,000 web searches (micro-USD), when it has its own (else the site's).
+    pub web_search_price: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -65,6 +67,7 @@ impl Model {
             prices,
             long_context,
             aliases: Vec::new(),
+            web_search_price: row.try_get("web_search_price")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
         })
@@ -74,7 +77,7 @@ impl Model {
 const COLUMNS: &str = "id, public_id, display_name, disabled_at, input_price, output_price, \
     cache_write_5m_price, cache_write_1h_price, cache_read_price, long_context_threshold, \
     lc_input_price, lc_output_price, lc_cache_write_5m_price, lc_cache_write_1h_price, \
-    lc_cache_read_price, created_at, updated_at";
+    lc_cache_read_price, web_search_price, created_at, updated_at";
 
 /// Checks a model id (public or upstream): no spaces, a bounded set of characters.
 pub fn validate_model_id(raw: &str, field: &'static str) -> Result<String, StoreError> {
@@ -342,6 +345,30 @@ pub async fn set_long_context(
     .bind(p.map(|p| p.cache_write_5m))
     .bind(p.map(|p| p.cache_write_1h))
     .bind(p.map(|p| p.cache_read))
+    .bind(now_ms())
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
+    super::db::found(row, Model::from_row, no_model)
+}
+
+/// Sets the model's own price of 1,000 web searches (micro-USD), or (`None`) leaves it to the
+/// site's.
+pub async fn set_web_search_price(
+    db: &Db,
+    id: i64,
+    price: Option<i64>,
+) -> Result<Model, StoreError> {
+    if price.is_some_and(|p| p < 0) {
+        return Err(StoreError::field(
+            "web_search_price",
+            "A price cannot be negative.",
+        ));
+    }
+    let row = sqlx::query(&format!(
+        "UPDATE models SET web_search_price = $1, updated_at = $2 WHERE id = $3 RETURNING {COLUMNS}"
+    ))
+    .bind(price)
     .bind(now_ms())
     .bind(id)
     .fetch_optional(db.pool())

@@ -4,12 +4,14 @@ use sqlx::Row;
 
 use super::db::{now_ms, Db};
 use super::error::StoreError;
-use crate::types::{SiteSettings, UnpricedPolicy};
+use crate::types::{ProbePolicy, SiteSettings, UnpricedPolicy};
 
 const REGISTRATION_OPEN: &str = "registration_open";
 const BILLING_ENABLED: &str = "billing_enabled";
 const UNPRICED_MODELS: &str = "unpriced_models";
 const OVERDRAFT_FLOOR: &str = "overdraft_floor";
+const WEB_SEARCH_PRICE: &str = "web_search_price";
+const PROBES: &str = "probes";
 
 async fn set_raw(db: &Db, key: &str, value: &str) -> Result<(), StoreError> {
     sqlx::query(
@@ -42,6 +44,12 @@ pub async fn load(db: &Db) -> Result<SiteSettings, StoreError> {
                     UnpricedPolicy::parse(&value).unwrap_or(UnpricedPolicy::Refuse)
             }
             OVERDRAFT_FLOOR => settings.overdraft_floor = value.parse::<i64>().unwrap_or(0).max(0),
+            WEB_SEARCH_PRICE => {
+                if let Some(p) = value.parse::<i64>().ok().filter(|p| *p >= 0) {
+                    settings.web_search_price = p;
+                }
+            }
+            PROBES => settings.probes = ProbePolicy::parse(&value).unwrap_or_default(),
             _ => {}
         }
     }
@@ -63,4 +71,14 @@ pub async fn set_registration_open(db: &Db, open: bool) -> Result<(), StoreError
 /// Sets how far below zero a charge may take a balance (nano-USD, not negative).
 pub async fn set_overdraft_floor(db: &Db, floor: i64) -> Result<(), StoreError> {
     set_raw(db, OVERDRAFT_FLOOR, &floor.max(0).to_string()).await
+}
+
+/// Sets the price of 1,000 web searches (micro-USD, not negative) for models without their own.
+pub async fn set_web_search_price(db: &Db, price: i64) -> Result<(), StoreError> {
+    set_raw(db, WEB_SEARCH_PRICE, &price.max(0).to_string()).await
+}
+
+/// Sets what happens to a client's probes.
+pub async fn set_probes(db: &Db, policy: ProbePolicy) -> Result<(), StoreError> {
+    set_raw(db, PROBES, policy.as_str()).await
 }

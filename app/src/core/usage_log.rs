@@ -7,7 +7,7 @@ use sqlx::Row;
 use super::db::{self, Db};
 use super::error::StoreError;
 
-/// Token counts reported by an upstream.
+/// The usage an upstream reported: token counts, and the server-tool uses billed beside them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TokenCounts {
     pub input: i64,
@@ -15,6 +15,9 @@ pub struct TokenCounts {
     pub cache_write_5m: i64,
     pub cache_write_1h: i64,
     pub cache_read: i64,
+    /// Web searches the upstream ran for the request (`server_tool_use.web_search_requests`).
+    #[serde(default)]
+    pub web_searches: i64,
 }
 
 impl TokenCounts {
@@ -55,6 +58,13 @@ pub struct UsageEvent {
     pub cost: i64,
     pub ttfb_ms: Option<i64>,
     pub latency_ms: i64,
+    /// The upstream refused the signatures of earlier turns' thinking blocks, and the request was
+    /// sent again without them.
+    #[serde(default)]
+    pub thinking_stripped: bool,
+    /// A client's probe (not user work): answered by Realms or sent on, per the site's setting.
+    #[serde(default)]
+    pub probe: bool,
 }
 
 /// The longest text stored in an event's `model` and `upstream_model` (characters).
@@ -80,8 +90,9 @@ pub fn storable(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
 const COLUMNS: &str = "request_id, created_at, user_id, token_id, api, model, upstream_model, \
     channel_id, credential_id, status, error_class, stream, client_disconnected, attempts, \
     input_tokens, output_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cache_read_tokens, \
-    cost, ttfb_ms, latency_ms, usage_estimated, resolved_model";
-const COLUMN_COUNT: usize = 24;
+    cost, ttfb_ms, latency_ms, usage_estimated, resolved_model, web_searches, thinking_stripped, \
+    probe";
+const COLUMN_COUNT: usize = 27;
 
 /// Writes events in one transaction. An event whose request id is stored already is skipped, so a
 /// retried batch never records a request twice.
@@ -148,7 +159,10 @@ pub async fn insert_in(
                     e.resolved_model
                         .as_deref()
                         .map(|m| storable(m, MAX_MODEL_CHARS).into_owned()),
-                );
+                )
+                .bind(e.tokens.web_searches)
+                .bind(i64::from(e.thinking_stripped))
+                .bind(i64::from(e.probe));
         }
         q.execute(&mut **tx).await?;
     }
@@ -212,6 +226,8 @@ fn from_row(r: &AnyRow) -> Result<UsageEvent, StoreError> {
     let stream: i64 = r.try_get("stream")?;
     let disconnected: i64 = r.try_get("client_disconnected")?;
     let estimated: i64 = r.try_get("usage_estimated")?;
+    let stripped: i64 = r.try_get("thinking_stripped")?;
+    let probe: i64 = r.try_get("probe")?;
     Ok(UsageEvent {
         request_id: r.try_get("request_id")?,
         created_at: r.try_get("created_at")?,
@@ -234,11 +250,14 @@ fn from_row(r: &AnyRow) -> Result<UsageEvent, StoreError> {
             cache_write_5m: r.try_get("cache_write_5m_tokens")?,
             cache_write_1h: r.try_get("cache_write_1h_tokens")?,
             cache_read: r.try_get("cache_read_tokens")?,
+            web_searches: r.try_get("web_searches")?,
         },
         estimated: estimated != 0,
         cost: r.try_get("cost")?,
         ttfb_ms: r.try_get("ttfb_ms")?,
         latency_ms: r.try_get("latency_ms")?,
+        thinking_stripped: stripped != 0,
+        probe: probe != 0,
     })
 }
 
@@ -349,13 +368,15 @@ const ROW_QUERY: &str = "SELECT e.request_id, e.created_at, e.user_id, u.email A
     e.token_id, t.name AS token_name, e.api, e.model, e.channel_id, c.name AS channel_name, \
     e.status, e.error_class, e.stream, e.input_tokens, e.output_tokens, e.cache_write_5m_tokens, \
     e.cache_write_1h_tokens, e.cache_read_tokens, e.cost, e.ttfb_ms, e.latency_ms, e.usage_estimated, \
-    e.resolved_model FROM usage_events e LEFT JOIN users u ON u.id = e.user_id \
+    e.resolved_model, e.web_searches, e.thinking_stripped, e.probe FROM usage_events e LEFT JOIN users u ON u.id = e.user_id \
     LEFT JOIN tokens t ON t.id = e.token_id LEFT JOIN channels c ON c.id = e.channel_id";
 
 fn usage_row(r: &AnyRow) -> Result<crate::types::UsageRow, StoreError> {
     let status: i64 = r.try_get("status")?;
     let stream: i64 = r.try_get("stream")?;
     let estimated: i64 = r.try_get("usage_estimated")?;
+    let stripped: i64 = r.try_get("thinking_stripped")?;
+    let probe: i64 = r.try_get("probe")?;
     let user_id: i64 = r.try_get("user_id")?;
     let user: Option<String> = r.try_get("user_email")?;
     let token_id: Option<i64> = r.try_get("token_id")?;
@@ -383,6 +404,9 @@ fn usage_row(r: &AnyRow) -> Result<crate::types::UsageRow, StoreError> {
         ttfb_ms: r.try_get("ttfb_ms")?,
         latency_ms: r.try_get("latency_ms")?,
         estimated: estimated != 0,
+        web_searches: r.try_get("web_searches")?,
+        thinking_stripped: stripped != 0,
+        probe: probe != 0,
     })
 }
 

@@ -61,6 +61,7 @@ pub async fn models(db: &Db, only: Option<i64>) -> Result<Vec<ModelView>, StoreE
             prices: m.prices,
             long_context: m.long_context,
             aliases: m.aliases.clone(),
+            web_search_price: m.web_search_price,
             bindings: bindings
                 .iter()
                 .filter(|b| b.model_id == m.id)

@@ -208,7 +208,7 @@ fn UsageBody(p: UsagePage, q: UsageQuery) -> impl IntoView {
                                     <td>{r.token.clone().unwrap_or_else(|| "—".into())}</td>
                                     <td><code>{r.api.clone()}</code></td>
                                     <td>{r.model.clone()} {r.resolved_model.clone().map(|m| format!("→ {m}"))} {r.stream.then_some(" ⇢")}</td>
-                                    <td>{r.status} {r.error.clone().map(|e| view! { <span class="muted">{format!(" {e}")}</span> })}</td>
+                                    <td>{r.status} {r.error.clone().map(|e| view! { <span class="muted">{format!(" {e}")}</span> })} {marks(r)}</td>
                                     <td>{r.input_tokens}</td>
                                     <td>{r.output_tokens}</td>
                                     <td>{r.cache_write_5m_tokens + r.cache_write_1h_tokens}</td>
@@ -272,4 +272,24 @@ fn Filters(
             </div>
         </form>
     }
+}
+
+/// How the request was handled, beyond its tokens: a probe, thinking removed, web searches.
+fn marks(r: &crate::types::UsageRow) -> Option<impl IntoView> {
+    let mut marks = Vec::new();
+    if r.probe {
+        marks.push("probe".to_string());
+    }
+    if r.thinking_stripped {
+        marks.push("thinking stripped".to_string());
+    }
+    if r.web_searches > 0 {
+        marks.push(format!(
+            "{} web search{}",
+            r.web_searches,
+            if r.web_searches == 1 { "" } else { "es" }
+        ));
+    }
+    (!marks.is_empty())
+        .then(|| view! { <span class="badge" data-testid="usage-marks">{marks.join(" · ")}</span> })
 }

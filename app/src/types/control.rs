@@ -107,6 +107,9 @@ pub struct ModelView {
     /// Other ids it answers to.
     #[serde(default)]
     pub aliases: Vec<String>,
+    /// Its own price of 1,000 web searches (micro-USD); none = the site's.
+    #[serde(default)]
+    pub web_search_price: Option<i64>,
     pub bindings: Vec<BindingView>,
 }
 
@@ -301,6 +304,15 @@ pub struct UsageRow {
     /// The output tokens were estimated by Realms (a stream cut off before the upstream's count).
     #[serde(default)]
     pub estimated: bool,
+    /// Web searches the upstream ran (billed per search).
+    #[serde(default)]
+    pub web_searches: i64,
+    /// Earlier turns' thinking blocks were removed after the upstream refused their signatures.
+    #[serde(default)]
+    pub thinking_stripped: bool,
+    /// A client's probe, not user work.
+    #[serde(default)]
+    pub probe: bool,
 }
 
 /// Filters of the usage log, as they travel in the page address.

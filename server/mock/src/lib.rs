@@ -19,7 +19,8 @@
 //! - `mock-error-mid`: a stream that sends its text, then an `overloaded_error` event, and ends;
 //! - `mock-error-200`: status 200 with an `overloaded_error` error body (JSON, stream asked or not);
 //! - `mock-error-first`: a stream whose first event is an `overloaded_error` event;
-//! - `mock-no-stop`: a stream that sends everything but its final `message_stop`, and ends.
+//! - `mock-no-stop`: a stream that sends everything but its final `message_stop`, and ends;
+//! - `mock-web-search-<n>`: reports `n` web searches (`server_tool_use.web_search_requests`).
 //!
 //! `count_tokens` answers `mock-retry-after-<secs>` with its 429 too.
 //!
@@ -319,13 +320,16 @@ async fn messages(
     if let Some(ms) = param(&model, "mock-slow-") {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
-    let usage = json!({
+    let mut usage = json!({
         "input_tokens": 12,
         "output_tokens": reported_output(&model),
         "cache_creation_input_tokens": 5,
         "cache_read_input_tokens": 3,
         "cache_creation": { "ephemeral_5m_input_tokens": 2, "ephemeral_1h_input_tokens": 3 }
     });
+    if let Some(n) = param(&model, "mock-web-search-") {
+        usage["server_tool_use"] = json!({ "web_search_requests": n });
+    }
     if body["stream"].as_bool() == Some(true) {
         return sse(&state, &model);
     }
@@ -399,7 +403,11 @@ pub fn sse_events(model: &str) -> Vec<String> {
             "message_delta",
             json!({ "type": "message_delta",
                     "delta": { "stop_reason": "end_turn", "stop_sequence": Value::Null },
-                    "usage": { "output_tokens": reported_output(model) } }),
+                    "usage": match param(model, "mock-web-search-") {
+                        Some(n) => json!({ "output_tokens": reported_output(model),
+                                           "server_tool_use": { "web_search_requests": n } }),
+                        None => json!({ "output_tokens": reported_output(model) }),
+                    } }),
         ),
         ("message_stop", json!({ "type": "message_stop" })),
     ];

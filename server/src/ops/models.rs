@@ -75,6 +75,45 @@ pub async fn model(g: &Globals, cmd: ModelCommand) -> Result<()> {
             })
             .await
         }
+        ModelCommand::WebSearchPrice { id, usd, site } => {
+            with_admin(g, |ops, db| async move {
+                let model = models::find_by_public_id(&db, &id)
+                    .await
+                    .map_err(say)?
+                    .ok_or_else(|| anyhow!("No model has the id {id}."))?;
+                let model = match (usd, site) {
+                    (Some(raw), _) => {
+                        let price = app::money::parse_price(&raw)
+                            .map_err(|e| anyhow!(e.describe("--usd")))?;
+                        ops.set_model_web_search_price(model.id, Some(price))
+                            .await
+                            .map_err(|e| anyhow!(cli_field_message(e)))?
+                    }
+                    (None, true) => ops
+                        .set_model_web_search_price(model.id, None)
+                        .await
+                        .map_err(|e| anyhow!(cli_field_message(e)))?,
+                    (None, false) => model,
+                };
+                match model.web_search_price {
+                    Some(p) => println!(
+                        "{}: ${} per 1,000 web searches.",
+                        model.public_id,
+                        format_price(p)
+                    ),
+                    None => {
+                        let site = app::core::settings::load(&db).await.map_err(say)?;
+                        println!(
+                            "{}: the site's price, ${} per 1,000 web searches.",
+                            model.public_id,
+                            format_price(site.web_search_price)
+                        );
+                    }
+                }
+                Ok(())
+            })
+            .await
+        }
         ModelCommand::LongContext {
             id,
             above,

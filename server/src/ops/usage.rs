@@ -89,6 +89,9 @@ fn usage_json(r: &app::types::UsageRow) -> Result<String> {
         error: Option<&'a str>,
         /// The output tokens were estimated by Realms (a stream cut off before the upstream's count).
         estimated: bool,
+        web_searches: i64,
+        thinking_stripped: bool,
+        probe: bool,
     }
     let value = Line {
         request_id: &r.request_id,
@@ -111,6 +114,9 @@ fn usage_json(r: &app::types::UsageRow) -> Result<String> {
         latency_ms: r.latency_ms,
         error: r.error.as_deref(),
         estimated: r.estimated,
+        web_searches: r.web_searches,
+        thinking_stripped: r.thinking_stripped,
+        probe: r.probe,
     };
     Ok(serde_json::to_string(&value)?)
 }

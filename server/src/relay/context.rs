@@ -34,6 +34,11 @@ pub(super) struct Ctx {
     /// Its usage event is recorded (it happens once: early, before the end of a complete answer
     /// goes out, or when the request ends).
     pub settled: bool,
+    /// Earlier turns' thinking blocks were removed after the upstream refused their signatures
+    /// (attempt).
+    pub thinking_stripped: bool,
+    /// The request is a client's probe, not user work (read).
+    pub probe: bool,
 }
 
 /// Who asked, fixed once the token is authenticated.
@@ -55,6 +60,8 @@ pub(super) struct Managed {
     pub alias_of: Option<String>,
     pub prices: Option<Prices>,
     pub long_context: Option<LongContext>,
+    /// Its price of 1,000 web searches (micro-USD): its own, or the site's.
+    pub web_search_price: i64,
 }
 
 #[derive(Default)]
@@ -86,6 +93,8 @@ impl Ctx {
             tried: None,
             ttfb: None,
             settled: false,
+            thinking_stripped: false,
+            probe: false,
         }
     }
 

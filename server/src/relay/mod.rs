@@ -325,6 +325,9 @@ impl Relay {
             alias_of: (model.public_id != req.model).then(|| model.public_id.clone()),
             prices: model.prices,
             long_context: model.long_context,
+            web_search_price: model
+                .web_search_price
+                .unwrap_or(snapshot.settings.web_search_price),
         });
 
         // Spend limits again, with this request's estimate counted while it runs.

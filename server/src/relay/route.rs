@@ -202,6 +202,7 @@ mod tests {
             display_name: "m".into(),
             prices: None,
             long_context: None,
+            web_search_price: None,
             aliases: Vec::new(),
             routes: sorted
                 .iter()

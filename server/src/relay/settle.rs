@@ -2,7 +2,7 @@
 //! metrics.
 
 use app::core::usage_log::UsageEvent;
-use app::money::cost_with;
+use app::money::{cost_with, web_search_cost};
 
 use super::context::{ms, Ctx, ErrorClass, Outcome};
 use super::Relay;
@@ -18,6 +18,7 @@ impl Relay {
         let t = outcome.tokens;
         let prices = ctx.managed.as_ref().and_then(|m| m.prices);
         let long = ctx.managed.as_ref().and_then(|m| m.long_context);
+        let search_price = ctx.managed.as_ref().map_or(0, |m| m.web_search_price);
         let cost = match (ctx.who.protocol.billed(), prices) {
             (true, Some(p)) => cost_with(
                 &p,
@@ -29,7 +30,8 @@ impl Relay {
                     t.cache_write_1h,
                     t.cache_read,
                 ],
-            ),
+            )
+            .saturating_add(web_search_cost(t.web_searches, search_price)),
             _ => 0,
         };
         let charge = if ctx.money.charged {
@@ -59,6 +61,8 @@ impl Relay {
             cost,
             ttfb_ms: ctx.ttfb.map(ms),
             latency_ms: ms(ctx.who.started.elapsed()),
+            thinking_stripped: ctx.thinking_stripped,
+            probe: ctx.probe,
         };
         self.books
             .record_settled(event, charge, !t.is_zero(), ctx.money.open_spend.take())

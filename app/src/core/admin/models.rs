@@ -100,6 +100,23 @@ impl Admin {
         Ok(model)
     }
 
+    /// Sets a model's own price of 1,000 web searches (micro-USD), or (`None`) leaves it to the
+    /// site's.
+    pub async fn set_model_web_search_price(
+        &self,
+        id: i64,
+        price: Option<i64>,
+    ) -> Result<Model, StoreError> {
+        let model = models::set_web_search_price(&self.db, id, price).await?;
+        let detail = match price {
+            Some(p) => format!("${} per 1,000 web searches", crate::money::format_price(p)),
+            None => "the site's web search price".into(),
+        };
+        self.audit("model.web_search_price", &model.public_id, &detail)
+            .await?;
+        Ok(model)
+    }
+
     /// Sets or (with `None`) removes a model's long-context prices.
     pub async fn set_long_context(
         &self,

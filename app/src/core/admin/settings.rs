@@ -4,7 +4,7 @@ use super::Admin;
 use crate::core::error::StoreError;
 use crate::core::settings;
 use crate::money::format_balance;
-use crate::types::UnpricedPolicy;
+use crate::types::{ProbePolicy, UnpricedPolicy};
 
 impl Admin {
     /// Opens or closes self-service registration.
@@ -26,6 +26,23 @@ impl Admin {
         settings::set_unpriced_models(&self.db, policy).await?;
         self.audit("settings.unpriced_models", "site", policy.as_str())
             .await
+    }
+
+    /// The price of 1,000 web searches (micro-USD) for models without their own.
+    pub async fn set_site_web_search_price(&self, price: i64) -> Result<(), StoreError> {
+        settings::set_web_search_price(&self.db, price).await?;
+        self.audit(
+            "settings.web_search_price",
+            "site",
+            &crate::money::format_price(price),
+        )
+        .await
+    }
+
+    /// What happens to a client's probes.
+    pub async fn set_probes(&self, policy: ProbePolicy) -> Result<(), StoreError> {
+        settings::set_probes(&self.db, policy).await?;
+        self.audit("settings.probes", "site", policy.as_str()).await
     }
 
     /// How far below zero a charge may take a balance, in nano-USD (0: never below zero).

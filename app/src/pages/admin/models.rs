@@ -237,6 +237,7 @@ fn ModelDetail() -> impl IntoView {
     let delete = ServerAction::<DeleteModel>::new();
     let set_long = ServerAction::<SetModelLongContext>::new();
     let set_aliases = ServerAction::<SetModelAliases>::new();
+    let set_search = ServerAction::<SetModelWebSearchPrice>::new();
     let model = Resource::new(
         move || {
             (
@@ -244,6 +245,7 @@ fn ModelDetail() -> impl IntoView {
                 update.version().get(),
                 set_long.version().get(),
                 set_aliases.version().get(),
+                set_search.version().get(),
                 bind.version().get(),
                 edit_binding.version().get(),
                 unbind.version().get(),
@@ -268,6 +270,7 @@ fn ModelDetail() -> impl IntoView {
                     <PricesCard m=m.clone() update/>
                     <AliasesCard m=m.clone() set_aliases/>
                     <LongContextCard m=m.clone() set_long/>
+                    <WebSearchCard m=m.clone() set_search/>
                     <BindingsCard m=m.clone() free bind edit=edit_binding unbind/>
                     <DeleteModelCard m delete/>
                 }.into_any()
@@ -293,6 +296,33 @@ fn AliasesCard(m: ModelView, set_aliases: ServerAction<SetModelAliases>) -> impl
                 <div class="actions">
                     <Submit action=set_aliases label="Save aliases" busy="Saving…"/>
                     <Saved action=set_aliases/>
+                </div>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// The price of the web searches an upstream runs for a request (a server tool).
+#[component]
+fn WebSearchCard(m: ModelView, set_search: ServerAction<SetModelWebSearchPrice>) -> impl IntoView {
+    let value = m
+        .web_search_price
+        .map(price_input_value)
+        .unwrap_or_default();
+    view! {
+        <section class="card" data-testid="web-search-price">
+            <h2>"Web search price"</h2>
+            <p class="muted">"What 1,000 web searches cost (the upstream reports them as server_tool_use.web_search_requests), in USD. Empty: the site's price (Site settings; Anthropic's is $10)."</p>
+            <ActionForm action=set_search>
+                <input type="hidden" name="id" value=m.id.to_string()/>
+                <label>"Per 1,000 web searches"
+                    <input type="text" inputmode="decimal" name="price" maxlength="24" placeholder="10" value=value/>
+                    <FieldError action=set_search field="price"/>
+                </label>
+                <ActionError action=set_search inline=&["price"]/>
+                <div class="actions">
+                    <Submit action=set_search label="Save web search price" busy="Saving…"/>
+                    <Saved action=set_search/>
                 </div>
             </ActionForm>
         </section>

@@ -3,11 +3,12 @@
 use leptos::prelude::*;
 
 use crate::api::admin::{
-    get_site_settings, SetBillingEnabled, SetOverdraftFloor, SetRegistrationOpen, SetUnpricedModels,
+    get_site_settings, SetBillingEnabled, SetOverdraftFloor, SetProbes, SetRegistrationOpen,
+    SetUnpricedModels, SetWebSearchPrice,
 };
 use crate::pages::layout::Console;
 use crate::pages::widgets::ActionError;
-use crate::types::UnpricedPolicy;
+use crate::types::{ProbePolicy, UnpricedPolicy};
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
@@ -24,6 +25,8 @@ fn SettingsForm() -> impl IntoView {
     let billing = ServerAction::<SetBillingEnabled>::new();
     let unpriced = ServerAction::<SetUnpricedModels>::new();
     let floor = ServerAction::<SetOverdraftFloor>::new();
+    let search = ServerAction::<SetWebSearchPrice>::new();
+    let probes = ServerAction::<SetProbes>::new();
     let settings = Resource::new(
         move || {
             (
@@ -31,6 +34,8 @@ fn SettingsForm() -> impl IntoView {
                 billing.version().get(),
                 unpriced.version().get(),
                 floor.version().get(),
+                search.version().get(),
+                probes.version().get(),
             )
         },
         |_| get_site_settings(),
@@ -44,6 +49,8 @@ fn SettingsForm() -> impl IntoView {
                     let billing_on = s.billing_enabled;
                     let policy = s.unpriced_models;
                     let floor_usd = crate::money::format_balance(s.overdraft_floor);
+                    let search_usd = crate::money::price_input_value(s.web_search_price);
+                    let probe_policy = s.probes;
                     view! {
                         <section class="card">
                             <h2>"Registration"</h2>
@@ -99,6 +106,34 @@ fn SettingsForm() -> impl IntoView {
                                 <button type="submit" disabled=move || floor.pending().get()>"Save"</button>
                             </ActionForm>
                             <ActionError action=floor/>
+                        </section>
+                        <section class="card">
+                            <h2>"Web search price"</h2>
+                            <p>"What 1,000 web searches cost, for models without a price of their own (set on a model's page). An upstream reports them as server_tool_use.web_search_requests; Anthropic charges $10 per 1,000."</p>
+                            <ActionForm action=search>
+                                <label>
+                                    "Per 1,000 web searches (USD) "
+                                    <input type="text" name="price" inputmode="decimal" maxlength="24" value=search_usd data-testid="web-search-price"/>
+                                </label>
+                                <button type="submit" disabled=move || search.pending().get()>"Save"</button>
+                            </ActionForm>
+                            <ActionError action=search/>
+                        </section>
+                        <section class="card">
+                            <h2>"Probes"</h2>
+                            <p>"Requests a client sends that are not work: Claude Code's Warmup prompt, and quota checks (max_tokens 1, one word of text). Each is one usage event marked as a probe, and never fails over."</p>
+                            <ActionForm action=probes>
+                                <label class="check">
+                                    <input type="radio" name="policy" value="upstream" checked=probe_policy == ProbePolicy::Upstream/>
+                                    " Send them upstream (one attempt), billed for what the upstream reports"
+                                </label>
+                                <label class="check">
+                                    <input type="radio" name="policy" value="answer" checked=probe_policy == ProbePolicy::Answer/>
+                                    " Answer them here with a minimal answer, at no cost"
+                                </label>
+                                <button type="submit" disabled=move || probes.pending().get()>"Save"</button>
+                            </ActionForm>
+                            <ActionError action=probes/>
                         </section>
                     }
                 })

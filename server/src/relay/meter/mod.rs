@@ -128,6 +128,15 @@ struct Usage {
     cache_creation_input_tokens: Count,
     #[serde(default)]
     cache_creation: Shaped<CacheSplit>,
+    #[serde(default)]
+    server_tool_use: Shaped<ServerToolUse>,
+}
+
+/// The server tools an answer used (the counts are totals so far).
+#[derive(Debug, Default, Deserialize)]
+struct ServerToolUse {
+    #[serde(default)]
+    web_search_requests: Count,
 }
 
 impl Usage {
@@ -142,6 +151,14 @@ impl Usage {
         }
         if let Some(n) = self.cache_read_input_tokens.0 {
             into.cache_read = n;
+        }
+        if let Some(n) = self
+            .server_tool_use
+            .0
+            .as_ref()
+            .and_then(|s| s.web_search_requests.0)
+        {
+            into.web_searches = n.max(0);
         }
         match &self.cache_creation.0 {
             Some(split) => {
@@ -453,7 +470,8 @@ mod tests {
                 output: 5,
                 cache_write_5m: 10,
                 cache_write_1h: 20,
-                cache_read: 7
+                cache_read: 7,
+                web_searches: 0
             }
         );
         let without =
@@ -469,6 +487,7 @@ mod tests {
             from_message(odd),
             TokenCounts {
                 cache_write_5m: 12,
+                web_searches: 1,
                 ..TokenCounts::default()
             }
         );
@@ -508,7 +527,8 @@ mod tests {
                     output: 42,
                     cache_write_5m: 1,
                     cache_write_1h: 2,
-                    cache_read: 4
+                    cache_read: 4,
+                    web_searches: 0
                 },
                 "chunks of {size}"
             );

@@ -59,6 +59,7 @@ impl Usage {
             cache_write_5m: 0,
             cache_write_1h: 0,
             cache_read: cached,
+            web_searches: 0,
         })
     }
 }
