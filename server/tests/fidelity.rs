@@ -205,3 +205,57 @@ async fn web_searches_are_billed_at_the_models_price_or_the_sites() {
     let e = next(&mut events).await;
     assert_eq!((e.tokens.web_searches, e.cost), (0, tokens));
 }
+
+/// A conversation whose earlier assistant turn carries a thinking block signed `signature`.
+fn with_thinking(model: &str, signature: &str) -> Value {
+    json!({
+        "model": model, "max_tokens": 1024, "stream": true,
+        "thinking": { "type": "enabled", "budget_tokens": 512 },
+        "messages": [
+            { "role": "user", "content": "hello" },
+            { "role": "assistant", "content": [
+                { "type": "thinking", "thinking": "Let me think.", "signature": signature },
+                { "type": "text", "text": "Hi." } ] },
+            { "role": "user", "content": "and again" },
+        ],
+    })
+}
+
+#[tokio::test]
+async fn thinking_signed_by_another_upstream_is_removed_and_the_request_sent_again() {
+    let t = Setup::new().await;
+    t.on_primary("claude-signed", "mock-signed").await;
+    let mut events = t.events();
+    let res = t
+        .messages(with_thinking("claude-signed", "signed-by-another-channel"))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains(ANSWER));
+    let seen = t.mock.requests();
+    assert_eq!(seen.len(), 2, "refused once, then sent again");
+    let (first, again) = (&seen[0].body, &seen[1].body);
+    assert_eq!(first["messages"][1]["content"][0]["type"], "thinking");
+    assert_eq!(
+        again["messages"][1]["content"],
+        json!([{ "type": "text", "text": "Hi." }])
+    );
+    // Everything else went as it was.
+    let mut expected = first.clone();
+    expected["messages"][1]["content"] = again["messages"][1]["content"].clone();
+    assert_eq!(again, &expected);
+    let e = next(&mut events).await;
+    assert!(e.thinking_stripped);
+    assert_eq!((e.attempts, e.error_class.clone()), (1, None));
+
+    // Its own signatures pass the first time; another 400 is not sent again.
+    let res = t.messages(with_thinking("claude-signed", "mock-1")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.text().await.unwrap();
+    assert!(!next(&mut events).await.thinking_stripped);
+    t.on_primary("claude-400", "mock-status-400").await;
+    let res = t.messages(with_thinking("claude-400", "x")).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let e = next(&mut events).await;
+    assert!(!e.thinking_stripped);
+    assert_eq!(t.mock.requests().len(), 4, "one request each");
+}

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::types::{ChannelView, ProbeResult};
+use crate::types::{ChannelTestResult, ChannelView};
 
 #[server(prefix = "/api", endpoint = "admin/channels")]
 pub async fn list_channels() -> Result<Vec<ChannelView>, AppError> {
@@ -178,9 +178,9 @@ pub async fn remove_credential(channel_id: i64, credential_id: i64) -> Result<()
 pub async fn test_channel(
     id: i64,
     #[server(default)] model: Option<String>,
-) -> Result<Vec<ProbeResult>, AppError> {
+) -> Result<Vec<ChannelTestResult>, AppError> {
     use super::ctx::*;
-    use crate::core::{bindings, channels, probe};
+    use crate::core::{bindings, channel_test, channels};
     let (admin, state) = admin_ctx()?;
     let channel = channels::get(&state.db, id).await.map_err(store_err)?;
     let model = match model.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
@@ -230,13 +230,13 @@ pub async fn test_channel(
         tasks.spawn(async move {
             (
                 n,
-                probe::probe(&client, kind, &url, &key, &hint, &model).await,
+                channel_test::test_one(&client, kind, &url, &key, &hint, &model).await,
             )
         });
     }
-    let mut results: Vec<(usize, ProbeResult)> = tasks.join_all().await;
+    let mut results: Vec<(usize, ChannelTestResult)> = tasks.join_all().await;
     results.sort_by_key(|(n, _)| *n);
-    let results: Vec<ProbeResult> = results.into_iter().map(|(_, r)| r).collect();
+    let results: Vec<ChannelTestResult> = results.into_iter().map(|(_, r)| r).collect();
     let passed = results.iter().filter(|r| r.ok).count();
     tracing::info!(
         admin_id = admin.id,

@@ -193,7 +193,7 @@ pub struct AuditEntryView {
 
 /// The outcome of one test request to an upstream.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProbeResult {
+pub struct ChannelTestResult {
     pub endpoint: String,
     pub credential: String,
     pub model: String,

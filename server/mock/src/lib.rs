@@ -20,7 +20,9 @@
 //! - `mock-error-200`: status 200 with an `overloaded_error` error body (JSON, stream asked or not);
 //! - `mock-error-first`: a stream whose first event is an `overloaded_error` event;
 //! - `mock-no-stop`: a stream that sends everything but its final `message_stop`, and ends;
-//! - `mock-web-search-<n>`: reports `n` web searches (`server_tool_use.web_search_requests`).
+//! - `mock-web-search-<n>`: reports `n` web searches (`server_tool_use.web_search_requests`);
+//! - `mock-signed`: refuses (400, as Anthropic does) a request whose assistant turns carry a
+//!   thinking block not signed by this mock (its signatures start with `mock-`).
 //!
 //! `count_tokens` answers `mock-retry-after-<secs>` with its 429 too.
 //!
@@ -317,6 +319,15 @@ async fn messages(
     if model == "mock-error-200" {
         return anthropic_error(StatusCode::OK, "overloaded_error", "mock overload");
     }
+    if model == "mock-signed" {
+        if let Some(at) = foreign_signature(&body) {
+            return anthropic_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                &format!("{at}: Invalid `signature` in `thinking` block"),
+            );
+        }
+    }
     if let Some(ms) = param(&model, "mock-slow-") {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
@@ -347,6 +358,28 @@ async fn messages(
         "usage": usage
     }))
     .into_response()
+}
+
+/// Where the first thinking block of an assistant turn that this mock did not sign sits
+/// (`messages.<i>.content.<j>`).
+fn foreign_signature(body: &Value) -> Option<String> {
+    let messages = body["messages"].as_array()?;
+    messages.iter().enumerate().find_map(|(i, m)| {
+        if m["role"] != "assistant" {
+            return None;
+        }
+        m["content"]
+            .as_array()?
+            .iter()
+            .enumerate()
+            .find_map(|(j, b)| {
+                let thinking = matches!(b["type"].as_str(), Some("thinking" | "redacted_thinking"));
+                let ours = b["signature"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("mock-"));
+                (thinking && !ours).then(|| format!("messages.{i}.content.{j}"))
+            })
+    })
 }
 
 /// A whole answer that sends its first bytes and then breaks off (or, `stall`, sends nothing more).

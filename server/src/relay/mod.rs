@@ -32,6 +32,7 @@ mod resolve;
 pub mod route;
 pub mod running;
 mod settle;
+pub mod thinking;
 pub mod upstream;
 pub mod wallet;
 

@@ -10,7 +10,7 @@ use crate::pages::layout::Console;
 use crate::pages::widgets::{
     reset_on_success, ActionError, Confirm, FieldError, Saved, Status, Submit,
 };
-use crate::types::{ChannelKind, ChannelView, ProbeResult};
+use crate::types::{ChannelKind, ChannelTestResult, ChannelView};
 
 #[component]
 pub fn ChannelsPage() -> impl IntoView {
@@ -375,7 +375,7 @@ fn ChannelTest(id: i64, kind: ChannelKind, default_model: Option<String>) -> imp
 }
 
 #[component]
-fn ProbeTable(results: Vec<ProbeResult>) -> impl IntoView {
+fn ProbeTable(results: Vec<ChannelTestResult>) -> impl IntoView {
     view! {
         <table class="list" data-testid="test-results">
             <thead><tr><th>"Endpoint"</th><th>"Key"</th><th>"Model"</th><th>"Result"</th><th>"Status"</th><th>"Latency"</th><th>"Message"</th></tr></thead>

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::upstream_url::join;
-use crate::types::{ChannelKind, ProbeResult};
+use crate::types::{ChannelKind, ChannelTestResult};
 
-pub const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
+pub const CHANNEL_TEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The most of an answer read to find its error type.
 const MAX_ANSWER_BYTES: usize = 16 * 1024;
 
@@ -30,14 +30,14 @@ pub fn request_for(kind: ChannelKind, model: &str) -> (&'static str, Value) {
 }
 
 /// Sends the test request to `base_url` with `key` and describes the outcome.
-pub async fn probe(
+pub async fn test_one(
     client: &reqwest::Client,
     kind: ChannelKind,
     base_url: &str,
     key: &str,
     hint: &str,
     model: &str,
-) -> ProbeResult {
+) -> ChannelTestResult {
     let (path, body) = request_for(kind, model);
     let url = join(base_url, path);
     let refused = reqwest::Url::parse(&url)
@@ -45,7 +45,7 @@ pub async fn probe(
         .and_then(|u| super::egress::check_url(&u));
     let mut req = client
         .post(&url)
-        .timeout(PROBE_TIMEOUT)
+        .timeout(CHANNEL_TEST_TIMEOUT)
         .header("authorization", format!("Bearer {key}"))
         .json(&body);
     if kind == ChannelKind::Anthropic {
@@ -53,7 +53,7 @@ pub async fn probe(
             .header("x-api-key", key)
             .header("anthropic-version", "2023-06-01");
     }
-    let mut result = ProbeResult {
+    let mut result = ChannelTestResult {
         endpoint: base_url.to_string(),
         credential: format!("••••{hint}"),
         model: model.to_string(),
@@ -103,7 +103,10 @@ fn elapsed_ms(started: Instant) -> u64 {
 
 fn describe_transport_error(e: &reqwest::Error) -> String {
     if e.is_timeout() {
-        format!("No answer within {} seconds.", PROBE_TIMEOUT.as_secs())
+        format!(
+            "No answer within {} seconds.",
+            CHANNEL_TEST_TIMEOUT.as_secs()
+        )
     } else if e.is_connect() {
         "Could not connect to the upstream (check the base URL and that it is reachable from this server).".into()
     } else {
