@@ -36,8 +36,13 @@ pub fn app(state: AppState, config: &ConsoleConfig, relay: Arc<Relay>) -> Router
     let options = state.leptos_options.clone();
     let console = Router::new()
         .leptos_routes_with_context(&state, routes, ctx.clone(), move || shell(options.clone()))
-        // Claude Code probes `HEAD /` before its first request.
+        // Claude Code checks that the server answers with `HEAD /` and (unless its nonessential
+        // traffic is off) `HEAD /api/hello`.
         .route("/", head(|| async { StatusCode::OK }))
+        .route(
+            "/api/hello",
+            head(|| async { StatusCode::OK }).get(|| async { StatusCode::OK }),
+        )
         .route("/usage.csv", get(crate::export::usage_csv))
         .fallback(file_and_error_handler_with_context::<AppState, _>(
             ctx, shell,

@@ -259,3 +259,101 @@ async fn thinking_signed_by_another_upstream_is_removed_and_the_request_sent_aga
     assert!(!e.thinking_stripped);
     assert_eq!(t.mock.requests().len(), 4, "one request each");
 }
+
+fn warmup(model: &str, stream: bool) -> Value {
+    json!({ "model": model, "max_tokens": 32000, "stream": stream,
+            "messages": [{ "role": "user", "content": "Warmup" }] })
+}
+
+fn quota(model: &str) -> Value {
+    json!({ "model": model, "max_tokens": 1,
+            "messages": [{ "role": "user", "content": "quota" }] })
+}
+
+#[tokio::test]
+async fn probes_sent_upstream_get_one_attempt_and_are_marked() {
+    let t = Setup::new().await;
+    let failing = t.channel("failing", &t.mock_url.clone(), 10).await;
+    let good = t.channel("good", &t.mock_url.clone(), 0).await;
+    t.model("claude-p").await;
+    t.bind("claude-p", failing, "mock-status-500").await;
+    t.bind("claude-p", good, "claude-p-up").await;
+    let mut events = t.events();
+    let res = t.messages(quota("claude-p")).await;
+    assert_eq!(res.status().as_u16(), 500, "no failover for a probe");
+    let e = next(&mut events).await;
+    assert!(e.probe);
+    assert_eq!(e.attempts, 1);
+    // The failing key cooled down all the same: work goes to the good channel.
+    let res = t.messages(body("claude-p", false)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(!next(&mut events).await.probe);
+    assert_eq!(t.seen_models(), ["mock-status-500", "claude-p-up"]);
+    // A probe that reaches a good upstream pays what it reports.
+    t.on_primary("claude-q", "claude-q-up").await;
+    let res = t.messages(warmup("claude-q", true)).await;
+    assert!(res.text().await.unwrap().contains(ANSWER));
+    let e = next(&mut events).await;
+    assert!(e.probe && e.cost > 0);
+}
+
+#[tokio::test]
+async fn probes_answered_here_never_reach_an_upstream_and_cost_nothing() {
+    let t = Setup::new().await;
+    t.on_primary("claude-p", "claude-p-up").await;
+    t.ops()
+        .set_probes(app::types::ProbePolicy::Answer)
+        .await
+        .unwrap();
+    t.reload().await;
+    let mut events = t.events();
+
+    let res = t.messages(quota("claude-p")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers().contains_key("x-realms-request-id"));
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["type"], "message");
+    assert_eq!(v["role"], "assistant");
+    assert_eq!(v["model"], "claude-p");
+    assert_eq!(v["content"][0]["type"], "text");
+    assert_eq!(v["stop_reason"], "end_turn");
+    assert_eq!(v["usage"]["output_tokens"], 0);
+    let e = next(&mut events).await;
+    assert!(e.probe);
+    assert_eq!((e.status, e.cost, e.channel_id), (200, 0, None));
+
+    let res = t.messages(warmup("claude-p", true)).await;
+    assert_eq!(
+        res.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
+    let text = res.text().await.unwrap();
+    let names: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("event: "))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "message_start",
+            "content_block_start",
+            "content_block_delta",
+            "content_block_stop",
+            "message_delta",
+            "message_stop"
+        ]
+    );
+    let e = next(&mut events).await;
+    assert!(e.probe && e.stream);
+    assert_eq!(e.cost, 0);
+    assert!(t.mock.requests().is_empty(), "nothing went upstream");
+
+    // An unknown model is still a 404, and work still goes upstream.
+    let res = t.messages(quota("claude-nope")).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    next(&mut events).await;
+    let res = t.messages(body("claude-p", false)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(!next(&mut events).await.probe);
+    assert_eq!(t.mock.requests().len(), 1);
+}

@@ -3,7 +3,8 @@
 //! every protocol, read as phases over one per-request context ([`context::Ctx`]):
 //!
 //! authenticate ([`auth`]) → admit ([`admit`]) → read ([`read`]) → resolve model ([`resolve`]) →
-//! plan route ([`route`]) → reserve ([`reserve`]) → attempt ([`attempt`], failover while nothing
+//! probe ([`probe`], a client's probe answered here when the site says so) → plan route
+//! ([`route`]) → reserve ([`reserve`]) → attempt ([`attempt`], failover while nothing
 //! was written) → forward ([`forward`], whole or stream) → settle ([`settle`], exactly one usage
 //! event, written by the [`books`]).
 //!
@@ -24,6 +25,7 @@ pub mod limits;
 mod me;
 pub mod meter;
 mod models;
+mod probe;
 pub mod protocol;
 mod read;
 pub mod request;
@@ -51,6 +53,7 @@ use tokio_util::task::TaskTracker;
 use app::core::billing;
 use app::core::catalog::{Catalog, Snapshot};
 use app::core::db::{now_ms, Db};
+use app::types::ProbePolicy;
 
 use books::Books;
 pub use context::ErrorClass;
@@ -330,6 +333,10 @@ impl Relay {
                 .web_search_price
                 .unwrap_or(snapshot.settings.web_search_price),
         });
+        ctx.probe = protocol == Protocol::Messages && req.probe;
+        if ctx.probe && snapshot.settings.probes == ProbePolicy::Answer {
+            return Ok(self.answer_probe(ctx, reply));
+        }
 
         // Spend limits again, with this request's estimate counted while it runs.
         let estimate = match (protocol.billed(), model.prices) {
@@ -345,7 +352,11 @@ impl Relay {
         ctx.money.open_spend = self.check_spend(&ctx.who.owner, estimate).await?;
 
         let session = protocol.session(&parts.headers, &req);
-        let plan = self.plan_route(snapshot, model, protocol, session.as_deref())?;
+        let mut plan = self.plan_route(snapshot, model, protocol, session.as_deref())?;
+        if ctx.probe {
+            // A probe is worth one attempt, not a failover through every key.
+            plan.attempts.truncate(1);
+        }
 
         self.reserve(ctx, snapshot, model, estimate).await?;
 

@@ -41,6 +41,8 @@ pub struct ClientRequest {
     pub include_usage: bool,
     /// Where the `stream_options` value sits in `body`, when there is one.
     stream_options_at: Option<Range<usize>>,
+    /// The request is a client's probe, not work ([`is_probe`]).
+    pub probe: bool,
 }
 
 /// The top-level fields routing reads, borrowed from the body.
@@ -54,6 +56,7 @@ struct Fields<'a> {
     max_output_tokens: Option<&'a RawValue>,
     metadata: Option<&'a RawValue>,
     stream_options: Option<&'a RawValue>,
+    messages: Option<&'a RawValue>,
 }
 
 enum Key {
@@ -64,6 +67,7 @@ enum Key {
     MaxOutputTokens,
     Metadata,
     StreamOptions,
+    Messages,
     Other,
 }
 
@@ -84,6 +88,7 @@ impl<'de> Deserialize<'de> for Key {
                     "max_output_tokens" => Key::MaxOutputTokens,
                     "metadata" => Key::Metadata,
                     "stream_options" => Key::StreamOptions,
+                    "messages" => Key::Messages,
                     _ => Key::Other,
                 })
             }
@@ -114,6 +119,7 @@ impl<'de> Deserialize<'de> for Fields<'de> {
                         Key::MaxOutputTokens => &mut fields.max_output_tokens,
                         Key::Metadata => &mut fields.metadata,
                         Key::StreamOptions => &mut fields.stream_options,
+                        Key::Messages => &mut fields.messages,
                         Key::Other => {
                             map.next_value::<IgnoredAny>()?;
                             continue;
@@ -191,6 +197,7 @@ pub fn parse(body: &Bytes) -> Result<ClientRequest, RelayError> {
                 .and_then(|u| u.as_str().map(str::to_string))
         })
         .and_then(|u| session_from_user_id(&u));
+    let probe = is_probe(max_tokens, fields.messages);
     Ok(ClientRequest {
         body: body.clone(),
         model_at,
@@ -202,7 +209,48 @@ pub fn parse(body: &Bytes) -> Result<ClientRequest, RelayError> {
         metadata_session,
         include_usage,
         stream_options_at,
+        probe,
     })
+}
+
+/// The probe words Claude Code sends as a whole prompt: `Warmup` (to warm a subagent's cache) and
+/// `quota` (a quota check).
+const PROBE_WORDS: [&str; 2] = ["Warmup", "quota"];
+
+/// A messages body longer than this is never a probe (it is not parsed to find out).
+const MAX_PROBE_MESSAGES_BYTES: usize = 512;
+
+/// Whether a request is a client's probe rather than work: a conversation of one user message whose
+/// whole text is a probe word, or, with `max_tokens` 1, one word.
+pub fn is_probe(max_tokens: Option<u64>, messages: Option<&RawValue>) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Message {
+        role: String,
+        content: serde_json::Value,
+    }
+    let Some(raw) = messages.filter(|m| m.get().len() <= MAX_PROBE_MESSAGES_BYTES) else {
+        return false;
+    };
+    let Ok(messages) = serde_json::from_str::<Vec<Message>>(raw.get()) else {
+        return false;
+    };
+    let [only] = messages.as_slice() else {
+        return false;
+    };
+    if only.role != "user" {
+        return false;
+    }
+    let text = match &only.content {
+        serde_json::Value::String(text) => text.as_str(),
+        serde_json::Value::Array(blocks) => match blocks.as_slice() {
+            [block] if block["type"] == "text" => block["text"].as_str().unwrap_or(""),
+            _ => return false,
+        },
+        _ => return false,
+    };
+    let text = text.trim();
+    PROBE_WORDS.contains(&text)
+        || (max_tokens == Some(1) && !text.is_empty() && !text.contains(char::is_whitespace))
 }
 
 /// Where a raw value borrowed from `body` sits in it (its offset is the distance between the two).
@@ -361,6 +409,39 @@ fn session_from_user_id(user_id: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn probes_are_told_from_work() {
+        let probe = |body: &str| parse(&Bytes::from(body.to_string())).unwrap().probe;
+        assert!(probe(
+            r#"{"model":"m","max_tokens":32000,"messages":[{"role":"user","content":"Warmup"}]}"#
+        ));
+        assert!(probe(
+            r#"{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"text","text":"quota"}]}]}"#
+        ));
+        assert!(probe(
+            r#"{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"test"}]}"#
+        ));
+        // Work: a real prompt, a longer conversation, a larger answer allowed, a tool result.
+        assert!(!probe(
+            r#"{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"Say hello"}]}"#
+        ));
+        assert!(!probe(
+            r#"{"model":"m","max_tokens":100,"messages":[{"role":"user","content":"test"}]}"#
+        ));
+        assert!(!probe(
+            r#"{"model":"m","max_tokens":32000,"messages":[{"role":"user","content":"Warmup"},{"role":"assistant","content":"Hi"},{"role":"user","content":"Warmup"}]}"#
+        ));
+        assert!(!probe(
+            r#"{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":"x"}]}]}"#
+        ));
+        let long = format!(
+            r#"{{"model":"m","max_tokens":1,"messages":[{{"role":"user","content":"{}"}}]}}"#,
+            "a".repeat(600)
+        );
+        assert!(!probe(&long), "a long body is not even looked at");
+        assert!(!probe(r#"{"model":"m","max_tokens":1}"#));
+    }
 
     #[test]
     fn only_model_is_rewritten_and_everything_else_kept_in_order() {
