@@ -107,6 +107,27 @@ pub enum ChannelCommand {
     },
     /// Lists channels (keys are shown masked).
     List,
+    /// Shows what a channel drops from requests before sending them upstream, or sets it:
+    /// --drop-betas and --drop-fields (comma-separated; a beta entry drops every flag starting
+    /// with it), --preset anthropic-compatible, or --clear.
+    Filter {
+        /// The channel's name.
+        #[arg(long)]
+        name: String,
+        /// anthropic-beta flags to drop, e.g. context-1m,context-management.
+        #[arg(long, value_name = "FLAGS")]
+        drop_betas: Option<String>,
+        /// Top-level body fields to drop, e.g. context_management,metadata.
+        #[arg(long, value_name = "FIELDS")]
+        drop_fields: Option<String>,
+        /// A preset: anthropic-compatible (context-1m, context-management and
+        /// fine-grained-tool-streaming betas; context_management and metadata fields).
+        #[arg(long, value_parser = ["anthropic-compatible"], conflicts_with_all = ["drop_betas", "drop_fields", "clear"])]
+        preset: Option<String>,
+        /// Drop nothing.
+        #[arg(long, conflicts_with_all = ["drop_betas", "drop_fields"])]
+        clear: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

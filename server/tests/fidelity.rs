@@ -1,7 +1,7 @@
 //! What a gateway for Claude Code must get right beyond relaying, over real sockets against the
 //! mock upstream: errors an upstream sends as successes (an error body with status 200, a stream
 //! whose first event is an error, a stream that ends without its final event); web searches billed
-//! at their price.
+//! at their price; thinking-signature repair; probes; per-channel request filtering.
 
 mod common;
 
@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use app::core::{models, usage_log};
 use app::money::{cost_nano, Prices};
-use app::types::ChannelKind;
+use app::types::{ChannelKind, RequestFilter};
 use common::setup::*;
 use realms_mock::ANSWER;
 
@@ -356,4 +356,79 @@ async fn probes_answered_here_never_reach_an_upstream_and_cost_nothing() {
     assert_eq!(res.status(), StatusCode::OK);
     assert!(!next(&mut events).await.probe);
     assert_eq!(t.mock.requests().len(), 1);
+}
+
+/// A request as Claude Code sends it: its betas, `metadata` and `context_management`.
+async fn as_claude_code(t: &Setup, model: &str) -> reqwest::Response {
+    t.post("/v1/messages?beta=true")
+        .header(
+            "anthropic-beta",
+            "claude-code-20250219,context-1m-2025-08-07,interleaved-thinking-2025-05-14,context-management-2025-06-27",
+        )
+        .json(&json!({
+            "model": model, "max_tokens": 1024, "stream": true,
+            "metadata": { "user_id": "{\"session_id\":\"s-1\"}" },
+            "context_management": { "edits": [{ "type": "clear_thinking_20251015", "keep": "all" }] },
+            "messages": [{ "role": "user", "content": "hello" }],
+        }))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_channel_drops_what_its_provider_refuses_and_sends_the_rest_as_it_came() {
+    let t = Setup::new().await;
+    let strict = t.channel("strict", &t.mock_url.clone(), 0).await;
+    t.model("claude-compat").await;
+    t.bind("claude-compat", strict, "mock-strict").await;
+    let mut events = t.events();
+
+    // Unfiltered, the provider refuses it, and a 400 is not failed over.
+    let res = as_claude_code(&t, "claude-compat").await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.text().await.unwrap().contains("not supported"));
+    next(&mut events).await;
+
+    // With the preset, the same request is answered.
+    let c = t
+        .ops()
+        .set_channel_filter(strict, &RequestFilter::anthropic_compatible())
+        .await
+        .unwrap();
+    assert_eq!(c.filter, RequestFilter::anthropic_compatible());
+    t.reload().await;
+    let res = as_claude_code(&t, "claude-compat").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains(ANSWER));
+    let e = next(&mut events).await;
+    assert_eq!((e.error_class.clone(), e.attempts), (None, 1));
+    let seen = t.mock.requests();
+    let (before, after) = (&seen[0], &seen[1]);
+    assert_eq!(
+        after.headers["anthropic-beta"],
+        "claude-code-20250219,interleaved-thinking-2025-05-14"
+    );
+    let mut expected = before.body.clone();
+    let object = expected.as_object_mut().unwrap();
+    object.remove("metadata");
+    object.remove("context_management");
+    assert_eq!(after.body, expected, "only the listed fields left");
+}
+
+#[tokio::test]
+async fn a_filter_is_checked_before_it_is_stored() {
+    let t = Setup::new().await;
+    let primary = t.primary().await;
+    let bad = RequestFilter {
+        betas: vec!["context 1m".into()],
+        fields: vec![],
+    };
+    assert!(t.ops().set_channel_filter(primary, &bad).await.is_err());
+    let long = RequestFilter {
+        betas: (0..40).map(|i| format!("b{i}")).collect(),
+        fields: vec![],
+    };
+    assert!(t.ops().set_channel_filter(primary, &long).await.is_err());
+    assert_eq!(RequestFilter::parse_list(" a, b ,,a\tc"), ["a", "b", "c"]);
 }

@@ -98,6 +98,34 @@ pub async fn update_channel(
     Ok(())
 }
 
+/// Sets what a channel drops from requests: beta flags and top-level fields (comma-separated);
+/// `preset` = `anthropic-compatible` sets the preset for an Anthropic-compatible provider instead.
+#[server(prefix = "/api", endpoint = "admin/set_channel_filter")]
+pub async fn set_channel_filter(
+    id: i64,
+    #[server(default)] drop_betas: String,
+    #[server(default)] drop_fields: String,
+    #[server(default)] preset: String,
+) -> Result<(), AppError> {
+    use super::ctx::*;
+    use crate::types::RequestFilter;
+    let (ops, state) = admin_ops()?;
+    let filter = match preset.as_str() {
+        "" => RequestFilter {
+            betas: RequestFilter::parse_list(&drop_betas),
+            fields: RequestFilter::parse_list(&drop_fields),
+        },
+        "anthropic-compatible" => RequestFilter::anthropic_compatible(),
+        _ => {
+            return Err(reject(AppError::Invalid(
+                "The only preset is anthropic-compatible.".into(),
+            )))
+        }
+    };
+    applied(&state, ops.set_channel_filter(id, &filter).await).await?;
+    Ok(())
+}
+
 #[server(prefix = "/api", endpoint = "admin/set_channel_enabled")]
 pub async fn set_channel_enabled(id: i64, enabled: bool) -> Result<(), AppError> {
     use super::ctx::*;

@@ -69,6 +69,8 @@ pub struct CatalogChannel {
     pub weight: i64,
     pub endpoints: Vec<Arc<str>>,
     pub credentials: Vec<CatalogCredential>,
+    /// What it drops from requests.
+    pub filter: crate::types::RequestFilter,
 }
 
 /// One consistent view of the catalog.
@@ -127,6 +129,7 @@ pub fn assemble(rows: Rows) -> Snapshot {
                     weight: c.weight,
                     endpoints: Vec::new(),
                     credentials: Vec::new(),
+                    filter: c.filter.clone(),
                 },
             )
         })
@@ -333,6 +336,7 @@ mod tests {
             priority,
             weight: 1,
             disabled_at: (!enabled).then_some(1),
+            filter: Default::default(),
             created_at: 0,
             updated_at: 0,
         }

@@ -8,7 +8,10 @@ use super::crypto::{key_hint, KeyCipher};
 use super::db::{now_ms, Db};
 use super::error::StoreError;
 use super::upstream_url::normalize_base_url;
-use crate::types::{ChannelKind, CredentialView, EndpointView};
+use crate::types::{
+    ChannelKind, CredentialView, EndpointView, RequestFilter, MAX_FILTER_ENTRIES,
+    MAX_FILTER_ENTRY_CHARS,
+};
 
 pub const MAX_NAME_LEN: usize = 64;
 pub const MAX_KEY_LEN: usize = 1024;
@@ -23,6 +26,8 @@ pub struct Channel {
     pub priority: i64,
     pub weight: i64,
     pub disabled_at: Option<i64>,
+    /// What it drops from requests before sending them upstream.
+    pub filter: RequestFilter,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -42,13 +47,18 @@ impl Channel {
             priority: row.try_get("priority")?,
             weight: row.try_get("weight")?,
             disabled_at: row.try_get("disabled_at")?,
+            filter: RequestFilter {
+                betas: RequestFilter::parse_list(&row.try_get::<String, _>("drop_betas")?),
+                fields: RequestFilter::parse_list(&row.try_get::<String, _>("drop_fields")?),
+            },
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
         })
     }
 }
 
-const COLUMNS: &str = "id, name, kind, priority, weight, disabled_at, created_at, updated_at";
+const COLUMNS: &str =
+    "id, name, kind, priority, weight, disabled_at, drop_betas, drop_fields, created_at, updated_at";
 
 /// A stored credential: the encrypted key and its hint.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -273,6 +283,50 @@ pub async fn update(db: &Db, id: i64, input: &ChannelSettings) -> Result<Channel
     .fetch_optional(db.pool())
     .await
     .map_err(|e| name_taken(e.into(), &settings.name))?;
+    super::db::found(row, Channel::from_row, no_channel)
+}
+
+/// Checks a filter: bounded lists of entries made of letters, digits, `-` and `_` (beta flags
+/// and field names have no other characters).
+pub fn validate_filter(filter: &RequestFilter) -> Result<(), StoreError> {
+    for (list, field) in [
+        (&filter.betas, "drop_betas"),
+        (&filter.fields, "drop_fields"),
+    ] {
+        if list.len() > MAX_FILTER_ENTRIES {
+            return Err(StoreError::field(
+                field,
+                format!("A list holds at most {MAX_FILTER_ENTRIES} entries."),
+            ));
+        }
+        if let Some(bad) = list.iter().find(|e| {
+            e.chars().count() > MAX_FILTER_ENTRY_CHARS
+                || !e
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        }) {
+            return Err(StoreError::field(
+                field,
+                format!("{bad:?} is not a beta flag or field name: use letters, digits, - and _ (at most {MAX_FILTER_ENTRY_CHARS})."),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Sets what the channel drops from requests.
+pub async fn set_filter(db: &Db, id: i64, filter: &RequestFilter) -> Result<Channel, StoreError> {
+    validate_filter(filter)?;
+    let row = sqlx::query(&format!(
+        "UPDATE channels SET drop_betas = $1, drop_fields = $2, updated_at = $3 WHERE id = $4 \
+         RETURNING {COLUMNS}"
+    ))
+    .bind(filter.betas.join(","))
+    .bind(filter.fields.join(","))
+    .bind(now_ms())
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
     super::db::found(row, Channel::from_row, no_channel)
 }
 

@@ -25,6 +25,7 @@ pub async fn channels(db: &Db, only: Option<i64>) -> Result<Vec<ChannelView>, St
             weight: c.weight,
             enabled: c.enabled(),
             created_at: c.created_at,
+            filter: c.filter.clone(),
             endpoints: endpoints
                 .iter()
                 .filter(|e| e.channel_id == c.id)

@@ -6,6 +6,56 @@ use serde::{Deserialize, Serialize};
 use super::Role;
 use crate::money::{LongContext, Prices};
 
+/// What a channel drops from a request before sending it upstream, for providers that refuse
+/// some of what Anthropic's API takes: `anthropic-beta` flags (an entry drops every flag that
+/// starts with it, so `context-1m` drops `context-1m-2025-08-07`) and top-level body fields.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestFilter {
+    pub betas: Vec<String>,
+    pub fields: Vec<String>,
+}
+
+/// The most entries a filter list holds, and the longest entry.
+pub const MAX_FILTER_ENTRIES: usize = 32;
+pub const MAX_FILTER_ENTRY_CHARS: usize = 100;
+
+impl RequestFilter {
+    /// What Anthropic-compatible providers that are not Anthropic commonly refuse: the 1M-context,
+    /// context-management and fine-grained tool streaming betas, and the `context_management` and
+    /// `metadata` fields.
+    pub fn anthropic_compatible() -> Self {
+        RequestFilter {
+            betas: vec![
+                "context-1m".into(),
+                "context-management".into(),
+                "fine-grained-tool-streaming".into(),
+            ],
+            fields: vec!["context_management".into(), "metadata".into()],
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.betas.is_empty() && self.fields.is_empty()
+    }
+
+    /// A list as typed or stored: entries separated by commas or white space, empty ones left out,
+    /// each one once.
+    pub fn parse_list(raw: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for entry in raw.split(|c: char| c == ',' || c.is_whitespace()) {
+            if !entry.is_empty() && !out.iter().any(|e| e == entry) {
+                out.push(entry.to_string());
+            }
+        }
+        out
+    }
+
+    /// Whether the beta flag `flag` is dropped.
+    pub fn drops_beta(&self, flag: &str) -> bool {
+        self.betas.iter().any(|b| flag.starts_with(b.as_str()))
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ChannelKind {
@@ -89,6 +139,9 @@ pub struct ChannelView {
     pub weight: i64,
     pub enabled: bool,
     pub created_at: i64,
+    /// What it drops from requests.
+    #[serde(default)]
+    pub filter: RequestFilter,
     pub endpoints: Vec<EndpointView>,
     pub credentials: Vec<CredentialView>,
     pub bindings: Vec<BindingView>,

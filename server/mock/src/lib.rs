@@ -21,6 +21,9 @@
 //! - `mock-error-first`: a stream whose first event is an `overloaded_error` event;
 //! - `mock-no-stop`: a stream that sends everything but its final `message_stop`, and ends;
 //! - `mock-web-search-<n>`: reports `n` web searches (`server_tool_use.web_search_requests`);
+//! - `mock-strict`: refuses (400) what some Anthropic-compatible providers refuse: the
+//!   `context-1m-…`, `context-management-…` and `fine-grained-tool-streaming-…` betas and the
+//!   top-level `context_management` and `metadata` fields;
 //! - `mock-signed`: refuses (400, as Anthropic does) a request whose assistant turns carry a
 //!   thinking block not signed by this mock (its signatures start with `mock-`).
 //!
@@ -319,6 +322,15 @@ async fn messages(
     if model == "mock-error-200" {
         return anthropic_error(StatusCode::OK, "overloaded_error", "mock overload");
     }
+    if model == "mock-strict" {
+        if let Some(what) = strict_refusal(&headers, &body) {
+            return anthropic_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                &format!("{what} is not supported"),
+            );
+        }
+    }
     if model == "mock-signed" {
         if let Some(at) = foreign_signature(&body) {
             return anthropic_error(
@@ -358,6 +370,27 @@ async fn messages(
         "usage": usage
     }))
     .into_response()
+}
+
+/// What a strict Anthropic-compatible provider refuses in a request, if anything.
+fn strict_refusal(headers: &HeaderMap, body: &Value) -> Option<String> {
+    let betas = header(headers, "anthropic-beta").unwrap_or_default();
+    for flag in betas.split(',').map(str::trim) {
+        if [
+            "context-1m",
+            "context-management",
+            "fine-grained-tool-streaming",
+        ]
+        .iter()
+        .any(|p| flag.starts_with(p))
+        {
+            return Some(format!("anthropic-beta {flag}"));
+        }
+    }
+    ["context_management", "metadata"]
+        .into_iter()
+        .find(|f| body.get(*f).is_some())
+        .map(|f| format!("the field {f}"))
 }
 
 /// Where the first thinking block of an assistant turn that this mock did not sign sits

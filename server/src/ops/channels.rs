@@ -4,7 +4,7 @@ use anyhow::{anyhow, Context, Result};
 
 use app::core::channels::{ChannelSettings, NewChannel};
 use app::core::views;
-use app::types::ChannelKind;
+use app::types::{ChannelKind, RequestFilter};
 
 use super::{say, with_admin};
 use crate::cli::ChannelCommand;
@@ -56,6 +56,58 @@ pub async fn channel(g: &Globals, cmd: ChannelCommand) -> Result<()> {
                     channel.name,
                     channel.id,
                     kind.as_str()
+                );
+                Ok(())
+            })
+            .await
+        }
+        ChannelCommand::Filter {
+            name,
+            drop_betas,
+            drop_fields,
+            preset,
+            clear,
+        } => {
+            with_admin(g, |ops, db| async move {
+                let channel = app::core::channels::find_by_name(&db, &name)
+                    .await
+                    .map_err(say)?
+                    .ok_or_else(|| anyhow!("No channel is named {name}."))?;
+                let filter = if preset.is_some() {
+                    Some(RequestFilter::anthropic_compatible())
+                } else if clear {
+                    Some(RequestFilter::default())
+                } else if drop_betas.is_some() || drop_fields.is_some() {
+                    Some(RequestFilter {
+                        betas: drop_betas
+                            .map(|b| RequestFilter::parse_list(&b))
+                            .unwrap_or_else(|| channel.filter.betas.clone()),
+                        fields: drop_fields
+                            .map(|f| RequestFilter::parse_list(&f))
+                            .unwrap_or_else(|| channel.filter.fields.clone()),
+                    })
+                } else {
+                    None
+                };
+                let channel = match filter {
+                    Some(f) => ops
+                        .set_channel_filter(channel.id, &f)
+                        .await
+                        .map_err(|e| anyhow!(super::models::cli_field_message(e)))?,
+                    None => channel,
+                };
+                let list = |l: &[String]| {
+                    if l.is_empty() {
+                        "none".to_string()
+                    } else {
+                        l.join(",")
+                    }
+                };
+                println!(
+                    "{} drops betas: {}; fields: {}.",
+                    channel.name,
+                    list(&channel.filter.betas),
+                    list(&channel.filter.fields)
                 );
                 Ok(())
             })

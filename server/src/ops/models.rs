@@ -312,7 +312,7 @@ async fn import_prices(
 }
 
 /// Field errors name form fields; on the command line they should name flags.
-fn cli_field_message(e: StoreError) -> String {
+pub(super) fn cli_field_message(e: StoreError) -> String {
     match e {
         StoreError::Field { field, message } => {
             let flag = match field {

@@ -15,7 +15,7 @@ use super::health::HealthKey;
 use super::protocol::Protocol;
 use super::request::ClientRequest;
 use super::route::Attempt;
-use super::{forward, meter, resolve, thinking, upstream, Relay, Reply};
+use super::{filter, forward, meter, resolve, thinking, upstream, Relay, Reply};
 
 /// What the client asked, as the attempts send it on.
 pub(super) struct Asked<'a> {
@@ -79,7 +79,11 @@ impl Relay {
                 channel_id: attempt.channel.id,
                 credential_id: attempt.credential.id,
             });
-            let mut body = protocol.body_for(asked.req, &attempt.upstream_model);
+            let filter = &attempt.channel.filter;
+            let mut body = filter::drop_fields(
+                &protocol.body_for(asked.req, &attempt.upstream_model),
+                filter,
+            );
             // Sent at most twice: once more without earlier thinking blocks when the upstream
             // refuses their signatures.
             let mut repaired = false;
@@ -89,7 +93,12 @@ impl Relay {
                     &self.bases,
                     attempt,
                     asked.path_and_query,
-                    protocol.upstream_headers(&asked.parts.headers, &attempt.credential.key),
+                    {
+                        let mut headers = protocol
+                            .upstream_headers(&asked.parts.headers, &attempt.credential.key);
+                        filter::drop_betas(&mut headers, filter);
+                        headers
+                    },
                     body.clone(),
                 ) {
                     Ok(request) => request.send(),

@@ -18,6 +18,7 @@ pub mod auth;
 pub mod books;
 mod context;
 pub mod error;
+mod filter;
 mod forward;
 pub mod health;
 pub mod journal;

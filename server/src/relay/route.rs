@@ -179,6 +179,7 @@ mod tests {
             kind,
             priority,
             weight,
+            filter: Default::default(),
             endpoints: vec![
                 Arc::from(format!("http://c{id}-a").as_str()),
                 Arc::from(format!("http://c{id}-b").as_str()),

@@ -43,6 +43,22 @@ impl Admin {
         Ok(channel)
     }
 
+    /// Sets what the channel drops from requests before sending them upstream.
+    pub async fn set_channel_filter(
+        &self,
+        id: i64,
+        filter: &crate::types::RequestFilter,
+    ) -> Result<Channel, StoreError> {
+        let channel = channels::set_filter(&self.db, id, filter).await?;
+        let detail = format!(
+            "drops betas [{}], fields [{}]",
+            channel.filter.betas.join(", "),
+            channel.filter.fields.join(", ")
+        );
+        self.audit("channel.filter", &channel.name, &detail).await?;
+        Ok(channel)
+    }
+
     pub async fn set_channel_enabled(&self, id: i64, enabled: bool) -> Result<Channel, StoreError> {
         let channel = channels::set_enabled(&self.db, id, enabled).await?;
         self.audit(&switch_action("channel", enabled), &channel.name, "")

@@ -118,11 +118,13 @@ fn Channel() -> impl IntoView {
     let toggle_key = ServerAction::<SetCredentialEnabled>::new();
     let remove_key = ServerAction::<RemoveCredential>::new();
     let delete = ServerAction::<DeleteChannel>::new();
+    let set_filter = ServerAction::<SetChannelFilter>::new();
     let channel = Resource::new(
         move || {
             (
                 id.get(),
                 update.version().get(),
+                set_filter.version().get(),
                 toggle.version().get(),
                 add_endpoint.version().get(),
                 remove_endpoint.version().get(),
@@ -148,6 +150,7 @@ fn Channel() -> impl IntoView {
                         <SettingsCard c=c.clone() update toggle/>
                         <EndpointsCard c=c.clone() add=add_endpoint remove=remove_endpoint form=endpoint_form/>
                         <KeysCard c=c.clone() add=add_key toggle=toggle_key remove=remove_key form=key_form/>
+                        <FilterCard c=c.clone() set_filter/>
                         <BoundModels c=c.clone()/>
                         <ChannelTest id=c.id kind=c.kind default_model=c.bindings.first().map(|b| b.upstream_model.clone())/>
                         <DeleteCard c delete/>
@@ -204,6 +207,42 @@ fn SettingsCard(
                 <button type="submit">{if c.enabled { "Disable channel" } else { "Enable channel" }}</button>
             </ActionForm>
             <ActionError action=toggle/>
+        </section>
+    }
+}
+
+/// What the channel drops from requests, for providers that refuse part of Anthropic's API.
+#[component]
+fn FilterCard(c: ChannelView, set_filter: ServerAction<SetChannelFilter>) -> impl IntoView {
+    let preset = crate::types::RequestFilter::anthropic_compatible();
+    view! {
+        <section class="card" data-testid="request-filter">
+            <h2>"Request filtering"</h2>
+            <p class="muted">"Anthropic-compatible providers that are not Anthropic may refuse some anthropic-beta flags or top-level fields. Listed ones are taken out before a request goes to this channel; the rest is sent as it came. A beta entry drops every flag that starts with it (context-1m drops context-1m-2025-08-07). Separate entries with commas."</p>
+            <ActionForm action=set_filter>
+                <input type="hidden" name="id" value=c.id.to_string()/>
+                <div class="grid">
+                    <label>"Beta flags to drop"
+                        <input type="text" name="drop_betas" maxlength="4000" placeholder="context-1m, context-management" value=c.filter.betas.join(", ")/>
+                        <FieldError action=set_filter field="drop_betas"/>
+                    </label>
+                    <label>"Body fields to drop"
+                        <input type="text" name="drop_fields" maxlength="4000" placeholder="context_management, metadata" value=c.filter.fields.join(", ")/>
+                        <FieldError action=set_filter field="drop_fields"/>
+                    </label>
+                </div>
+                <ActionError action=set_filter inline=&["drop_betas", "drop_fields"]/>
+                <div class="actions">
+                    <Submit action=set_filter label="Save filtering" busy="Saving…"/>
+                    <Saved action=set_filter/>
+                </div>
+            </ActionForm>
+            <ActionForm action=set_filter>
+                <input type="hidden" name="id" value=c.id.to_string()/>
+                <input type="hidden" name="preset" value="anthropic-compatible"/>
+                <button type="submit">"Use the preset for an Anthropic-compatible provider"</button>
+                <span class="muted">{format!(" betas {}; fields {}", preset.betas.join(", "), preset.fields.join(", "))}</span>
+            </ActionForm>
         </section>
     }
 }
