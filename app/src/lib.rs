@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod claude_code;
+pub mod clients;
 #[cfg(feature = "ssr")]
 pub mod core;
 pub mod error;

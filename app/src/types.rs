@@ -85,6 +85,9 @@ pub struct TokenView {
     pub status: TokenStatus,
     #[serde(default)]
     pub limits: Limits,
+    /// Which clients it accepts.
+    #[serde(default)]
+    pub clients: crate::clients::ClientRule,
 }
 
 /// A token just created: `secret` is its full value, shown once.

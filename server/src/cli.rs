@@ -394,6 +394,29 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Shows which clients a user's tokens accept, or sets it: --claude-code (optionally
+    /// --min-version) or --any.
+    Clients {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        rule: ClientsArgs,
+    },
+}
+
+/// A client rule on the command line.
+#[derive(Debug, clap::Args)]
+pub struct ClientsArgs {
+    /// Accept only Claude Code (User-Agent claude-cli/…).
+    #[arg(long)]
+    pub claude_code: bool,
+    /// With --claude-code: the oldest version accepted, e.g. 2.1.0.
+    #[arg(long, requires = "claude_code", value_name = "VERSION")]
+    pub min_version: Option<String>,
+    /// Accept any client.
+    #[arg(long, conflicts_with = "claude_code")]
+    pub any: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -409,6 +432,24 @@ pub enum TokenCommand {
         /// Days until the token expires (default: never).
         #[arg(long)]
         expires_in_days: Option<u32>,
+        /// Accept only Claude Code (User-Agent claude-cli/…).
+        #[arg(long)]
+        claude_code: bool,
+        /// With --claude-code: the oldest version accepted, e.g. 2.1.0.
+        #[arg(long, requires = "claude_code", value_name = "VERSION")]
+        min_version: Option<String>,
+    },
+    /// Shows which clients a user's tokens of this name accept, or sets it: --claude-code
+    /// (optionally --min-version) or --any.
+    Clients {
+        /// Email of the user who owns the token.
+        #[arg(long)]
+        user: String,
+        /// The token's name.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        rule: ClientsArgs,
     },
 }
 

@@ -52,6 +52,7 @@ const ARGS: &[(&str, &str)] = &[
     ("value", "true"),
     ("policy", "free"),
     ("price", "5"),
+    ("clients", "any"),
     ("open", "true"),
     ("form[public_id]", "probe-model"),
 ];

@@ -747,3 +747,174 @@ fn import_prices_shows_what_would_change_and_changes_only_with_apply() {
     let refused = fails(&db, &["model", "import-prices", bad.to_str().unwrap()]);
     assert!(refused.contains("JSON object"), "{refused}");
 }
+
+#[test]
+fn claude_code_fidelity_settings_from_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(&dir);
+    ok(
+        &db,
+        &[
+            "channel",
+            "create",
+            "--name",
+            "compat",
+            "--type",
+            "anthropic",
+            "--base-url",
+            "https://compat.example.com",
+            "--key",
+            "sk-compat-AAAA",
+        ],
+    );
+    let shown = ok(&db, &["channel", "filter", "--name", "compat"]);
+    assert!(shown.contains("drops betas: none; fields: none"), "{shown}");
+    let set = ok(
+        &db,
+        &[
+            "channel",
+            "filter",
+            "--name",
+            "compat",
+            "--preset",
+            "anthropic-compatible",
+        ],
+    );
+    assert!(
+        set.contains("context-1m,context-management,fine-grained-tool-streaming")
+            && set.contains("fields: context_management,metadata"),
+        "{set}"
+    );
+    let set = ok(
+        &db,
+        &[
+            "channel",
+            "filter",
+            "--name",
+            "compat",
+            "--drop-fields",
+            "metadata",
+        ],
+    );
+    assert!(set.contains("fields: metadata."), "{set}");
+    assert!(fails(
+        &db,
+        &[
+            "channel",
+            "filter",
+            "--name",
+            "compat",
+            "--drop-betas",
+            "a b!"
+        ]
+    )
+    .contains("not a beta flag"));
+
+    ok(
+        &db,
+        &[
+            "model",
+            "create",
+            "--id",
+            "claude-x",
+            "--input-price",
+            "3",
+            "--output-price",
+            "15",
+        ],
+    );
+    let price = ok(&db, &["model", "web-search-price", "--id", "claude-x"]);
+    assert!(price.contains("the site's price, $10.00 per 1,000"), "{price}");
+    let price = ok(
+        &db,
+        &[
+            "model",
+            "web-search-price",
+            "--id",
+            "claude-x",
+            "--usd",
+            "12.5",
+        ],
+    );
+    assert!(price.contains("$12.50 per 1,000"), "{price}");
+    let price = ok(
+        &db,
+        &["model", "web-search-price", "--id", "claude-x", "--site"],
+    );
+    assert!(price.contains("the site's price"), "{price}");
+
+    let out = realms(
+        &db,
+        &["user", "create", "--email", "dev@example.com"],
+        &[("REALMS_PASSWORD", "password123")],
+        None,
+    );
+    assert!(out.status.success());
+    let made = ok(
+        &db,
+        &[
+            "token",
+            "create",
+            "--user",
+            "dev@example.com",
+            "--name",
+            "cc",
+            "--claude-code",
+            "--min-version",
+            "2.1.0",
+        ],
+    );
+    assert!(made.trim().lines().last().unwrap().starts_with("rlm_"));
+    let shown = ok(
+        &db,
+        &[
+            "token",
+            "clients",
+            "--user",
+            "dev@example.com",
+            "--name",
+            "cc",
+        ],
+    );
+    assert!(
+        shown.contains("accept Claude Code 2.1.0 or later"),
+        "{shown}"
+    );
+    let set = ok(
+        &db,
+        &[
+            "token",
+            "clients",
+            "--user",
+            "dev@example.com",
+            "--name",
+            "cc",
+            "--any",
+        ],
+    );
+    assert!(set.contains("accept any client"), "{set}");
+    let set = ok(
+        &db,
+        &[
+            "user",
+            "clients",
+            "--email",
+            "dev@example.com",
+            "--claude-code",
+        ],
+    );
+    assert!(set.contains("tokens accept Claude Code."), "{set}");
+    assert!(fails(
+        &db,
+        &[
+            "user",
+            "clients",
+            "--email",
+            "dev@example.com",
+            "--claude-code",
+            "--min-version",
+            "new"
+        ]
+    )
+    .contains("numbers separated by dots"));
+}

@@ -1,14 +1,16 @@
 //! What a gateway for Claude Code must get right beyond relaying, over real sockets against the
 //! mock upstream: errors an upstream sends as successes (an error body with status 200, a stream
 //! whose first event is an error, a stream that ends without its final event); web searches billed
-//! at their price; thinking-signature repair; probes; per-channel request filtering.
+//! at their price; thinking-signature repair; probes; per-channel request filtering; tokens and
+//! users limited to Claude Code.
 
 mod common;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use app::core::{models, usage_log};
+use app::clients::ClientRule;
+use app::core::{models, tokens, usage_log};
 use app::money::{cost_nano, Prices};
 use app::types::{ChannelKind, RequestFilter};
 use common::setup::*;
@@ -431,4 +433,69 @@ async fn a_filter_is_checked_before_it_is_stored() {
     };
     assert!(t.ops().set_channel_filter(primary, &long).await.is_err());
     assert_eq!(RequestFilter::parse_list(" a, b ,,a\tc"), ["a", "b", "c"]);
+}
+
+async fn as_client(t: &Setup, agent: Option<&str>) -> reqwest::Response {
+    let mut req = t.post("/v1/messages").json(&body("claude-open", false));
+    if let Some(agent) = agent {
+        req = req.header("user-agent", agent);
+    }
+    req.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_token_or_a_user_limited_to_claude_code_refuses_other_clients_clearly() {
+    let t = Setup::new().await;
+    t.on_primary("claude-open", "claude-open-up").await;
+    let claude = Some("claude-cli/2.1.332 (external, cli)");
+    let curl = Some("curl/8.5.0");
+    assert_eq!(as_client(&t, curl).await.status(), StatusCode::OK);
+
+    let token_id = tokens::list_for_user(&t.s.db, t.user_id().await)
+        .await
+        .unwrap()[0]
+        .id;
+    let only_claude = ClientRule::claude_code(None).unwrap();
+    tokens::set_clients(&t.s.db, t.user_id().await, token_id, &only_claude)
+        .await
+        .unwrap();
+    t.changed().await;
+    let mut events = t.events();
+    for agent in [curl, None] {
+        let res = as_client(&t, agent).await;
+        assert_eq!(res.headers()["x-realms-error"], "client_refused");
+        let (status, kind, message) = error_of(res).await;
+        assert_eq!((status.as_u16(), kind.as_str()), (403, "permission_error"));
+        assert!(
+            message.contains("This Realms token accepts only Claude Code"),
+            "{message}"
+        );
+        let e = next(&mut events).await;
+        assert_eq!(e.error_class.as_deref(), Some("client_refused"));
+        assert_eq!(e.cost, 0);
+    }
+    assert_eq!(as_client(&t, claude).await.status(), StatusCode::OK);
+    next(&mut events).await;
+
+    // The user's rule, set by an administrator, holds over every token: here a newer version.
+    let newer = ClientRule::claude_code(Some("2.2.0")).unwrap();
+    t.ops()
+        .set_user_clients(t.user_id().await, &newer)
+        .await
+        .unwrap();
+    t.reload().await;
+    let (status, _, message) = error_of(as_client(&t, claude).await).await;
+    assert_eq!(status.as_u16(), 403);
+    assert!(
+        message.contains("Your Realms account accepts only Claude Code 2.2.0 or later")
+            && message.contains("2.1.332"),
+        "{message}"
+    );
+    let res = as_client(&t, Some("claude-cli/2.2.1 (external, cli)")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        t.mock.requests().len(),
+        3,
+        "refused requests never went upstream"
+    );
 }

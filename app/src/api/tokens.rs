@@ -83,6 +83,43 @@ pub async fn revoke_token(id: i64) -> Result<(), AppError> {
     Ok(())
 }
 
+/// A client rule as a form sends it: `any`, or `claude-code` with an optional minimum version.
+#[cfg(feature = "ssr")]
+pub(super) fn client_rule_from_form(
+    clients: &str,
+    min_version: &str,
+) -> Result<crate::clients::ClientRule, AppError> {
+    use super::ctx::reject;
+    match clients {
+        "any" => Ok(crate::clients::ClientRule::default()),
+        "claude-code" => crate::clients::ClientRule::claude_code(Some(min_version))
+            .map_err(|m| reject(AppError::Field("min_version".into(), m))),
+        _ => Err(reject(AppError::Invalid(
+            "Clients must be any or claude-code.".into(),
+        ))),
+    }
+}
+
+/// Sets which clients one of the user's tokens accepts.
+#[server(prefix = "/api", endpoint = "set_token_clients")]
+pub async fn set_token_clients(
+    id: i64,
+    clients: String,
+    #[server(default)] min_version: String,
+) -> Result<(), AppError> {
+    use super::ctx::*;
+    let user = require_user()?;
+    let state = state()?;
+    let rule = client_rule_from_form(&clients, &min_version)?;
+    crate::core::tokens::set_clients(&state.db, user.id, id, &rule)
+        .await
+        .map_err(store_err)?;
+    // Every instance drops its cached copy of the token.
+    user_changed(&state).await?;
+    tracing::info!(user_id = user.id, token_id = id, clients = %rule.summary(), "token clients changed");
+    Ok(())
+}
+
 /// Changes the limits of one of the user's tokens (blank fields remove a limit).
 #[server(prefix = "/api", endpoint = "set_token_limits")]
 pub async fn set_token_limits(

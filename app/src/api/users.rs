@@ -29,11 +29,28 @@ pub async fn get_user(id: i64) -> Result<UserDetail, AppError> {
     let limits = crate::core::limits::user_limits(&state.db, id)
         .await
         .map_err(store_err)?;
+    let clients = users::clients(&state.db, id).await.map_err(store_err)?;
     Ok(UserDetail {
         user,
         ledger,
         limits,
+        clients,
     })
+}
+
+/// Sets which clients a user's tokens accept: `any`, or `claude-code` with an optional minimum
+/// version.
+#[server(prefix = "/api", endpoint = "admin/set_user_clients")]
+pub async fn set_user_clients(
+    id: i64,
+    clients: String,
+    #[server(default)] min_version: String,
+) -> Result<(), AppError> {
+    use super::ctx::*;
+    let (ops, state) = admin_ops()?;
+    let rule = super::tokens::client_rule_from_form(&clients, &min_version)?;
+    applied(&state, ops.set_user_clients(id, &rule).await).await?;
+    Ok(())
 }
 
 #[server(prefix = "/api", endpoint = "admin/set_user_disabled")]

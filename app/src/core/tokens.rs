@@ -23,6 +23,8 @@ pub struct Token {
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
     pub limits: crate::types::Limits,
+    /// Which clients it accepts.
+    pub clients: crate::clients::ClientRule,
 }
 
 impl Token {
@@ -46,6 +48,7 @@ impl Token {
             last_used_at: self.last_used_at,
             status: self.status(now),
             limits: self.limits,
+            clients: self.clients.clone(),
         }
     }
 
@@ -60,12 +63,14 @@ impl Token {
             last_used_at: row.try_get("last_used_at")?,
             revoked_at: row.try_get("revoked_at")?,
             limits: super::limits::from_row(row, "")?,
+            clients: client_rule_of(row, "")?,
         })
     }
 }
 
 const COLUMNS: &str = "id, user_id, name, hint, created_at, expires_at, last_used_at, revoked_at, \
-    rpm_limit, concurrency_limit, spend_5h_limit, spend_day_limit, spend_month_limit";
+    rpm_limit, concurrency_limit, spend_5h_limit, spend_day_limit, spend_month_limit, client_rule, \
+    client_min_version";
 
 /// Trims a token name; empty becomes "default".
 pub fn normalize_name(raw: &str) -> Result<String, StoreError> {
@@ -182,6 +187,10 @@ pub struct TokenOwner {
     pub token_limits: crate::types::Limits,
     /// The limits an administrator put on the token's user.
     pub user_limits: crate::types::Limits,
+    /// Which clients the token accepts.
+    pub token_clients: crate::clients::ClientRule,
+    /// Which clients an administrator lets the user's tokens accept.
+    pub user_clients: crate::clients::ClientRule,
 }
 
 /// Why a presented token was refused.
@@ -191,6 +200,42 @@ pub enum TokenRefusal {
     Revoked,
     Expired,
     UserDisabled,
+}
+
+/// The client rule stored in the columns `<prefix>client_rule` and `<prefix>client_min_version`.
+pub fn client_rule_of(
+    row: &AnyRow,
+    prefix: &str,
+) -> Result<crate::clients::ClientRule, StoreError> {
+    let rule: Option<String> = row.try_get(format!("{prefix}client_rule").as_str())?;
+    let min: Option<String> = row.try_get(format!("{prefix}client_min_version").as_str())?;
+    Ok(crate::clients::ClientRule::from_stored(
+        rule.as_deref(),
+        min.as_deref(),
+    ))
+}
+
+/// Sets which clients one of the user's tokens accepts.
+pub async fn set_clients(
+    db: &Db,
+    user_id: i64,
+    token_id: i64,
+    rule: &crate::clients::ClientRule,
+) -> Result<(), StoreError> {
+    let (kind, min) = rule.stored();
+    let done = sqlx::query(
+        "UPDATE tokens SET client_rule = $1, client_min_version = $2 WHERE id = $3 AND user_id = $4",
+    )
+    .bind(kind)
+    .bind(min)
+    .bind(token_id)
+    .bind(user_id)
+    .execute(db.pool())
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound("No such token.".into()));
+    }
+    Ok(())
 }
 
 /// Looks a presented token up by its hash and checks it can be used now.
@@ -208,7 +253,9 @@ pub async fn authenticate(
          t.spend_month_limit AS t_spend_month_limit, \
          u.rpm_limit AS u_rpm_limit, u.concurrency_limit AS u_concurrency_limit, \
          u.spend_5h_limit AS u_spend_5h_limit, u.spend_day_limit AS u_spend_day_limit, \
-         u.spend_month_limit AS u_spend_month_limit \
+         u.spend_month_limit AS u_spend_month_limit, \
+         t.client_rule AS t_client_rule, t.client_min_version AS t_client_min_version, \
+         u.client_rule AS u_client_rule, u.client_min_version AS u_client_min_version \
          FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
     )
     .bind(token_secret::hash(presented))
@@ -233,6 +280,8 @@ pub async fn authenticate(
             expires_at,
             token_limits: super::limits::from_row(&row, "t_")?,
             user_limits: super::limits::from_row(&row, "u_")?,
+            token_clients: client_rule_of(&row, "t_")?,
+            user_clients: client_rule_of(&row, "u_")?,
         })
     })
 }
@@ -290,6 +339,7 @@ mod tests {
             last_used_at: None,
             revoked_at: None,
             limits: Default::default(),
+            clients: Default::default(),
         };
         assert_eq!(t.status(5), TokenStatus::Active);
         assert_eq!(t.status(10), TokenStatus::Expired);

@@ -3,8 +3,10 @@
 use leptos::prelude::*;
 
 use super::layout::Console;
-use super::widgets::{ActionError, CopyButton, LimitsFields, Saved, Submit, LIMIT_FIELDS};
-use crate::api::tokens::{list_tokens, CreateToken, RevokeToken, SetTokenLimits};
+use super::widgets::{
+    ActionError, ClientsFields, CopyButton, LimitsFields, Saved, Submit, LIMIT_FIELDS,
+};
+use crate::api::tokens::{list_tokens, CreateToken, RevokeToken, SetTokenClients, SetTokenLimits};
 use crate::types::{format_time, NewToken, TokenStatus, TokenView, TOKEN_EXPIRY_CHOICES};
 
 #[component]
@@ -21,12 +23,14 @@ fn Tokens() -> impl IntoView {
     let create = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeToken>::new();
     let set_limits = ServerAction::<SetTokenLimits>::new();
+    let set_clients = ServerAction::<SetTokenClients>::new();
     let page = Resource::new(
         move || {
             (
                 create.version().get(),
                 revoke.version().get(),
                 set_limits.version().get(),
+                set_clients.version().get(),
             )
         },
         |_| list_tokens(),
@@ -66,7 +70,7 @@ fn Tokens() -> impl IntoView {
                 match page.await {
                     Ok(p) => view! {
                         {p.fresh.map(|t| view! { <section class="card"><ShownOnce token=t/></section> })}
-                        <TokenTable tokens=p.tokens revoke set_limits/>
+                        <TokenTable tokens=p.tokens revoke set_limits set_clients/>
                     }.into_any(),
                     Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
                 }
@@ -74,6 +78,7 @@ fn Tokens() -> impl IntoView {
         </Transition>
         <ActionError action=revoke/>
         <ActionError action=set_limits inline=LIMIT_FIELDS/>
+        <ActionError action=set_clients inline=&["min_version"]/>
     }
 }
 
@@ -98,6 +103,7 @@ fn TokenTable(
     tokens: Vec<TokenView>,
     revoke: ServerAction<RevokeToken>,
     set_limits: ServerAction<SetTokenLimits>,
+    set_clients: ServerAction<SetTokenClients>,
 ) -> impl IntoView {
     if tokens.is_empty() {
         return view! { <p class="empty">"No tokens yet. Create one above."</p> }.into_any();
@@ -105,7 +111,7 @@ fn TokenTable(
     view! {
         <table class="list" data-testid="token-table">
             <thead>
-                <tr><th>"Name"</th><th>"Token"</th><th>"Created"</th><th>"Expires"</th><th>"Last used"</th><th>"Limits"</th><th>"Status"</th><th></th></tr>
+                <tr><th>"Name"</th><th>"Token"</th><th>"Created"</th><th>"Expires"</th><th>"Last used"</th><th>"Limits"</th><th>"Clients"</th><th>"Status"</th><th></th></tr>
             </thead>
             <tbody>
                 {tokens.into_iter().map(|t| {
@@ -125,6 +131,17 @@ fn TokenTable(
                                         <LimitsFields action=set_limits current=t.limits/>
                                         <button type="submit" class="small">"Save limits"</button>
                                         <Saved action=set_limits/>
+                                    </ActionForm>
+                                </details>
+                            </td>
+                            <td>
+                                <details class="limits-edit" data-testid="token-clients">
+                                    <summary>{t.clients.summary()}</summary>
+                                    <ActionForm action=set_clients>
+                                        <input type="hidden" name="id" value=t.id.to_string()/>
+                                        <ClientsFields action=set_clients current=t.clients.clone()/>
+                                        <button type="submit" class="small">"Save clients"</button>
+                                        <Saved action=set_clients/>
                                     </ActionForm>
                                 </details>
                             </td>

@@ -144,6 +144,33 @@ pub fn Confirm(
     }
 }
 
+/// The fields of a client-rule form (`clients`: any or claude-code; `min_version`), filled from
+/// `current`.
+#[component]
+pub fn ClientsFields<S>(
+    action: ServerAction<S>,
+    current: crate::clients::ClientRule,
+) -> impl IntoView
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    view! {
+        <label class="check">
+            <input type="radio" name="clients" value="any" checked=!current.claude_code/>
+            " Any client"
+        </label>
+        <label class="check">
+            <input type="radio" name="clients" value="claude-code" checked=current.claude_code/>
+            " Claude Code only (User-Agent claude-cli/…)"
+        </label>
+        <label>"Minimum Claude Code version (optional)"
+            <input type="text" name="min_version" maxlength="32" placeholder="2.1.0" value=current.min_version.clone().unwrap_or_default()/>
+            <FieldError action field="min_version"/>
+        </label>
+    }
+}
+
 /// The fields of a limits form (`limits[...]` names), filled from `current`.
 #[component]
 pub fn LimitsFields<S>(action: ServerAction<S>, current: crate::types::Limits) -> impl IntoView

@@ -232,6 +232,9 @@ pub struct UserDetail {
     pub user: AdminUserView,
     pub ledger: Vec<LedgerEntryView>,
     pub limits: Limits,
+    /// Which clients the user's tokens accept.
+    #[serde(default)]
+    pub clients: crate::clients::ClientRule,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

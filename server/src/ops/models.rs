@@ -97,14 +97,14 @@ pub async fn model(g: &Globals, cmd: ModelCommand) -> Result<()> {
                 };
                 match model.web_search_price {
                     Some(p) => println!(
-                        "{}: ${} per 1,000 web searches.",
+                        "{}: {} per 1,000 web searches.",
                         model.public_id,
                         format_price(p)
                     ),
                     None => {
                         let site = app::core::settings::load(&db).await.map_err(say)?;
                         println!(
-                            "{}: the site's price, ${} per 1,000 web searches.",
+                            "{}: the site's price, {} per 1,000 web searches.",
                             model.public_id,
                             format_price(site.web_search_price)
                         );

@@ -26,6 +26,8 @@ pub enum RelayError {
     PaymentRequired(String),
     /// The request is not allowed (a model without prices while billing is on).
     Forbidden(String),
+    /// The token (or its user) does not accept this client.
+    ClientRefused(String),
     /// A limit of the token or user was reached.
     RateLimited {
         message: String,
@@ -54,7 +56,7 @@ impl RelayError {
             RelayError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             RelayError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             RelayError::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
-            RelayError::Forbidden(_) => StatusCode::FORBIDDEN,
+            RelayError::Forbidden(_) | RelayError::ClientRefused(_) => StatusCode::FORBIDDEN,
             RelayError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             RelayError::Unavailable(_) | RelayError::ShuttingDown(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -76,7 +78,7 @@ impl RelayError {
             RelayError::TooLarge(_) => "request_too_large",
             RelayError::RequestTimeout(_) => "timeout_error",
             RelayError::PaymentRequired(_) => "billing_error",
-            RelayError::Forbidden(_) => "permission_error",
+            RelayError::Forbidden(_) | RelayError::ClientRefused(_) => "permission_error",
             RelayError::RateLimited { .. } => "rate_limit_error",
             RelayError::Unavailable(_) | RelayError::ShuttingDown(_) => "overloaded_error",
             RelayError::UpstreamUnreachable(_) | RelayError::StreamTruncated(_) => "api_error",
@@ -96,6 +98,7 @@ impl RelayError {
             RelayError::RequestTimeout(_) => "client_timeout",
             RelayError::PaymentRequired(_) => "insufficient_balance",
             RelayError::Forbidden(_) => "model_unpriced",
+            RelayError::ClientRefused(_) => "client_refused",
             RelayError::RateLimited { .. } => "rate_limited",
             RelayError::Unavailable(_) => "no_channel",
             RelayError::ShuttingDown(_) => "shutdown",
@@ -116,6 +119,7 @@ impl RelayError {
             | RelayError::RequestTimeout(m)
             | RelayError::PaymentRequired(m)
             | RelayError::Forbidden(m)
+            | RelayError::ClientRefused(m)
             | RelayError::RateLimited { message: m, .. }
             | RelayError::Unavailable(m)
             | RelayError::ShuttingDown(m)
@@ -168,6 +172,7 @@ impl RelayError {
             RelayError::RequestTimeout(_) => ("invalid_request_error", Some("timeout")),
             RelayError::PaymentRequired(_) => ("insufficient_quota", Some("insufficient_quota")),
             RelayError::Forbidden(_) => ("permission_error", Some("model_unpriced")),
+            RelayError::ClientRefused(_) => ("permission_error", Some("client_refused")),
             RelayError::RateLimited { .. } => ("rate_limit_error", Some("rate_limit_exceeded")),
             RelayError::Unavailable(_) | RelayError::ShuttingDown(_) => {
                 ("server_error", Some("service_unavailable"))

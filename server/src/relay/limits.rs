@@ -306,6 +306,8 @@ mod tests {
             expires_at: None,
             token_limits: token,
             user_limits: user,
+            token_clients: Default::default(),
+            user_clients: Default::default(),
         }
     }
 

@@ -317,6 +317,7 @@ impl Relay {
         reply: &mut Reply,
     ) -> Result<Outcome, RelayError> {
         let protocol = ctx.who.protocol;
+        auth::check_client(&ctx.who.owner, &parts.headers)?;
         let _permit = self.admit(&ctx.who.owner).await?;
 
         let req = read::read(body, &parts.headers, &self.config).await?;

@@ -109,7 +109,7 @@ impl Admin {
     ) -> Result<Model, StoreError> {
         let model = models::set_web_search_price(&self.db, id, price).await?;
         let detail = match price {
-            Some(p) => format!("${} per 1,000 web searches", crate::money::format_price(p)),
+            Some(p) => format!("{} per 1,000 web searches", crate::money::format_price(p)),
             None => "the site's web search price".into(),
         };
         self.audit("model.web_search_price", &model.public_id, &detail)

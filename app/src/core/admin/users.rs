@@ -109,6 +109,18 @@ impl Admin {
     }
 
     /// Sets the limits on all of a user's requests.
+    /// Sets which clients the user's tokens accept.
+    pub async fn set_user_clients(
+        &self,
+        user_id: i64,
+        rule: &crate::clients::ClientRule,
+    ) -> Result<(), StoreError> {
+        users::set_clients(&self.db, user_id, rule).await?;
+        let user = users::get_admin_view(&self.db, user_id).await?;
+        self.audit("user.clients", &user.email, &rule.summary())
+            .await
+    }
+
     pub async fn set_user_limits(
         &self,
         user_id: i64,

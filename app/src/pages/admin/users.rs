@@ -6,7 +6,9 @@ use super::route_id;
 use crate::api::users::*;
 use crate::money::format_balance;
 use crate::pages::layout::Console;
-use crate::pages::widgets::{ActionError, FieldError, LimitsFields, Saved, Submit, LIMIT_FIELDS};
+use crate::pages::widgets::{
+    ActionError, ClientsFields, FieldError, LimitsFields, Saved, Submit, LIMIT_FIELDS,
+};
 use crate::types::{format_time, AdminUserView, Role};
 
 #[component]
@@ -96,8 +98,16 @@ fn UserDetailView() -> impl IntoView {
     let id = route_id();
     let adjust = ServerAction::<AdjustBalance>::new();
     let set_limits = ServerAction::<SetUserLimits>::new();
+    let set_clients = ServerAction::<SetUserClients>::new();
     let detail = Resource::new(
-        move || (id.get(), adjust.version().get(), set_limits.version().get()),
+        move || {
+            (
+                id.get(),
+                adjust.version().get(),
+                set_limits.version().get(),
+                set_clients.version().get(),
+            )
+        },
         |(id, ..)| get_user(id),
     );
     view! {
@@ -127,6 +137,19 @@ fn UserDetailView() -> impl IntoView {
                                 <Submit action=adjust label="Apply" busy="Applying…"/>
                             </div>
                             <ActionError action=adjust inline=&["amount", "reason"]/>
+                        </ActionForm>
+                    </section>
+                    <section class="card" data-testid="user-clients">
+                        <h2>"Clients"</h2>
+                        <p class="muted">"Which clients all of this user's tokens accept (a token can narrow it further): " {d.clients.summary()} ". A refused client gets a 403 that names the rule."</p>
+                        <ActionForm action=set_clients>
+                            <input type="hidden" name="id" value=d.user.id.to_string()/>
+                            <ClientsFields action=set_clients current=d.clients.clone()/>
+                            <ActionError action=set_clients inline=&["min_version"]/>
+                            <div class="actions">
+                                <Submit action=set_clients label="Save clients" busy="Saving…"/>
+                                <Saved action=set_clients/>
+                            </div>
                         </ActionForm>
                     </section>
                     <section class="card">
