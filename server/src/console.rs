@@ -176,6 +176,32 @@ fn encode_query_value(s: &str) -> String {
     out
 }
 
+/// Caps a console request's body: [`MAX_BODY_BYTES`], or for a price file upload
+/// [`crate::price_upload::MAX_UPLOAD_BYTES`]. A declared length above the cap is refused with 413
+/// before anything is read; a body that runs past it stops being read there.
+pub async fn limit_body(req: Request, next: Next) -> Response {
+    let max = if req.uri().path() == crate::price_upload::PATH {
+        crate::price_upload::MAX_UPLOAD_BYTES
+    } else {
+        MAX_BODY_BYTES
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The request is larger than the console accepts.",
+        )
+            .into_response();
+    }
+    let (parts, body) = req.into_parts();
+    let limited = axum::body::Body::new(http_body_util::Limited::new(body, max));
+    next.run(Request::from_parts(parts, limited)).await
+}
+
 /// Refuses state-changing console requests that come from another site (CSRF defence on top of
 /// SameSite=Lax cookies): the `Origin` must match `Host`, and `Sec-Fetch-Site` must not be cross-site.
 pub async fn same_origin(req: Request, next: Next) -> Response {

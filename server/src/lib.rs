@@ -8,6 +8,7 @@ pub mod instance;
 pub mod listen;
 pub mod metrics;
 pub mod ops;
+pub mod price_upload;
 pub mod relay;
 pub mod router;
 pub mod serve;

@@ -44,6 +44,12 @@ pub fn app(state: AppState, config: &ConsoleConfig, relay: Arc<Relay>) -> Router
             head(|| async { StatusCode::OK }).get(|| async { StatusCode::OK }),
         )
         .route("/usage.csv", get(crate::export::usage_csv))
+        .route(
+            crate::price_upload::PATH,
+            axum::routing::post(crate::price_upload::upload).layer(
+                axum::extract::DefaultBodyLimit::max(crate::price_upload::MAX_UPLOAD_BYTES),
+            ),
+        )
         .fallback(file_and_error_handler_with_context::<AppState, _>(
             ctx, shell,
         ))
@@ -60,10 +66,9 @@ pub fn app(state: AppState, config: &ConsoleConfig, relay: Arc<Relay>) -> Router
             config.secure_cookies,
             console::security_headers,
         ))
-        // Console forms and server fns are small: a bigger body is refused before it is read.
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            console::MAX_BODY_BYTES,
-        ))
+        // Console forms and server fns are small: a bigger body is refused before it is read (a
+        // price file upload may be larger).
+        .layer(from_fn(console::limit_body))
         .with_state(state.clone());
 
     let metrics = crate::metrics::MetricsAccess {

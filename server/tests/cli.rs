@@ -824,7 +824,10 @@ fn claude_code_fidelity_settings_from_the_shell() {
         ],
     );
     let price = ok(&db, &["model", "web-search-price", "--id", "claude-x"]);
-    assert!(price.contains("the site's price, $10.00 per 1,000"), "{price}");
+    assert!(
+        price.contains("the site's price, $10.00 per 1,000"),
+        "{price}"
+    );
     let price = ok(
         &db,
         &[

@@ -182,13 +182,40 @@ pub async fn delete_model(id: i64) -> Result<(), AppError> {
     Ok(())
 }
 
-/// The built-in price list, marking the models that exist already and those whose prices differ.
+/// The price file uploaded in this session, if any.
+#[cfg(feature = "ssr")]
+async fn uploaded_prices() -> Result<Option<crate::core::price_file::Uploaded>, AppError> {
+    use super::ctx::*;
+    session()
+        .await?
+        .get::<crate::core::price_file::Uploaded>(crate::core::state::SESSION_PRICE_UPLOAD_KEY)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "the session could not be read");
+            AppError::Server("The session could not be read. Retry.".into())
+        })
+}
+
+/// A price list — the built-in one, or (`source` = `upload`) the file uploaded in this session —,
+/// marking the models that exist already and those whose prices differ.
 #[server(prefix = "/api", endpoint = "admin/price_list")]
-pub async fn get_price_list() -> Result<PriceList, AppError> {
+pub async fn get_price_list(#[server(default)] source: String) -> Result<PriceList, AppError> {
     use super::ctx::*;
     use crate::core::{models, price_list};
     use crate::types::PriceListEntry;
     let (_, state) = admin_ctx()?;
+    let uploaded = match source.as_str() {
+        "upload" => uploaded_prices().await?,
+        _ => None,
+    };
+    let (file, label, from_upload) = match &uploaded {
+        Some(u) => (&u.file, format!("the uploaded file {}", u.name), true),
+        None => (
+            price_list::snapshot(),
+            format!("the built-in price list dated {}", price_list::dated()),
+            false,
+        ),
+    };
     let existing: std::collections::HashMap<String, crate::core::models::Model> =
         models::list(&state.db)
             .await
@@ -198,7 +225,9 @@ pub async fn get_price_list() -> Result<PriceList, AppError> {
             .collect();
     Ok(PriceList {
         dated: price_list::dated().to_string(),
-        entries: price_list::snapshot()
+        source: label,
+        uploaded: from_upload,
+        entries: file
             .entries
             .iter()
             .map(|l| {
@@ -222,10 +251,23 @@ pub async fn get_price_list() -> Result<PriceList, AppError> {
 /// Imports the chosen models of the built-in price list: new ones are created (enabled, with list
 /// prices), existing ones take the list's prices. Returns how many were created or repriced.
 #[server(prefix = "/api", endpoint = "admin/import_prices")]
-pub async fn import_prices(#[server(default)] ids: Vec<String>) -> Result<usize, AppError> {
+pub async fn import_prices(
+    #[server(default)] ids: Vec<String>,
+    #[server(default)] source: String,
+) -> Result<usize, AppError> {
     use super::ctx::*;
     let (ops, state) = admin_ops()?;
-    let done = applied(&state, ops.import_listed(&ids).await).await?;
+    let done = if source == "upload" {
+        let uploaded = uploaded_prices().await?.ok_or_else(|| {
+            reject(AppError::Invalid(
+                "No uploaded price file is waiting in this session: upload it again.".into(),
+            ))
+        })?;
+        let from = format!("the uploaded file {}", uploaded.name);
+        applied(&state, ops.import_prices(&uploaded.file, &ids, &from).await).await?
+    } else {
+        applied(&state, ops.import_listed(&ids).await).await?
+    };
     Ok(done.created.len() + done.repriced.len())
 }
 

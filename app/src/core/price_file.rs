@@ -24,8 +24,16 @@ pub struct PriceEntry {
     pub deprecated_on: Option<String>,
 }
 
+/// A price file an administrator uploaded in the console, kept in their session until imported.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Uploaded {
+    /// The file's name as uploaded.
+    pub name: String,
+    pub file: PriceFile,
+}
+
 /// A parsed price file.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PriceFile {
     /// When the file was taken (the snapshot's `_snapshot.dated`; none for a supplied file).
     pub dated: Option<String>,

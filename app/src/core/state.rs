@@ -79,6 +79,8 @@ pub struct Viewer(pub Option<super::users::User>);
 
 /// The session key holding the signed-in user's id.
 pub const SESSION_USER_KEY: &str = "user_id";
+/// The session key holding the price file an administrator uploaded, until it is imported.
+pub const SESSION_PRICE_UPLOAD_KEY: &str = "price_upload";
 /// The session key holding a token created by a no-script form, shown once on the next page load.
 /// Its secret is stored encrypted with [`fresh_token_aad`].
 pub const SESSION_FRESH_TOKEN_KEY: &str = "fresh_token";

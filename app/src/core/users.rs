@@ -339,6 +339,36 @@ pub async fn check_credentials(
     })
 }
 
+/// Sets which clients the user's tokens accept (an administrator's rule, over the tokens' own).
+pub async fn set_clients(
+    db: &Db,
+    user_id: i64,
+    rule: &crate::clients::ClientRule,
+) -> Result<(), StoreError> {
+    let (kind, min) = rule.stored();
+    let done =
+        sqlx::query("UPDATE users SET client_rule = $1, client_min_version = $2 WHERE id = $3")
+            .bind(kind)
+            .bind(min)
+            .bind(user_id)
+            .execute(db.pool())
+            .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound("No such user.".into()));
+    }
+    Ok(())
+}
+
+/// Which clients the user's tokens accept.
+pub async fn clients(db: &Db, user_id: i64) -> Result<crate::clients::ClientRule, StoreError> {
+    let row = sqlx::query("SELECT client_rule, client_min_version FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or_else(|| StoreError::NotFound("No such user.".into()))?;
+    super::tokens::client_rule_of(&row, "")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,34 +402,4 @@ mod tests {
         );
         assert!(normalize_username(Some(&"x".repeat(65))).is_err());
     }
-}
-
-/// Sets which clients the user's tokens accept (an administrator's rule, over the tokens' own).
-pub async fn set_clients(
-    db: &Db,
-    user_id: i64,
-    rule: &crate::clients::ClientRule,
-) -> Result<(), StoreError> {
-    let (kind, min) = rule.stored();
-    let done =
-        sqlx::query("UPDATE users SET client_rule = $1, client_min_version = $2 WHERE id = $3")
-            .bind(kind)
-            .bind(min)
-            .bind(user_id)
-            .execute(db.pool())
-            .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound("No such user.".into()));
-    }
-    Ok(())
-}
-
-/// Which clients the user's tokens accept.
-pub async fn clients(db: &Db, user_id: i64) -> Result<crate::clients::ClientRule, StoreError> {
-    let row = sqlx::query("SELECT client_rule, client_min_version FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or_else(|| StoreError::NotFound("No such user.".into()))?;
-    super::tokens::client_rule_of(&row, "")
 }

@@ -197,6 +197,12 @@ pub struct PriceListEntry {
 pub struct PriceList {
     /// When the snapshot of the price file was taken.
     pub dated: String,
+    /// What the list is: the built-in price list, or an uploaded file (named).
+    #[serde(default)]
+    pub source: String,
+    /// The list is an uploaded file.
+    #[serde(default)]
+    pub uploaded: bool,
     pub entries: Vec<PriceListEntry>,
 }
 

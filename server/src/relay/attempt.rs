@@ -224,17 +224,9 @@ impl Relay {
                             self.sticky.set(s, attempt.sticky_target(), Instant::now());
                         }
                         let outcome = match answer {
-                            Answer::Stream {
-                                res,
-                                headers,
-                                prefix,
-                                ..
-                            } => {
+                            Answer::Stream { start, .. } => {
                                 let withhold = protocol.withholds_usage(asked.req);
-                                self.relay_stream(
-                                    ctx, res, status, headers, prefix, reply, withhold,
-                                )
-                                .await
+                                self.relay_stream(ctx, start, status, reply, withhold).await
                             }
                             Answer::Whole(headers, body) => {
                                 self.send_whole(ctx, status, headers, body, reply).await

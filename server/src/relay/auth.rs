@@ -103,6 +103,19 @@ fn refused(why: TokenRefusal) -> RelayError {
     )
 }
 
+/// Whether the token and its user accept the client that sent `headers` (its `User-Agent`): the
+/// refusal names the rule.
+pub(super) fn check_client(owner: &TokenOwner, headers: &HeaderMap) -> Result<(), RelayError> {
+    let agent = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    owner
+        .user_clients
+        .admits(agent, "Your Realms account")
+        .and_then(|()| owner.token_clients.admits(agent, "This Realms token"))
+        .map_err(RelayError::ClientRefused)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,17 +131,4 @@ mod tests {
         h.insert("authorization", "Basic abc".parse().unwrap());
         assert_eq!(presented(&h), Some("rlm_b"));
     }
-}
-
-/// Whether the token and its user accept the client that sent `headers` (its `User-Agent`): the
-/// refusal names the rule.
-pub(super) fn check_client(owner: &TokenOwner, headers: &HeaderMap) -> Result<(), RelayError> {
-    let agent = headers
-        .get(axum::http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok());
-    owner
-        .user_clients
-        .admits(agent, "Your Realms account")
-        .and_then(|()| owner.token_clients.admits(agent, "This Realms token"))
-        .map_err(RelayError::ClientRefused)
 }

@@ -113,14 +113,19 @@ impl Ctx {
 /// its first event), or a whole body read.
 pub(super) enum Answer {
     Stream {
-        res: reqwest::Response,
-        headers: HeaderMap,
-        /// The bytes read so far, to relay before the rest.
-        prefix: Bytes,
+        start: StreamStart,
         /// The first event was an error (of this type).
         first_error: Option<String>,
     },
     Whole(HeaderMap, Bytes),
+}
+
+/// A stream as far as it was read to see its first event.
+pub(super) struct StreamStart {
+    pub res: reqwest::Response,
+    pub headers: HeaderMap,
+    /// The bytes read so far, to relay before the rest.
+    pub prefix: Bytes,
 }
 
 /// Why a request did not end well, as its usage event stores it.

@@ -13,7 +13,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use app::core::usage_log::TokenCounts;
 
-use super::context::{Answer, Ctx, ErrorClass, Outcome};
+use super::context::{Answer, Ctx, ErrorClass, Outcome, StreamStart};
 use super::error::{RelayError, REQUEST_ID_HEADER};
 use super::{meter, upstream, Relay, Reply};
 
@@ -135,9 +135,11 @@ impl Relay {
                     };
                     if let Some(first_error) = first.read(&prefix) {
                         return Ok(Answer::Stream {
-                            res,
-                            headers,
-                            prefix,
+                            start: StreamStart {
+                                res,
+                                headers,
+                                prefix,
+                            },
                             first_error,
                         });
                     }
@@ -206,13 +208,16 @@ impl Relay {
     pub(super) async fn relay_stream(
         &self,
         ctx: &mut Ctx,
-        mut res: reqwest::Response,
+        start: StreamStart,
         status: StatusCode,
-        mut headers: HeaderMap,
-        prefix: Bytes,
         reply: &mut Reply,
         withhold: bool,
     ) -> Outcome {
+        let StreamStart {
+            mut res,
+            mut headers,
+            prefix,
+        } = start;
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
         self.metrics.open_streams.inc();

@@ -38,7 +38,13 @@ fn Models() -> impl IntoView {
         move || (create.version().get(), import.version().get()),
         |_| list_models(),
     );
-    let prices = Resource::new(move || import.version().get(), |_| get_price_list());
+    let query = leptos_router::hooks::use_query_map();
+    let source = move || query.with(|q| q.get("prices").unwrap_or_default());
+    let upload_error = move || query.with(|q| q.get("upload_error"));
+    let prices = Resource::new(
+        move || (import.version().get(), source()),
+        |(_, source)| get_price_list(source),
+    );
     view! {
         <h1>"Models"</h1>
         <p class="muted">"The model ids clients may send, with prices in USD per million tokens. A model is served when it is enabled and bound to an enabled channel."</p>
@@ -52,8 +58,15 @@ fn Models() -> impl IntoView {
             })}
         </Transition>
 
-        <section class="card">
-            <h2>"Import from the built-in price list"</h2>
+        <section class="card" id="price-list">
+            <h2>"Import prices"</h2>
+            <form method="post" action="/admin/prices/upload" enctype="multipart/form-data" class="row" data-testid="upload-prices">
+                <label>"A price file of your own (LiteLLM's model_prices_and_context_window.json format) "
+                    <input type="file" name="file" accept=".json,application/json" required/>
+                </label>
+                <button type="submit">"Upload and preview"</button>
+            </form>
+            {move || upload_error().map(|e| view! { <p class="form-error" role="alert" data-testid="upload-error">{e}</p> })}
             <Transition fallback=|| view! { <p class="loading">"Loading the price list…"</p> }>
                 {move || Suspend::new(async move {
                     prices.await.map(|list| view! { <PriceListForm list import/> })
@@ -118,8 +131,17 @@ fn ModelTable(list: Vec<ModelView>) -> impl IntoView {
 #[component]
 fn PriceListForm(list: PriceList, import: ServerAction<ImportPrices>) -> impl IntoView {
     view! {
-        <p class="muted">"Prices per million tokens from LiteLLM's maintained price file, snapshot dated " {list.dated.clone()} ". Ticking a model that exists with other prices (“new prices”) sets the list's prices on it; you can edit them after importing."</p>
+        {if list.uploaded {
+            view! {
+                <p data-testid="price-source"><strong>{format!("Preview of {}.", list.source)}</strong> " Nothing has changed yet: tick the models to import, then Import selected. " <a href="/admin/models#price-list">"Back to the built-in price list"</a></p>
+            }.into_any()
+        } else {
+            view! {
+                <p class="muted" data-testid="price-source">"Prices per million tokens from LiteLLM's maintained price file, snapshot dated " {list.dated.clone()} ". Ticking a model that exists with other prices (“new prices”) sets the list's prices on it; you can edit them after importing."</p>
+            }.into_any()
+        }}
         <ActionForm action=import attr:data-testid="import-prices">
+            <input type="hidden" name="source" value=if list.uploaded { "upload" } else { "" }/>
             <table class="list">
                 <thead><tr><th></th><th>"Model id"</th><th>"Vendor"</th>{price_headers()}</tr></thead>
                 <tbody>
