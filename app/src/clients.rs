@@ -74,7 +74,8 @@ impl ClientRule {
         }
         let Some(found) = user_agent.and_then(claude_code_version) else {
             return Err(format!(
-                "{whose} accepts only Claude Code (User-Agent claude-cli/…); this client is not Claude Code."
+                "{whose} accepts only {} (User-Agent claude-cli/…); this client is not Claude Code.",
+                self.summary()
             ));
         };
         if let Some(min) = &self.min_version {

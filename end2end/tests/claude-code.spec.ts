@@ -1,23 +1,11 @@
 // The real Claude Code CLI against Realms, with the mock upstream behind it.
-import { test, expect, Realms, Mock, register, hydrated } from "./realms";
+import { test, expect, Realms, Mock, register, hydrated, claude, claudeBin } from "./realms";
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
-const claudeBin = path.resolve(__dirname, "..", "node_modules", ".bin", "claude");
 const MODEL = "claude-sonnet-4-5";
-
-function claude(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(claudeBin, args, { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** A user with a balance and a token, a channel to the mock, a priced model bound to it (with the
  * ops CLI); resolves with the token once the running instance has picked the changes up. */

@@ -1,5 +1,4 @@
-import { test, expect, hydrated, watchErrors, register } from "./realms";
-import { spawn } from "node:child_process";
+import { test, expect, hydrated, watchErrors, register, claude } from "./realms";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -89,18 +88,6 @@ test("without script the new settings save: filtering preset, web search price, 
   await expect(page.getByTestId("token-clients").locator("summary")).toHaveText("Claude Code 2.1.0 or later");
   await ctx.close();
 });
-
-function claude(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const claudeBin = path.join(__dirname, "..", "node_modules", ".bin", "claude");
-  return new Promise((resolve) => {
-    const child = spawn(claudeBin, args, { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 test("Claude Code answers with a Claude-Code-only token through a channel that filters what its provider refuses; curl is refused", async ({ realms, mock }) => {
   test.setTimeout(120_000);

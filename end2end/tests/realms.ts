@@ -162,3 +162,18 @@ export async function signIn(page: Page, email: string, password = "password123"
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("heading", { name: "Dashboard" })).toBeVisible();
 }
+
+/** The real Claude Code CLI, installed by the test command from npm. */
+export const claudeBin = path.resolve(__dirname, "..", "node_modules", ".bin", "claude");
+
+/** Runs the real Claude Code CLI with only `env` (and PATH) set. */
+export function claude(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(claudeBin, args, { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
