@@ -131,6 +131,10 @@ mod tests {
             .admits(Some("claude-cli/2.1.332 (external, sdk-cli)"), "t")
             .is_ok());
         assert!(min.admits(Some("claude-cli/2.1.100"), "t").is_ok());
+        assert!(min
+            .admits(Some("curl/8.5.0"), "t")
+            .unwrap_err()
+            .starts_with("t accepts only Claude Code 2.1.100 or later (User-Agent claude-cli/…)"));
         let old = min
             .admits(Some("claude-cli/2.1.99 (external, cli)"), "Your account")
             .unwrap_err();
