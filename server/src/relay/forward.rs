@@ -20,6 +20,19 @@ use super::{meter, upstream, Relay, Reply};
 /// The largest whole (not streamed) upstream answer Realms reads.
 const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
+/// What reading the next piece of an answer gave.
+enum Read {
+    Chunk(Bytes),
+    End,
+    Broke(reqwest::Error),
+    /// Nothing within the idle time.
+    Idle,
+    /// The deadline passed.
+    Late,
+    /// Realms is shutting down.
+    Stopped,
+}
+
 /// The most a stream may send before its first event is complete.
 const MAX_FIRST_EVENT_BYTES: usize = 1024 * 1024;
 
@@ -56,20 +69,15 @@ impl Relay {
         ctx.ttfb = Some(ctx.who.started.elapsed());
         let mut buf = bytes::BytesMut::new();
         loop {
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(RelayError::UpstreamTimeout(format!(
-                    "The upstream did not finish its answer within {} seconds.",
-                    self.config.request_timeout.as_secs()
-                )));
-            }
-            let wait = (deadline - now).min(self.config.idle_timeout);
-            let next = tokio::select! {
-                next = tokio::time::timeout(wait, res.chunk()) => next,
-                () = self.stop.cancelled() => return Err(shutting_down()),
-            };
-            match next {
-                Ok(Ok(Some(chunk))) => {
+            match self.read_by(&mut res, deadline).await {
+                Read::Late => {
+                    return Err(RelayError::UpstreamTimeout(format!(
+                        "The upstream did not finish its answer within {} seconds.",
+                        self.config.request_timeout.as_secs()
+                    )))
+                }
+                Read::Stopped => return Err(shutting_down()),
+                Read::Chunk(chunk) => {
                     if buf.len() + chunk.len() > MAX_ANSWER_BYTES {
                         tracing::error!(request_id = %ctx.who.request_id, limit = MAX_ANSWER_BYTES, "the upstream answer is larger than Realms accepts");
                         return Err(RelayError::UpstreamUnreachable(
@@ -79,15 +87,14 @@ impl Relay {
                     }
                     buf.extend_from_slice(&chunk);
                 }
-                Ok(Ok(None)) => return Ok(Answer::Whole(headers, buf.freeze())),
-                Ok(Err(e)) => {
+                Read::End => return Ok(Answer::Whole(headers, buf.freeze())),
+                Read::Broke(e) => {
                     tracing::warn!(request_id = %ctx.who.request_id, error = %e, "the upstream answer broke off");
                     return Err(RelayError::UpstreamUnreachable(
                         "The upstream connection broke before the answer was complete. Retry the request.".into(),
                     ));
                 }
-                Err(_) if Instant::now() >= deadline => continue,
-                Err(_) => {
+                Read::Idle => {
                     return Err(RelayError::UpstreamTimeout(format!(
                         "The upstream sent nothing for {} seconds in the middle of its answer.",
                         self.config.idle_timeout.as_secs()
@@ -110,20 +117,13 @@ impl Relay {
         let mut first = meter::FirstEvent::new(ctx.who.protocol.dialect());
         let mut buf = bytes::BytesMut::new();
         loop {
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(RelayError::UpstreamTimeout(format!(
+            match self.read_by(&mut res, deadline).await {
+                Read::Late => return Err(RelayError::UpstreamTimeout(format!(
                     "The upstream did not start its answer within {} seconds. Retry the request.",
                     self.config.first_byte_timeout.as_secs()
-                )));
-            }
-            let wait = (deadline - now).min(self.config.idle_timeout);
-            let next = tokio::select! {
-                next = tokio::time::timeout(wait, res.chunk()) => next,
-                () = self.stop.cancelled() => return Err(shutting_down()),
-            };
-            match next {
-                Ok(Ok(Some(chunk))) => {
+                ))),
+                Read::Stopped => return Err(shutting_down()),
+                Read::Chunk(chunk) => {
                     if ctx.ttfb.is_none() {
                         ctx.ttfb = Some(ctx.who.started.elapsed());
                     }
@@ -148,15 +148,36 @@ impl Relay {
                     }
                     buf = bytes::BytesMut::from(prefix);
                 }
-                Ok(Ok(None)) => return Err(truncated("ended before its first event")),
-                Ok(Err(e)) => {
+                Read::End => return Err(truncated("ended before its first event")),
+                Read::Broke(e) => {
                     tracing::warn!(request_id = %ctx.who.request_id, error = %e, "the upstream stream broke off before its first event");
                     return Err(RelayError::UpstreamUnreachable(
                         "The upstream connection broke before the answer started. Retry the request.".into(),
                     ));
                 }
-                Err(_) => continue,
+                // Before its first event a stream is bound by the first-byte time only.
+                Read::Idle => continue,
             }
+        }
+    }
+
+    /// The next piece of an answer being read before anything goes to the client: within the idle
+    /// time, and by `deadline`.
+    async fn read_by(&self, res: &mut reqwest::Response, deadline: Instant) -> Read {
+        let now = Instant::now();
+        if now >= deadline {
+            return Read::Late;
+        }
+        let wait = (deadline - now).min(self.config.idle_timeout);
+        tokio::select! {
+            next = tokio::time::timeout(wait, res.chunk()) => match next {
+                Ok(Ok(Some(chunk))) => Read::Chunk(chunk),
+                Ok(Ok(None)) => Read::End,
+                Ok(Err(e)) => Read::Broke(e),
+                Err(_) if Instant::now() >= deadline => Read::Late,
+                Err(_) => Read::Idle,
+            },
+            () = self.stop.cancelled() => Read::Stopped,
         }
     }
 
