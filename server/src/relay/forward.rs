@@ -118,10 +118,12 @@ impl Relay {
         let mut buf = bytes::BytesMut::new();
         loop {
             match self.read_by(&mut res, deadline).await {
-                Read::Late => return Err(RelayError::UpstreamTimeout(format!(
+                Read::Late => {
+                    return Err(RelayError::UpstreamTimeout(format!(
                     "The upstream did not start its answer within {} seconds. Retry the request.",
                     self.config.first_byte_timeout.as_secs()
-                ))),
+                )))
+                }
                 Read::Stopped => return Err(shutting_down()),
                 Read::Chunk(chunk) => {
                     if ctx.ttfb.is_none() {
