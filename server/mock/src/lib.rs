@@ -9,6 +9,8 @@
 //! - `mock-retry-after-<secs>`: 429 with a `retry-after` header;
 //! - `mock-slow-<ms>`: waits before the response headers;
 //! - `mock-spaced-<ms>`: a stream whose events are that far apart;
+//! - `mock-paced-<n>x<ms>`: a stream of `n` text deltas (and the events around them), each event
+//!   `ms` after the one before (the benchmark's per-event delay);
 //! - `mock-gated`: a stream that sends `message_start`, then waits until [`MockState::open_gate`];
 //! - `mock-reset-mid`: a stream that breaks off (connection reset) after its first events (a whole
 //!   answer: after its first bytes);
@@ -483,10 +485,31 @@ pub fn sse_events(model: &str) -> Vec<String> {
         .collect()
 }
 
+/// `mock-paced-<n>x<ms>`: how many text deltas, and the time between events.
+fn paced(model: &str) -> Option<(usize, Duration)> {
+    let (n, ms) = model.strip_prefix("mock-paced-")?.split_once('x')?;
+    Some((n.parse().ok()?, Duration::from_millis(ms.parse().ok()?)))
+}
+
+/// The usual events with the one text delta repeated `deltas` times.
+fn paced_events(model: &str, deltas: usize) -> Vec<String> {
+    let mut events = sse_events(model);
+    let delta = events.remove(2);
+    let tail = events.split_off(2);
+    events.extend(std::iter::repeat_n(delta, deltas));
+    events.extend(tail);
+    events
+}
+
 /// An Anthropic event stream, shaped by the fault the model name asks for.
 fn sse(state: &MockState, model: &str) -> Response {
-    let events = sse_events(model);
-    let spacing = param(model, "mock-spaced-").map(Duration::from_millis);
+    let (events, spacing) = match paced(model) {
+        Some((deltas, spacing)) => (paced_events(model, deltas), Some(spacing)),
+        None => (
+            sse_events(model),
+            param(model, "mock-spaced-").map(Duration::from_millis),
+        ),
+    };
     let gated = model == "mock-gated";
     let reset_mid = model == "mock-reset-mid";
     let stall = model == "mock-stall";
@@ -504,10 +527,13 @@ fn sse(state: &MockState, model: &str) -> Response {
     let gate = state.gate.clone();
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
     tokio::spawn(async move {
+        // Events keep to a schedule from the first (no drift from one sleep to the next).
+        let start = tokio::time::Instant::now();
         for (i, event) in events.into_iter().enumerate() {
             if i > 0 {
                 if let Some(d) = spacing {
-                    tokio::time::sleep(d).await;
+                    let due = d.saturating_mul(u32::try_from(i).unwrap_or(u32::MAX));
+                    tokio::time::sleep_until(start + due).await;
                 }
                 if gated && i == 1 {
                     gate.notified().await;
@@ -818,5 +844,32 @@ mod tests {
         let unrecorded = MockState::unrecorded(vec!["k".into()]);
         assert_eq!(one_request(unrecorded.clone()).await, 200);
         assert!(unrecorded.requests().is_empty());
+    }
+
+    #[test]
+    fn a_paced_stream_carries_its_deltas_between_the_usual_events() {
+        assert_eq!(
+            paced("mock-paced-64x20"),
+            Some((64, Duration::from_millis(20)))
+        );
+        assert_eq!(paced("mock-paced-64"), None);
+        let events = paced_events("mock-paced-3x1", 3);
+        let names: Vec<&str> = events
+            .iter()
+            .map(|e| e.lines().next().unwrap_or_default())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "event: message_start",
+                "event: content_block_start",
+                "event: content_block_delta",
+                "event: content_block_delta",
+                "event: content_block_delta",
+                "event: content_block_stop",
+                "event: message_delta",
+                "event: message_stop",
+            ]
+        );
     }
 }

@@ -208,13 +208,16 @@ impl Outcome {
 /// unique indexes on them grow at one end instead of being written all over.
 pub(super) fn new_request_id(now_ms: i64) -> String {
     use rand::RngCore;
-    let mut bytes = [0u8; 8];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    format!(
-        "req_{:012x}{}",
-        now_ms.clamp(0, 0xffff_ffff_ffff),
-        hex::encode(bytes)
-    )
+    let mut bytes = [0u8; 14];
+    // The time in 12 hex digits (6 bytes), then 8 random bytes.
+    let time = now_ms.clamp(0, 0xffff_ffff_ffff).to_be_bytes();
+    bytes[..6].copy_from_slice(&time[2..]);
+    rand::thread_rng().fill_bytes(&mut bytes[6..]);
+    let mut out = *b"req_0000000000000000000000000000";
+    if hex::encode_to_slice(bytes, &mut out[4..]).is_err() {
+        return format!("req_{}", hex::encode(bytes));
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 pub(super) fn ms(d: Duration) -> i64 {
@@ -231,6 +234,10 @@ mod tests {
         let b = new_request_id(1_700_000_000_000);
         let later = new_request_id(1_700_000_000_001);
         assert!(a.starts_with("req_") && a.len() == 4 + 12 + 16, "{a}");
+        assert_eq!(a[4..16], format!("{:012x}", 1_700_000_000_000_i64));
+        assert!(a[16..]
+            .bytes()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
         assert_ne!(a, b);
         assert!(a < later && b < later);
         assert!(new_request_id(0) < a);

@@ -235,9 +235,10 @@ async fn unknown_path(req: Request) -> Response {
 async fn serve(relay: Arc<Relay>, protocol: Protocol, req: Request) -> Response {
     let (reply, response) = oneshot::channel();
     let worker = relay.clone();
-    relay.tasks.spawn(async move {
-        worker.run(protocol, req, Reply(Some(reply))).await;
-    });
+    // Boxed: the request's state is large, and a boxed future moves as a pointer.
+    relay
+        .tasks
+        .spawn(Box::pin(worker.run(protocol, req, Reply(Some(reply)))));
     response.await.unwrap_or_else(|_| {
         protocol.error_response(
             RelayError::Internal("Realms stopped while handling the request. Retry.".into()),

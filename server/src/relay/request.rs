@@ -354,14 +354,18 @@ pub const EXTRA_INPUT_TOKENS_EACH: u64 = 100_000;
 /// URL, and declared server tools. Found by a scan of the raw body for those JSON values (a quoted
 /// value can only stand unescaped in the JSON structure, never inside a string).
 pub fn extra_input_tokens(body: &[u8]) -> u64 {
+    use memchr::memmem::Finder;
+    static VALUES: std::sync::LazyLock<[Finder<'static>; 4]> = std::sync::LazyLock::new(|| {
+        [
+            Finder::new(b"\"url\""),
+            Finder::new(b"\"web_search_"),
+            Finder::new(b"\"web_fetch_"),
+            Finder::new(b"\"code_execution_"),
+        ]
+    });
     let mut n: u64 = 0;
-    for value in [
-        &b"\"url\""[..],
-        b"\"web_search_",
-        b"\"web_fetch_",
-        b"\"code_execution_",
-    ] {
-        for at in memchr::memmem::find_iter(body, value) {
+    for value in VALUES.iter() {
+        for at in value.find_iter(body) {
             if follows_type_key(&body[..at]) {
                 n += 1;
             }

@@ -428,6 +428,10 @@ pub fn error_in_success(dialect: Dialect, body: &[u8]) -> Option<String> {
         #[serde(default)]
         output: Option<IgnoredAny>,
     }
+    static ERROR_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"error\""));
+    // An answer without the key is no error: most answers are read once, by the meter.
+    ERROR_KEY.find(body)?;
     let top: Top = serde_json::from_slice(body).ok()?;
     let error = top.error.filter(|e| !e.is_null())?;
     let is_error = match dialect {
