@@ -107,8 +107,7 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn run(args: BenchArgs, pins: Pins, pin_note: Option<String>) -> Result<()> {
-    // Every open stream holds a connection: allow as many as the system does.
-    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    procs::raise_open_files();
     let dir = std::env::temp_dir().join(format!("realms-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let result = run_in(&args, pins, pin_note, &dir).await;
@@ -525,8 +524,15 @@ async fn run_in(args: &BenchArgs, pins: Pins, pin_note: Option<String>, dir: &Pa
             .unwrap_or(if quick { 100 } else { fit.min(10_000) });
         realms.quiet().await;
         let before = realms.rss_kib().unwrap_or(0);
-        let after = load::hold_streams(&realms_target, count, || realms.rss_kib()).await?;
-        let kib = after.unwrap_or(before).saturating_sub(before) as f64 / count.max(1) as f64;
+        let held = load::hold_streams(&realms_target, count, || realms.rss_kib()).await?;
+        if let Some(why) = &held.refused {
+            notes.push(format!(
+                "memory: {} of {count} streams opened; the others were refused ({why})",
+                held.open
+            ));
+        }
+        let count = held.open;
+        let kib = held.measured.unwrap_or(before).saturating_sub(before) as f64 / count as f64;
         per_stream = Some((count, kib));
         rows.push(Row {
             measure: format!("memory per open stream, {count} streams"),

@@ -82,6 +82,16 @@ pub fn sibling(program: &str) -> Result<PathBuf> {
     Ok(exe)
 }
 
+/// Raises this process's open-file limit as far as it may (every open stream holds a connection):
+/// a privileged process raises the hard limit too, others take the soft limit up to it. Child
+/// processes inherit it.
+pub fn raise_open_files() {
+    const WANT: u64 = 1 << 20;
+    if rlimit::setrlimit(rlimit::Resource::NOFILE, WANT, WANT).is_err() {
+        let _ = rlimit::increase_nofile_limit(u64::MAX);
+    }
+}
+
 /// A free loopback port (bound, then let go).
 pub fn free_port() -> Result<u16> {
     let l = std::net::TcpListener::bind("127.0.0.1:0")?;
