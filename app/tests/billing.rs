@@ -106,6 +106,55 @@ async fn parallel_leases_cannot_overdraw() {
     }
 }
 
+/// A request holding from a lease while the usage writer charges and releases that lease's
+/// requests: on PostgreSQL each takes row locks, and they must take them in the same order (the
+/// user, then the lease) or one of them is aborted as a deadlock.
+#[tokio::test]
+async fn holds_charges_and_releases_in_parallel_never_deadlock() {
+    for t in common::all().await {
+        let db = t.db.clone();
+        let u = funded_user(&db, "locks@example.com", 1_000_000_000_000).await;
+        let lease = billing::grow_lease(&db, "test", u, None, 1_000)
+            .await
+            .unwrap()
+            .unwrap();
+        let grower = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                for _ in 0..400 {
+                    billing::grow_lease(&db, "test", u, Some(lease), 1_000)
+                        .await?
+                        .map_err(|_| app::core::error::StoreError::Internal("short".into()))?;
+                }
+                Ok::<(), app::core::error::StoreError>(())
+            })
+        };
+        let writer = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                for i in 0..400 {
+                    let mut tx = db.pool().begin().await?;
+                    let mut ops = vec![charge(u, &format!("lock-{i}"), 1_000, lease, 1_000)];
+                    if i % 50 == 49 {
+                        // A lease given back while the other side grows it.
+                        let spare = billing::grow_lease(&db, "test", u, None, 10).await?;
+                        if let Ok(id) = spare {
+                            ops.push(LedgerOp::Release { lease_id: id });
+                        }
+                    }
+                    billing::apply(&mut tx, &ops).await?;
+                    tx.commit().await?;
+                }
+                Ok::<(), app::core::error::StoreError>(())
+            })
+        };
+        let (g, w) = (grower.await.unwrap(), writer.await.unwrap());
+        assert!(g.is_ok(), "{}: a hold failed: {g:?}", t.label);
+        assert!(w.is_ok(), "{}: a charge failed: {w:?}", t.label);
+        assert_consistent(&db, u, t.label).await;
+    }
+}
+
 #[derive(Clone, Debug)]
 enum Op {
     /// Opens a lease of this amount.

@@ -229,6 +229,12 @@ async fn apply_charges(
     if charges.is_empty() {
         return Ok(0);
     }
+    // Row locks in one order everywhere: the users first (ascending), then their leases, as a
+    // hold takes them (`grow_lease`); the other order deadlocks with it on PostgreSQL.
+    let users: std::collections::BTreeSet<i64> = charges.iter().map(|c| c.user_id).collect();
+    for user in &users {
+        lock_user(tx, *user).await?;
+    }
     // Shrink each lease once; a lease released or swept meanwhile holds nothing any more.
     let mut by_lease: BTreeMap<i64, i64> = BTreeMap::new();
     for c in charges {
@@ -346,10 +352,32 @@ async fn apply_charges(
     Ok(uncollected_total)
 }
 
+/// Takes the user's row lock (on PostgreSQL; SQLite's one writer holds everything): an update that
+/// changes nothing.
+async fn lock_user(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE users SET reserved = reserved WHERE id = $1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 async fn release_lease(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     lease_id: i64,
 ) -> Result<(), StoreError> {
+    // The user's row before the lease's, as everywhere (a lease's user never changes).
+    let owner = sqlx::query("SELECT user_id FROM leases WHERE id = $1")
+        .bind(lease_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(owner) = owner else {
+        return Ok(());
+    };
+    lock_user(tx, owner.try_get("user_id")?).await?;
     let row = sqlx::query("DELETE FROM leases WHERE id = $1 RETURNING user_id, amount")
         .bind(lease_id)
         .fetch_optional(&mut **tx)

@@ -25,20 +25,22 @@ pub struct Target {
     pub url: String,
     /// The credential this target wants (the upstream's key, a Realms token, or none).
     pub auth: Option<(&'static str, String)>,
-    /// Realms knows the benchmark's model ids; everything else is asked for the upstream's.
-    pub realms: bool,
+    /// Realms knows the benchmark's model ids (with this run's suffix); everything else is asked
+    /// for the upstream's.
+    pub realms: Option<String>,
 }
 
 impl Target {
-    fn model<'a>(&self, model: &'a str) -> &'a str {
-        if self.realms {
-            return model;
+    fn model(&self, model: &str) -> String {
+        if let Some(suffix) = &self.realms {
+            return format!("{model}{suffix}");
         }
         match model {
             STREAM_MODEL => PACED,
             STALL_MODEL => "mock-stall",
             other => other,
         }
+        .to_string()
     }
 
     fn body(&self, model: &str, stream: bool) -> String {

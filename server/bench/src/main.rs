@@ -22,7 +22,7 @@ use anyhow::{anyhow, Result};
 
 use load::{Target, MODEL};
 use procs::{NginxRole, Pins, Proc, Ready};
-use provision::{provision, realms_env, UPSTREAM_KEY};
+use provision::{provision, realms_env, Provisioned, UPSTREAM_KEY};
 
 /// The fixed upstream's answer: an Anthropic message with its usage.
 const FIXED_ANSWER: &str = r#"{"id":"msg_fixed","type":"message","role":"assistant","model":"claude-bench","content":[{"type":"text","text":"Hello from the fixed upstream."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":12,"output_tokens":7}}"#;
@@ -178,7 +178,7 @@ fn bare_target(name: &str, url: &str) -> Target {
         name: name.into(),
         url: url.into(),
         auth: None,
-        realms: false,
+        realms: None,
     }
 }
 
@@ -187,7 +187,7 @@ fn direct_target(url: &str) -> Target {
         name: "direct".into(),
         url: url.into(),
         auth: Some(("x-api-key", UPSTREAM_KEY.to_string())),
-        realms: false,
+        realms: None,
     }
 }
 
@@ -198,7 +198,7 @@ async fn start_realms(
     pins: Pins,
     http: &reqwest::Client,
     name: &str,
-    token: &str,
+    provisioned: &Provisioned,
 ) -> Result<(Proc, Target, Duration)> {
     let mut envs = realms_env(database_url, dir);
     envs.push(("REALMS_LOG", "warn,realms::serve=info".to_string()));
@@ -215,8 +215,8 @@ async fn start_realms(
     let target = Target {
         name: name.into(),
         url: realms.url.clone(),
-        auth: Some(("authorization", format!("Bearer {token}"))),
-        realms: true,
+        auth: Some(("authorization", format!("Bearer {}", provisioned.token))),
+        realms: Some(provisioned.suffix.clone()),
     };
     // Start-up: from spawning the process to the first served API request.
     for _ in 0..3000 {
@@ -339,14 +339,15 @@ async fn run_in(args: &BenchArgs, pins: Pins, pin_note: Option<String>, dir: &Pa
         .tcp_nodelay(true)
         .build()?;
     let sqlite_url = format!("sqlite://{}/bench.db", dir.display());
-    let token = provision(&sqlite_url, dir, &answering, &mock.url).await?;
+    let sqlite = provision(&sqlite_url, dir, &answering, &mock.url, true).await?;
     let (realms, realms_target, start_to_first) =
-        start_realms(&sqlite_url, dir, pins, &http, "R Realms", &token).await?;
+        start_realms(&sqlite_url, dir, pins, &http, "R Realms", &sqlite).await?;
     let realms_idle = realms.rss_kib();
     let pg = match &args.postgres_url {
         Some(url) => {
-            let token = provision(url, dir, &answering, &mock.url).await?;
-            Some(start_realms(url, dir, pins, &http, "R PostgreSQL", &token).await?)
+            // A database that may have served earlier runs: this run's models are its own.
+            let pg = provision(url, dir, &answering, &mock.url, false).await?;
+            Some(start_realms(url, dir, pins, &http, "R PostgreSQL", &pg).await?)
         }
         None => None,
     };
@@ -370,10 +371,10 @@ async fn run_in(args: &BenchArgs, pins: Pins, pin_note: Option<String>, dir: &Pa
     let names: Vec<String> = under.iter().map(|u| u.target.name.clone()).collect();
     let idle: Vec<String> = under
         .iter()
-        .map(|u| match (u.relay, u.target.realms) {
-            (Some(_), true) if u.target.name == realms_target.name => realms_idle,
-            (Some(p), _) => p.rss_kib(),
-            (None, _) => None,
+        .map(|u| match u.relay {
+            Some(_) if u.target.name == realms_target.name => realms_idle,
+            Some(p) => p.rss_kib(),
+            None => None,
         })
         .map(|kib| kib.map_or("—".into(), |k| format!("{:.1} MB", k as f64 / 1024.0)))
         .collect();

@@ -22,15 +22,28 @@ pub fn realms_env(database_url: &str, dir: &std::path::Path) -> Vec<(&'static st
     ]
 }
 
+/// What a run provisioned: its token, and what its model ids end with.
+pub struct Provisioned {
+    pub token: String,
+    pub suffix: String,
+}
+
 /// Provisions the benchmark in `database_url`: [`MODEL`] on the `answering` upstream, the streamed
-/// models on the mock. Returns the token.
+/// models on the mock. In a database that is not `fresh` the model ids carry this run's stamp, so
+/// bindings left by earlier runs (to upstreams long gone) are not routed to.
 pub async fn provision(
     database_url: &str,
     dir: &std::path::Path,
     answering: &str,
     mock: &str,
-) -> Result<String> {
+    fresh: bool,
+) -> Result<Provisioned> {
     let stamp = now_ms();
+    let suffix = if fresh {
+        String::new()
+    } else {
+        format!("-{stamp}")
+    };
     let email = format!("bench-{stamp}@example.com");
     let cli = Cli {
         envs: realms_env(database_url, dir),
@@ -91,27 +104,21 @@ pub async fn provision(
         (STREAM_MODEL, &mock_channel, PACED),
         (STALL_MODEL, &mock_channel, "mock-stall"),
     ] {
-        let created = cli
-            .run(
-                &[
-                    "model",
-                    "create",
-                    "--id",
-                    model,
-                    "--input-price",
-                    "3",
-                    "--output-price",
-                    "15",
-                ],
-                None,
-            )
-            .await;
-        // A database used before (PostgreSQL) has the models already: rebind them.
-        if let Err(e) = created {
-            if !e.to_string().contains("exists already") {
-                return Err(e);
-            }
-        }
+        let model = &format!("{model}{suffix}");
+        cli.run(
+            &[
+                "model",
+                "create",
+                "--id",
+                model,
+                "--input-price",
+                "3",
+                "--output-price",
+                "15",
+            ],
+            None,
+        )
+        .await?;
         cli.run(
             &[
                 "binding",
@@ -127,7 +134,7 @@ pub async fn provision(
         )
         .await?;
     }
-    Ok(token)
+    Ok(Provisioned { token, suffix })
 }
 
 /// Runs `realms` commands against the benchmark's database.
