@@ -377,13 +377,13 @@ async fn release_lease(
     let Some(owner) = owner else {
         return Ok(());
     };
-    lock_user(tx, owner.try_get("user_id")?).await?;
-    let row = sqlx::query("DELETE FROM leases WHERE id = $1 RETURNING user_id, amount")
+    let user_id: i64 = owner.try_get("user_id")?;
+    lock_user(tx, user_id).await?;
+    let row = sqlx::query("DELETE FROM leases WHERE id = $1 RETURNING amount")
         .bind(lease_id)
         .fetch_optional(&mut **tx)
         .await?;
     if let Some(row) = row {
-        let user_id: i64 = row.try_get("user_id")?;
         let amount: i64 = row.try_get("amount")?;
         sqlx::query("UPDATE users SET reserved = reserved - $1 WHERE id = $2")
             .bind(amount)

@@ -30,12 +30,13 @@ pub fn generate() -> GeneratedToken {
 
 /// The stored form of a token: lower-case hex SHA-256 of the whole string.
 pub fn hash(secret: &str) -> String {
+    let digest = Sha256::digest(secret.as_bytes());
     let mut out = [0u8; 64];
-    // 32 bytes always fit 64 hex digits.
-    if hex::encode_to_slice(Sha256::digest(secret.as_bytes()), &mut out).is_err() {
-        return hex::encode(Sha256::digest(secret.as_bytes()));
+    // 32 bytes always fit 64 hex digits; written in place rather than character by character.
+    match hex::encode_to_slice(digest, &mut out) {
+        Ok(()) => String::from_utf8_lossy(&out).into_owned(),
+        Err(_) => hex::encode(digest),
     }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The last four characters, shown in lists so people can tell tokens apart.
