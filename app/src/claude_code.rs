@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::i18n::{Locale, Msg};
+
 /// The response header carrying Realms' id of a data-plane request (also in the usage log).
 pub const REQUEST_ID_HEADER: &str = "x-realms-request-id";
 /// The response header carrying the class of a data-plane error Realms itself answered (an error
@@ -75,13 +77,14 @@ impl Shell {
         }
     }
 
-    pub fn label(self) -> &'static str {
+    /// The shell's name, in `locale`.
+    pub fn label(self, locale: Locale) -> String {
         match self {
-            Shell::Bash => "bash",
-            Shell::Zsh => "zsh",
-            Shell::Fish => "fish",
-            Shell::PowerShell => "PowerShell",
-            Shell::Cmd => "Command Prompt (cmd)",
+            Shell::Bash => "bash".into(),
+            Shell::Zsh => "zsh".into(),
+            Shell::Fish => "fish".into(),
+            Shell::PowerShell => "PowerShell".into(),
+            Shell::Cmd => locale.t("shell-cmd"),
         }
     }
 
@@ -119,11 +122,12 @@ impl Method {
         }
     }
 
-    pub fn label(self) -> &'static str {
+    /// The locale file's id of the method's name.
+    pub fn label_id(self) -> &'static str {
         match self {
-            Method::Settings => "Claude Code settings file",
-            Method::Profile => "Shell profile",
-            Method::OneOff => "This terminal only",
+            Method::Settings => "method-settings",
+            Method::Profile => "method-profile",
+            Method::OneOff => "method-oneoff",
         }
     }
 
@@ -334,7 +338,7 @@ pub struct Snippet {
     /// Where it goes: a file, or the terminal.
     pub place: String,
     /// What to do with it, in one sentence.
-    pub how: String,
+    pub how: Msg,
     pub text: String,
 }
 
@@ -395,33 +399,25 @@ pub fn snippet(base_url: &str, token: &TokenValue, c: &Choices) -> Snippet {
             if c.status_line {
                 doc.insert("statusLine".into(), status_line_value(system));
             }
-            let text = serde_json::to_string_pretty(&serde_json::Value::Object(doc))
-                .unwrap_or_default();
+            let text =
+                serde_json::to_string_pretty(&serde_json::Value::Object(doc)).unwrap_or_default();
             Snippet {
                 place: settings_path(system).into(),
-                how: format!(
-                    "Save this as {} (if the file exists, merge these keys into it by hand), then run claude.",
-                    settings_path(system)
-                ),
+                how: Msg::new("snippet-how-settings").arg("path", settings_path(system)),
                 text: text + "\n",
             }
         }
         Method::Profile => Snippet {
             place: profile_path(c.shell).into(),
             how: match c.shell {
-                Shell::Cmd => {
-                    "Run these once in Command Prompt (setx keeps them for new windows), then open a new window and run claude.".into()
-                }
-                shell => format!(
-                    "Add these lines to {}, then open a new terminal and run claude.",
-                    profile_path(shell)
-                ),
+                Shell::Cmd => Msg::new("snippet-how-cmd"),
+                shell => Msg::new("snippet-how-profile").arg("path", profile_path(shell)),
             },
             text: exports(c.shell, &vars, true),
         },
         Method::OneOff => Snippet {
             place: "this terminal".into(),
-            how: "Paste this into the terminal you run Claude Code in; it lasts until the terminal closes.".into(),
+            how: Msg::new("snippet-how-oneoff"),
             text: exports(c.shell, &vars, false) + "claude\n",
         },
     }
@@ -489,19 +485,19 @@ fn cmd_value(v: &str) -> String {
     v.chars().filter(|c| !matches!(c, '"' | '%')).collect()
 }
 
-/// What went wrong in a connection test, and how to fix it.
+/// What went wrong in a connection test, and how to fix it, in the reader's language.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnosis {
-    pub title: String,
-    pub fix: String,
-    /// A console page that fixes it: (address, link text).
+    pub title: Msg,
+    pub fix: Msg,
+    /// A console page that fixes it: (address, the locale file's id of the link text).
     pub link: Option<(String, String)>,
 }
 
-fn diagnosis(title: &str, fix: &str, link: Option<(&str, &str)>) -> Diagnosis {
+fn diagnosis(title: Msg, fix: &'static str, link: Option<(&str, &str)>) -> Diagnosis {
     Diagnosis {
-        title: title.into(),
-        fix: fix.into(),
+        title,
+        fix: Msg::new(fix),
         link: link.map(|(a, b)| (a.into(), b.into())),
     }
 }
@@ -510,134 +506,101 @@ fn diagnosis(title: &str, fix: &str, link: Option<(&str, &str)>) -> Diagnosis {
 /// when an upstream answered the error) and the error's message; `admin` gets the fix an
 /// administrator can make, anyone else whom to ask.
 pub fn diagnose(status: u16, class: Option<&str>, message: &str, admin: bool) -> Diagnosis {
-    let ask = "Ask an administrator of this Realms instance.";
+    let ask = "diag-ask-admin";
+    let t = Msg::new;
+    let pick = |for_admin: &'static str, for_user: &'static str| {
+        if admin {
+            for_admin
+        } else {
+            for_user
+        }
+    };
     match class {
         Some("authentication" | "token_revoked") => {
             let title = if message.contains("revoked") {
-                "The token was revoked"
+                "diag-token-revoked"
             } else if message.contains("expired") {
-                "The token has expired"
+                "diag-token-expired"
             } else if message.contains("disabled") {
-                "The account is disabled"
+                "diag-account-disabled"
             } else if message.starts_with("No Realms token") {
-                "No token was sent"
+                "diag-no-token"
             } else {
-                "The token is not valid"
+                "diag-token-invalid"
             };
             if message.contains("disabled") {
-                return diagnosis(title, ask, None);
+                return diagnosis(t(title), ask, None);
             }
-            diagnosis(
-                title,
-                "Create a new token (above, or on the Tokens page) and put its whole rlm_… value in the snippet and the test.",
-                Some(("/tokens", "Tokens")),
-            )
+            diagnosis(t(title), "diag-token-fix", Some(("/tokens", "nav-tokens")))
         }
         Some("model_not_found") => {
             if admin {
                 diagnosis(
-                    "The model is not available",
-                    "It is unknown or disabled: create or enable it on the Pricing page, and bind it to an Anthropic channel.",
-                    Some(("/admin/models", "Pricing")),
+                    t("diag-model-unavailable"),
+                    "diag-model-unavailable-fix-admin",
+                    Some(("/admin/models", "nav-pricing")),
                 )
             } else {
                 diagnosis(
-                    "The model is not available",
-                    "It is unknown or disabled here. Pick one of the models listed on this page, or ask an administrator to enable it.",
-                    Some(("/models", "Models")),
+                    t("diag-model-unavailable"),
+                    "diag-model-unavailable-fix-user",
+                    Some(("/models", "nav-models")),
                 )
             }
         }
         Some("model_unpriced") => diagnosis(
-            "The model has no price",
-            if admin {
-                "Set its prices on the Pricing page (or let unpriced models run free under Settings)."
-            } else {
-                ask
-            },
-            admin.then_some(("/admin/models", "Pricing")),
+            t("diag-model-unpriced"),
+            pick("diag-model-unpriced-fix-admin", ask),
+            admin.then_some(("/admin/models", "nav-pricing")),
         ),
         Some("no_channel") if message.contains("cooling down") => diagnosis(
-            "Every channel is cooling down",
-            if admin {
-                "The upstreams failed recently; Realms retries them within seconds. Test again shortly, and check the channels' recent errors."
-            } else {
-                "The upstreams failed recently; test again in a few seconds. If it persists, ask an administrator."
-            },
-            admin.then_some(("/admin/channels", "Channels")),
+            t("diag-cooling-down"),
+            pick("diag-cooling-down-fix-admin", "diag-cooling-down-fix-user"),
+            admin.then_some(("/admin/channels", "nav-channels")),
         ),
         Some("no_channel") => diagnosis(
-            "No channel serves the model",
-            if admin {
-                "Bind the model to an enabled Anthropic channel that has a key and an endpoint (Pricing → the model → bindings)."
-            } else {
-                ask
-            },
-            admin.then_some(("/admin/models", "Pricing")),
+            t("diag-no-channel"),
+            pick("diag-no-channel-fix-admin", ask),
+            admin.then_some(("/admin/models", "nav-pricing")),
         ),
         Some("invalid_request") => diagnosis(
-            "Realms refused the request",
-            if admin {
-                "The message says why; a model bound only to OpenAI channels cannot serve Claude Code: bind it to an Anthropic channel."
-            } else {
-                "The message says why. Pick another model, or ask an administrator."
-            },
+            t("diag-refused"),
+            pick("diag-refused-fix-admin", "diag-refused-fix-user"),
             None,
         ),
         Some("insufficient_balance") => diagnosis(
-            "The balance is too low",
-            if admin {
-                "Top up the balance on the Users page (the account → Adjust balance)."
-            } else {
-                "Ask an administrator to top up your balance."
-            },
-            admin.then_some(("/admin/users", "Users")),
+            t("diag-balance-low"),
+            pick("diag-balance-low-fix-admin", "diag-balance-low-fix-user"),
+            admin.then_some(("/admin/users", "nav-users")),
         ),
         Some("rate_limited") => diagnosis(
-            "A limit was reached",
-            "The message says which limit and when it frees up. A token's limits can be changed on the Tokens page; an account's limits by an administrator.",
-            Some(("/tokens", "Tokens")),
+            t("diag-limit-reached"),
+            "diag-limit-reached-fix",
+            Some(("/tokens", "nav-tokens")),
         ),
         Some("upstream_unreachable" | "upstream_timeout") => diagnosis(
-            "The upstream could not be reached",
-            if admin {
-                "Check the channel's endpoint and key on the Channels page (its Test button tries them)."
-            } else {
-                "Test again shortly. If it persists, ask an administrator."
-            },
-            admin.then_some(("/admin/channels", "Channels")),
+            t("diag-unreachable"),
+            pick("diag-unreachable-fix-admin", "diag-unreachable-fix-user"),
+            admin.then_some(("/admin/channels", "nav-channels")),
         ),
-        Some("shutdown") => diagnosis(
-            "Realms is restarting",
-            "Test again in a few seconds.",
-            None,
-        ),
+        Some("shutdown") => diagnosis(t("diag-restarting"), "diag-restarting-fix", None),
         Some(_) => diagnosis(
-            "Realms could not serve the request",
-            if admin {
-                "Its log has the details (search for the request id)."
-            } else {
-                ask
-            },
+            t("diag-could-not-serve"),
+            pick("diag-could-not-serve-fix-admin", ask),
             None,
         ),
         None if status >= 500 => diagnosis(
-            &format!("The upstream answered with an error ({status})"),
-            if admin {
-                "The provider failed on every channel Realms tried. Check the provider's status and the channel on the Channels page."
-            } else {
-                "The provider failed. Test again shortly; if it persists, ask an administrator."
-            },
-            admin.then_some(("/admin/channels", "Channels")),
+            t("diag-upstream-error").arg("status", status),
+            pick(
+                "diag-upstream-error-fix-admin",
+                "diag-upstream-error-fix-user",
+            ),
+            admin.then_some(("/admin/channels", "nav-channels")),
         ),
         None => diagnosis(
-            &format!("The upstream refused the request ({status})"),
-            if admin {
-                "The message is the provider's. Check the binding's upstream model name and the channel on the Channels page."
-            } else {
-                ask
-            },
-            admin.then_some(("/admin/channels", "Channels")),
+            t("diag-upstream-refused").arg("status", status),
+            pick("diag-upstream-refused-fix-admin", ask),
+            admin.then_some(("/admin/channels", "nav-channels")),
         ),
     }
 }
@@ -819,7 +782,7 @@ mod tests {
 
     #[test]
     fn each_failure_has_its_own_diagnosis() {
-        let title = |status, class, msg| diagnose(status, class, msg, false).title;
+        let title = |status, class, msg| diagnose(status, class, msg, false).title.to_string();
         assert_eq!(
             title(
                 401,
@@ -877,6 +840,6 @@ mod tests {
         let admin = diagnose(402, Some("insufficient_balance"), "x", true);
         assert_eq!(admin.link.unwrap().0, "/admin/users");
         let user = diagnose(402, Some("insufficient_balance"), "x", false);
-        assert!(user.link.is_none() && user.fix.contains("administrator"));
+        assert!(user.link.is_none() && user.fix.to_string().contains("administrator"));
     }
 }

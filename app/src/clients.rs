@@ -22,15 +22,11 @@ const MAX_VERSION_CHARS: usize = 32;
 impl ClientRule {
     /// Claude Code only, from `min_version` on when given. The version must be numbers separated
     /// by dots.
-    pub fn claude_code(min_version: Option<&str>) -> Result<Self, String> {
+    pub fn claude_code(min_version: Option<&str>) -> Result<Self, crate::i18n::Msg> {
         let min_version = match min_version.map(str::trim).filter(|v| !v.is_empty()) {
             None => None,
             Some(v) if v.len() <= MAX_VERSION_CHARS && version(v).is_some() => Some(v.to_string()),
-            Some(_) => {
-                return Err(
-                    "The minimum version must be numbers separated by dots, like 2.1.0.".into(),
-                )
-            }
+            Some(_) => return Err(crate::i18n::Msg::new("error-min-version")),
         };
         Ok(ClientRule {
             claude_code: true,
@@ -64,6 +60,17 @@ impl ClientRule {
             (false, _) => "any client".into(),
             (true, None) => "Claude Code".into(),
             (true, Some(v)) => format!("Claude Code {v} or later"),
+        }
+    }
+
+    /// The rule in the console's words, in `locale`.
+    pub fn summary_in(&self, locale: crate::i18n::Locale) -> String {
+        match (self.claude_code, &self.min_version) {
+            (false, _) => locale.t("clients-summary-any"),
+            (true, None) => locale.t("clients-summary-claude-code"),
+            (true, Some(v)) => {
+                locale.t_with("clients-summary-claude-code-min", &[("version", v.clone())])
+            }
         }
     }
 

@@ -39,6 +39,18 @@ impl AppError {
         }
     }
 
+    /// The sentence to show next to the form, in the page's language (server-made sentences come
+    /// in the request's language already).
+    pub fn say(&self) -> String {
+        use crate::i18n::Msg;
+        match self {
+            AppError::Unauthenticated => Msg::new("error-sign-in").say(),
+            AppError::Forbidden => Msg::new("forbidden-text").say(),
+            AppError::Transport(detail) => Msg::new("error-transport").arg("detail", detail).say(),
+            other => other.to_string(),
+        }
+    }
+
     pub fn status(&self) -> u16 {
         match self {
             AppError::Invalid(_) | AppError::Field(..) => 400,
@@ -64,18 +76,19 @@ impl FromServerFnError for AppError {
 impl From<crate::core::error::StoreError> for AppError {
     fn from(e: crate::core::error::StoreError) -> Self {
         use crate::core::error::StoreError;
+        // The sentence is put into the language of the console request being served.
         match &e {
-            StoreError::Invalid(m) => AppError::Invalid(m.clone()),
+            StoreError::Invalid(m) => AppError::Invalid(m.say()),
             StoreError::Field { field, message } => {
-                AppError::Field((*field).to_string(), message.clone())
+                AppError::Field((*field).to_string(), message.say())
             }
-            StoreError::Conflict(m) => AppError::Conflict(m.clone()),
-            StoreError::NotFound(m) => AppError::NotFound(m.clone()),
+            StoreError::Conflict(m) => AppError::Conflict(m.say()),
+            StoreError::NotFound(m) => AppError::NotFound(m.say()),
             StoreError::Forbidden(_) => AppError::Forbidden,
-            StoreError::Busy(m) => AppError::Throttled(m.clone()),
+            StoreError::Busy(m) => AppError::Throttled(m.say()),
             StoreError::Db(_) | StoreError::Migrate(_) | StoreError::Internal(_) => {
                 tracing::error!(error = %e, "console request failed");
-                AppError::Server(e.public_message())
+                AppError::Server(e.public_msg().say())
             }
         }
     }

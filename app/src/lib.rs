@@ -9,6 +9,7 @@ pub mod clients;
 #[cfg(feature = "ssr")]
 pub mod core;
 pub mod error;
+pub mod i18n;
 pub mod money;
 pub mod pages;
 pub mod types;

@@ -123,18 +123,27 @@ pub enum AmountError {
 }
 
 impl AmountError {
-    /// A sentence about the amount called `what` (e.g. "The input price").
+    /// A sentence in English about the amount called `what` (e.g. "The input price").
     pub fn describe(&self, what: &str) -> String {
+        self.sentence().arg("what", what).to_string()
+    }
+
+    /// A sentence about the amount named by the phrase `what` (a locale file id), in the
+    /// reader's language.
+    pub fn describe_phrase(&self, what: &'static str) -> crate::i18n::Msg {
+        self.sentence().phrase("what", what)
+    }
+
+    fn sentence(&self) -> crate::i18n::Msg {
+        use crate::i18n::Msg;
         match self {
-            AmountError::Empty => format!("{what} is required."),
-            AmountError::NotANumber => {
-                format!("{what} must be a number in US dollars, like 3 or 0.30.")
-            }
+            AmountError::Empty => Msg::new("error-required"),
+            AmountError::NotANumber => Msg::new("error-amount-not-a-number"),
             AmountError::TooPrecise(places) => {
-                format!("{what} can have at most {places} decimal places.")
+                Msg::new("error-amount-too-precise").arg("places", places)
             }
-            AmountError::TooLarge => format!("{what} is too large."),
-            AmountError::Negative => format!("{what} cannot be negative."),
+            AmountError::TooLarge => Msg::new("error-amount-too-large"),
+            AmountError::Negative => Msg::new("error-amount-negative"),
         }
     }
 }

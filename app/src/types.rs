@@ -23,6 +23,14 @@ impl Role {
         }
     }
 
+    /// The locale file's id of the role's name.
+    pub fn label_id(self) -> &'static str {
+        match self {
+            Role::Admin => "role-admin",
+            Role::User => "role-user",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Role> {
         match s {
             "admin" => Some(Role::Admin),
@@ -69,6 +77,15 @@ impl TokenStatus {
             TokenStatus::Active => "active",
             TokenStatus::Expired => "expired",
             TokenStatus::Revoked => "revoked",
+        }
+    }
+
+    /// The locale file's id of the status's name.
+    pub fn label_id(self) -> &'static str {
+        match self {
+            TokenStatus::Active => "token-status-active",
+            TokenStatus::Expired => "token-status-expired",
+            TokenStatus::Revoked => "token-status-revoked",
         }
     }
 }
@@ -173,11 +190,11 @@ impl ProbePolicy {
 
 /// Expiry choices offered when creating a token, in days (0 = never).
 pub const TOKEN_EXPIRY_CHOICES: &[(u32, &str)] = &[
-    (0, "Never"),
-    (7, "7 days"),
-    (30, "30 days"),
-    (90, "90 days"),
-    (365, "1 year"),
+    (0, "expiry-never"),
+    (7, "expiry-7-days"),
+    (30, "expiry-30-days"),
+    (90, "expiry-90-days"),
+    (365, "expiry-1-year"),
 ];
 
 /// Renders Unix milliseconds as `YYYY-MM-DD HH:MM UTC` (the same on server and browser).
@@ -196,6 +213,57 @@ pub fn format_time(ms: i64) -> String {
             (rem % 3600) / 60
         ),
         Err(_) => "—".to_string(),
+    }
+}
+
+/// A count with thousands grouped: "1,234,567" (so in English and in Chinese alike).
+pub fn format_count(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Renders Unix milliseconds in the way of `locale`: `2026-11-21 22:31 UTC` in English,
+/// `2026年11月21日 22:31 UTC` in Chinese.
+pub fn format_time_in(locale: crate::i18n::Locale, ms: i64) -> String {
+    let iso = format_time(ms);
+    match locale {
+        crate::i18n::Locale::En => iso,
+        crate::i18n::Locale::ZhCn => match iso.split_once(' ') {
+            Some((day, rest)) => format!("{} {rest}", zh_day(day)),
+            None => iso,
+        },
+    }
+}
+
+/// Renders Unix milliseconds as the UTC day in the way of `locale`: `2026-11-21`, `2026年11月21日`.
+pub fn format_day_in(locale: crate::i18n::Locale, ms: i64) -> String {
+    let iso = format_day(ms);
+    match locale {
+        crate::i18n::Locale::En => iso,
+        crate::i18n::Locale::ZhCn => zh_day(&iso),
+    }
+}
+
+/// `2026-11-21` as `2026年11月21日` (no leading zeros in month and day).
+fn zh_day(iso: &str) -> String {
+    let mut parts = iso.splitn(3, '-');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(y), Some(m), Some(d)) => format!(
+            "{y}年{}月{}日",
+            m.trim_start_matches('0'),
+            d.trim_start_matches('0')
+        ),
+        _ => iso.to_string(),
     }
 }
 
@@ -226,6 +294,26 @@ mod tests {
         assert_eq!(format_day(d + 3_600_000), "2026-11-21");
         assert_eq!(parse_day("2026-02-30"), None);
         assert_eq!(parse_day("yesterday"), None);
+    }
+
+    #[test]
+    fn counts_group_thousands() {
+        assert_eq!(format_count(0), "0");
+        assert_eq!(format_count(999), "999");
+        assert_eq!(format_count(1_000), "1,000");
+        assert_eq!(format_count(-1_234_567), "-1,234,567");
+    }
+
+    #[test]
+    fn times_render_in_each_language() {
+        use crate::i18n::Locale;
+        let t = 1_795_300_265_000;
+        assert_eq!(format_time_in(Locale::En, t), "2026-11-21 22:31 UTC");
+        assert_eq!(format_time_in(Locale::ZhCn, t), "2026年11月21日 22:31 UTC");
+        assert_eq!(
+            format_day_in(Locale::ZhCn, parse_day("2026-03-05").unwrap()),
+            "2026年3月5日"
+        );
     }
 
     #[test]

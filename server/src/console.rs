@@ -5,12 +5,13 @@ use axum::extract::{Request, State};
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use tower_sessions::cookie::{Key, SameSite};
+use tower_sessions::cookie::{Cookie, Key, SameSite};
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
 use app::core::sessions::DbSessionStore;
 use app::core::state::{AppState, FreshToken, Viewer, SESSION_FRESH_TOKEN_KEY, SESSION_USER_KEY};
 use app::core::users;
+use app::i18n::{self, Locale, LOCALE_COOKIE};
 use app::pages::routes::{access_of, Access};
 use app::types::NewToken;
 
@@ -67,8 +68,84 @@ pub async fn load_viewer(
             None
         }
     };
+    let locale = request_locale(req.headers(), user.as_ref().and_then(|u| u.locale));
+    req.extensions_mut().insert(locale);
     req.extensions_mut().insert(Viewer(user));
     next.run(req).await
+}
+
+/// The language of a console request: the account's saved choice, then the language cookie, then
+/// `Accept-Language` (see [`app::i18n::choose`]).
+fn request_locale(headers: &axum::http::HeaderMap, saved: Option<Locale>) -> Locale {
+    let cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == LOCALE_COOKIE)
+        .map(|c| c.value().to_string());
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    i18n::choose(saved, cookie.as_deref(), accept)
+}
+
+/// The language switcher's form: `lang` (a locale tag) and `next` (where to go back to).
+#[derive(serde::Deserialize)]
+pub struct LanguageChoice {
+    lang: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// `POST /lang`: keeps the chosen language in a cookie for a year and, for a signed-in user, on the
+/// account, then goes back to the page the switcher was on (a path of this site only).
+pub async fn set_language(
+    secure_cookies: bool,
+    State(state): State<AppState>,
+    axum::Extension(viewer): axum::Extension<Viewer>,
+    axum::Form(choice): axum::Form<LanguageChoice>,
+) -> Response {
+    let Some(locale) = Locale::from_tag(&choice.lang) else {
+        return (StatusCode::BAD_REQUEST, "Unknown language.").into_response();
+    };
+    if let Some(user) = &viewer.0 {
+        if let Err(e) = users::set_locale(&state.db, user.id, locale).await {
+            tracing::error!(error = %e, "could not save the language choice");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The database is not answering. Try again shortly.",
+            )
+                .into_response();
+        }
+    }
+    let cookie = Cookie::build((LOCALE_COOKIE, locale.tag()))
+        .path("/")
+        .max_age(time::Duration::days(365))
+        .same_site(SameSite::Lax)
+        .secure(secure_cookies)
+        .http_only(true)
+        .build();
+    let mut res = Redirect::to(&local_path(&choice.next)).into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&cookie.to_string()) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+/// `next` when it is a path on this site, else the dashboard: never another origin (`//host`,
+/// `/\host` and schemes are refused).
+fn local_path(next: &str) -> String {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.chars().any(|c| c.is_control() || c == '\\');
+    if ok {
+        next.to_string()
+    } else {
+        "/".to_string()
+    }
 }
 
 /// Takes a token value handed over by a no-script form out of the session when the tokens page or
@@ -269,6 +346,29 @@ mod tests {
             ("host", "realms.local"),
             ("sec-fetch-site", "cross-site")
         ])));
+    }
+
+    #[test]
+    fn language_switch_goes_back_only_to_this_site() {
+        assert_eq!(local_path("/tokens?x=1"), "/tokens?x=1");
+        assert_eq!(local_path("//evil.example/"), "/");
+        assert_eq!(local_path("/\\evil.example"), "/");
+        assert_eq!(local_path("https://evil.example/"), "/");
+        assert_eq!(local_path(""), "/");
+        assert_eq!(local_path("/a\r\nSet-Cookie: x"), "/");
+    }
+
+    #[test]
+    fn request_language_follows_account_then_cookie_then_browser() {
+        let h = headers(&[
+            ("cookie", "realms_session=abc; realms_lang=zh-CN"),
+            ("accept-language", "en-US,en;q=0.9"),
+        ]);
+        assert_eq!(request_locale(&h, None), Locale::ZhCn);
+        assert_eq!(request_locale(&h, Some(Locale::En)), Locale::En);
+        let h = headers(&[("accept-language", "zh-CN,zh;q=0.9")]);
+        assert_eq!(request_locale(&h, None), Locale::ZhCn);
+        assert_eq!(request_locale(&headers(&[]), None), Locale::En);
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub async fn open(database_url: &str) -> Result<Db> {
 
 fn describe_connect(url: &str, e: &StoreError) -> String {
     match e {
-        StoreError::Invalid(m) => m.clone(),
+        StoreError::Invalid(m) => m.to_string(),
         _ => format!("Could not open the database at {}: {e}.", redact_url(url)),
     }
 }

@@ -44,6 +44,12 @@ pub fn app(state: AppState, config: &ConsoleConfig, relay: Arc<Relay>) -> Router
             head(|| async { StatusCode::OK }).get(|| async { StatusCode::OK }),
         )
         .route("/usage.csv", get(crate::export::usage_csv))
+        .route("/lang", {
+            let secure = config.secure_cookies;
+            axum::routing::post(move |state, viewer, form| {
+                console::set_language(secure, state, viewer, form)
+            })
+        })
         .route(
             crate::price_upload::PATH,
             axum::routing::post(crate::price_upload::upload).layer(

@@ -114,7 +114,12 @@ async fn the_connection_test_is_a_real_request_with_its_time_and_cost() {
 async fn each_failure_of_the_connection_test_is_named_with_its_fix() {
     let t = Setup::new().await;
     let c = signed_in(&t).await;
-    let title = |v: &Value| v["diagnosis"]["title"].as_str().unwrap_or("").to_string();
+    // The diagnosis travels as sentences by id, put into words where they are shown.
+    let title = |v: &Value| {
+        serde_json::from_value::<app::i18n::Msg>(v["diagnosis"]["title"].clone())
+            .map(|m| m.to_string())
+            .unwrap_or_default()
+    };
 
     let v = test_connection(
         &t,

@@ -1,5 +1,7 @@
 //! Sign-up, sign-in, sign-out and "who am I".
 
+#[cfg(feature = "ssr")]
+use crate::i18n::Msg;
 use leptos::prelude::*;
 
 use crate::error::AppError;
@@ -40,7 +42,7 @@ pub async fn register(
             .registration_open
     {
         return Err(reject(AppError::Invalid(
-            "Registration is closed on this Realms instance. Ask an administrator to create an account for you.".into(),
+            Msg::new("error-registration-closed").say(),
         )));
     }
     let user = users::create(
@@ -64,13 +66,15 @@ pub async fn register(
     Ok(())
 }
 
-/// Signs in with email and password, then goes to `next` (a local path) or the dashboard.
+/// Signs in with email and password, then goes to `next` (a local path) or the dashboard. When the
+/// account's saved language is not the one the sign-in page is in, answers that address: the page
+/// then loads it whole, in the account's language.
 #[server(prefix = "/api", endpoint = "login")]
 pub async fn login(
     email: String,
     password: String,
     #[server(default)] next: Option<String>,
-) -> Result<(), AppError> {
+) -> Result<Option<String>, AppError> {
     use super::ctx::*;
     use crate::core::{password, throttle, users};
     use std::time::Instant;
@@ -80,7 +84,7 @@ pub async fn login(
         || password.chars().count() > password::MAX_PASSWORD_LEN
     {
         return Err(reject(AppError::Invalid(
-            "The email or password is incorrect.".into(),
+            Msg::new("error-bad-credentials").say(),
         )));
     }
     let key = email.trim().to_lowercase();
@@ -88,13 +92,15 @@ pub async fn login(
     let now = Instant::now();
     if let Some(a) = &address {
         if let Err(wait) = state.throttle.address.check(a, now) {
-            return Err(reject(AppError::Throttled(throttle::address_wait_message(
-                wait,
-            ))));
+            return Err(reject(AppError::Throttled(
+                throttle::address_wait_message(wait).say(),
+            )));
         }
     }
     if let Err(wait) = state.throttle.account.check(&key, now) {
-        return Err(reject(AppError::Throttled(throttle::wait_message(wait))));
+        return Err(reject(AppError::Throttled(
+            throttle::wait_message(wait).say(),
+        )));
     }
     match users::check_credentials(&state.db, &email, &password)
         .await
@@ -103,11 +109,13 @@ pub async fn login(
         Ok(user) => {
             state.throttle.account.record_success(&key);
             sign_in(user.id).await?;
-            leptos_axum::redirect(&safe_next(next.as_deref()));
-            Ok(())
+            let to = safe_next(next.as_deref());
+            leptos_axum::redirect(&to);
+            let other_language = user.locale.is_some_and(|l| l != crate::i18n::page_locale());
+            Ok(other_language.then_some(to))
         }
         Err(users::LoginRefusal::Disabled) => Err(reject(AppError::Invalid(
-            "This account is disabled. Ask an administrator to enable it.".into(),
+            Msg::new("error-account-disabled").say(),
         ))),
         Err(users::LoginRefusal::BadCredentials) => {
             let now = Instant::now();
@@ -116,7 +124,7 @@ pub async fn login(
                 state.throttle.address.record_failure(a, now);
             }
             Err(reject(AppError::Invalid(
-                "The email or password is incorrect.".into(),
+                Msg::new("error-bad-credentials").say(),
             )))
         }
     }

@@ -1,6 +1,8 @@
 //! Administrator server fns for site settings and the audit log. Each one checks the role on the
 //! server before doing anything.
 
+#[cfg(feature = "ssr")]
+use crate::i18n::Msg;
 use leptos::prelude::*;
 
 use crate::error::AppError;
@@ -37,11 +39,8 @@ pub async fn set_unpriced_models(policy: String) -> Result<(), AppError> {
     use super::ctx::*;
     use crate::types::UnpricedPolicy;
     let (ops, state) = admin_ops()?;
-    let policy = UnpricedPolicy::parse(&policy).ok_or_else(|| {
-        reject(AppError::Invalid(
-            "The policy must be refuse or free.".into(),
-        ))
-    })?;
+    let policy = UnpricedPolicy::parse(&policy)
+        .ok_or_else(|| reject(AppError::Invalid(Msg::new("error-unpriced-policy").say())))?;
     applied(&state, ops.set_unpriced_models(policy).await).await
 }
 
@@ -50,8 +49,12 @@ pub async fn set_unpriced_models(policy: String) -> Result<(), AppError> {
 pub async fn set_overdraft_floor(floor: String) -> Result<(), AppError> {
     use super::ctx::*;
     let (ops, state) = admin_ops()?;
-    let nano = crate::money::parse_usd(&floor, crate::money::BALANCE_SCALE, false)
-        .map_err(|e| reject(AppError::Invalid(e.describe("The overdraft floor"))))?;
+    let nano =
+        crate::money::parse_usd(&floor, crate::money::BALANCE_SCALE, false).map_err(|e| {
+            reject(AppError::Invalid(
+                e.describe_phrase("what-overdraft-floor").say(),
+            ))
+        })?;
     applied(&state, ops.set_overdraft_floor(nano).await).await
 }
 
@@ -60,8 +63,11 @@ pub async fn set_overdraft_floor(floor: String) -> Result<(), AppError> {
 pub async fn set_web_search_price(price: String) -> Result<(), AppError> {
     use super::ctx::*;
     let (ops, state) = admin_ops()?;
-    let micro = crate::money::parse_price(&price)
-        .map_err(|e| reject(AppError::Invalid(e.describe("The web search price"))))?;
+    let micro = crate::money::parse_price(&price).map_err(|e| {
+        reject(AppError::Invalid(
+            e.describe_phrase("what-web-search-price").say(),
+        ))
+    })?;
     applied(&state, ops.set_site_web_search_price(micro).await).await
 }
 
@@ -71,11 +77,8 @@ pub async fn set_probes(policy: String) -> Result<(), AppError> {
     use super::ctx::*;
     use crate::types::ProbePolicy;
     let (ops, state) = admin_ops()?;
-    let policy = ProbePolicy::parse(&policy).ok_or_else(|| {
-        reject(AppError::Invalid(
-            "The probe policy must be upstream or answer.".into(),
-        ))
-    })?;
+    let policy = ProbePolicy::parse(&policy)
+        .ok_or_else(|| reject(AppError::Invalid(Msg::new("error-probe-policy").say())))?;
     applied(&state, ops.set_probes(policy).await).await
 }
 

@@ -1,6 +1,8 @@
 //! Administrator server fns for channels, their endpoints and credentials, and the channel test.
 //! Every one checks the admin role on the server first; saved keys never leave the server.
 
+#[cfg(feature = "ssr")]
+use crate::i18n::Msg;
 use leptos::prelude::*;
 
 use crate::error::AppError;
@@ -23,7 +25,7 @@ pub async fn get_channel(id: i64) -> Result<ChannelView, AppError> {
         .await
         .map_err(store_err)?;
     list.pop()
-        .ok_or_else(|| reject(AppError::NotFound("No such channel.".into())))
+        .ok_or_else(|| reject(AppError::NotFound(Msg::new("error-no-such-channel").say())))
 }
 
 #[cfg(feature = "ssr")]
@@ -38,18 +40,18 @@ fn settings_from_form(
     let kind = ChannelKind::parse(kind).ok_or_else(|| {
         reject(AppError::Field(
             "kind".into(),
-            "Choose the channel type: anthropic or openai.".into(),
+            Msg::new("error-channel-kind").say(),
         ))
     })?;
     let priority = if priority.trim().is_empty() {
         0
     } else {
-        parse_int(priority, "priority", "The priority")?
+        parse_int(priority, "priority", "what-priority")?
     };
     let weight = if weight.trim().is_empty() {
         1
     } else {
-        parse_int(weight, "weight", "The weight")?
+        parse_int(weight, "weight", "what-weight")?
     };
     Ok(crate::core::channels::ChannelSettings {
         name,
@@ -118,7 +120,7 @@ pub async fn set_channel_filter(
         "anthropic-compatible" => RequestFilter::anthropic_compatible(),
         _ => {
             return Err(reject(AppError::Invalid(
-                "The only preset is anthropic-compatible.".into(),
+                Msg::new("error-unknown-preset").say(),
             )))
         }
     };

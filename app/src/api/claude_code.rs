@@ -1,5 +1,7 @@
 //! Server fns of the Claude Code setup page: what it shows, and the connection test.
 
+#[cfg(feature = "ssr")]
+use crate::i18n::Msg;
 use leptos::prelude::*;
 
 use crate::error::AppError;
@@ -63,19 +65,19 @@ pub async fn test_connection(token: String, model: String) -> Result<ConnectionT
     if token.is_empty() {
         return Err(AppError::Field(
             "token".into(),
-            "Paste the token to test (its whole rlm_… value).".into(),
+            Msg::new("error-test-token").say(),
         ));
     }
     if token.len() > 512 {
         return Err(AppError::Field(
             "token".into(),
-            "That is not a Realms token.".into(),
+            Msg::new("error-not-a-token").say(),
         ));
     }
     if model.is_empty() || model.len() > 256 {
         return Err(AppError::Field(
             "model".into(),
-            "Choose a model to test.".into(),
+            Msg::new("error-test-model").say(),
         ));
     }
     let outcome =

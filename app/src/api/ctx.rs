@@ -1,6 +1,7 @@
 //! Server-side helpers for server fns: the state, the viewer, the session, role checks. Every
 //! rejection also sets the HTTP status so callers of the URL see 401/403/400, not 200 or 500.
 
+use crate::i18n::Msg;
 use http::request::Parts;
 use http::StatusCode;
 use leptos::prelude::*;
@@ -32,7 +33,7 @@ pub fn store_err(e: crate::core::error::StoreError) -> AppError {
 
 pub fn state() -> Result<AppState, AppError> {
     use_context::<AppState>()
-        .ok_or_else(|| reject(AppError::Server("Server state is missing.".into())))
+        .ok_or_else(|| reject(AppError::Server(Msg::new("error-state-missing").say())))
 }
 
 /// The signed-in user of this request, if any (loaded once per request by the session middleware).
@@ -56,14 +57,12 @@ pub fn require_admin() -> Result<User, AppError> {
 pub async fn session() -> Result<Session, AppError> {
     leptos_axum::extract::<Session>()
         .await
-        .map_err(|_| reject(AppError::Server("The session layer is missing.".into())))
+        .map_err(|_| reject(AppError::Server(Msg::new("error-session-layer").say())))
 }
 
 pub fn session_err(e: tower_sessions::session::Error) -> AppError {
     tracing::error!(error = %e, "session store failed");
-    reject(AppError::Server(
-        "Your session could not be saved. Try again.".into(),
-    ))
+    reject(AppError::Server(Msg::new("error-session-save").say()))
 }
 
 /// The signed-in administrator and the state, or a 401/403 rejection.
@@ -113,18 +112,20 @@ pub async fn user_changed(state: &AppState) -> Result<(), AppError> {
 }
 
 /// Parses a whole number typed into the form field `field`.
-pub fn parse_int(raw: &str, field: &str, what: &str) -> Result<i64, AppError> {
+/// `what` is the locale file's id of the field's name.
+pub fn parse_int(raw: &str, field: &str, what: &'static str) -> Result<i64, AppError> {
+    use crate::i18n::Msg;
     let t = raw.trim();
     if t.is_empty() {
         return Err(reject(AppError::Field(
             field.into(),
-            format!("{what} is required."),
+            Msg::new("error-required").phrase("what", what).say(),
         )));
     }
     t.parse::<i64>().map_err(|_| {
         reject(AppError::Field(
             field.into(),
-            format!("{what} must be a whole number."),
+            Msg::new("error-whole-number").phrase("what", what).say(),
         ))
     })
 }

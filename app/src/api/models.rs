@@ -1,6 +1,8 @@
 //! Server fns for models, prices, the built-in price list and bindings. `available_models` is for
 //! every signed-in user; the others check the admin role on the server first.
 
+#[cfg(feature = "ssr")]
+use crate::i18n::Msg;
 use leptos::prelude::*;
 
 use crate::error::AppError;
@@ -32,7 +34,7 @@ pub async fn get_model(id: i64) -> Result<ModelView, AppError> {
         .await
         .map_err(store_err)?;
     list.pop()
-        .ok_or_else(|| reject(AppError::NotFound("No such model.".into())))
+        .ok_or_else(|| reject(AppError::NotFound(Msg::new("error-no-such-model").say())))
 }
 
 /// The form fields of a model, as typed.
@@ -129,7 +131,7 @@ pub async fn set_model_web_search_price(
         raw => Some(crate::money::parse_price(raw).map_err(|e| {
             reject(AppError::Field(
                 "price".into(),
-                e.describe("The web search price"),
+                e.describe_phrase("what-web-search-price").say(),
             ))
         })?),
     };
@@ -192,7 +194,7 @@ async fn uploaded_prices() -> Result<Option<crate::core::price_file::Uploaded>, 
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "the session could not be read");
-            AppError::Server("The session could not be read. Retry.".into())
+            AppError::Server(Msg::new("error-session-read").say())
         })
 }
 
@@ -209,10 +211,16 @@ pub async fn get_price_list(#[server(default)] source: String) -> Result<PriceLi
         _ => None,
     };
     let (file, label, from_upload) = match &uploaded {
-        Some(u) => (&u.file, format!("the uploaded file {}", u.name), true),
+        Some(u) => (
+            &u.file,
+            Msg::new("price-source-upload").arg("name", &u.name).say(),
+            true,
+        ),
         None => (
             price_list::snapshot(),
-            format!("the built-in price list dated {}", price_list::dated()),
+            Msg::new("price-source-builtin")
+                .arg("dated", price_list::dated())
+                .say(),
             false,
         ),
     };
@@ -258,11 +266,9 @@ pub async fn import_prices(
     use super::ctx::*;
     let (ops, state) = admin_ops()?;
     let done = if source == "upload" {
-        let uploaded = uploaded_prices().await?.ok_or_else(|| {
-            reject(AppError::Invalid(
-                "No uploaded price file is waiting in this session: upload it again.".into(),
-            ))
-        })?;
+        let uploaded = uploaded_prices()
+            .await?
+            .ok_or_else(|| reject(AppError::Invalid(Msg::new("error-no-upload-waiting").say())))?;
         let from = format!("the uploaded file {}", uploaded.name);
         applied(&state, ops.import_prices(&uploaded.file, &ids, &from).await).await?
     } else {
@@ -280,7 +286,7 @@ pub async fn create_binding(
 ) -> Result<(), AppError> {
     use super::ctx::*;
     let (ops, state) = admin_ops()?;
-    let channel_id = parse_int(&channel_id, "channel_id", "The channel")?;
+    let channel_id = parse_int(&channel_id, "channel_id", "what-channel")?;
     let outcome = ops
         .create_binding(model_id, channel_id, Some(&upstream_model))
         .await;

@@ -1,5 +1,7 @@
 //! The signed-in user's data-plane tokens.
 
+#[cfg(feature = "ssr")]
+use crate::i18n::Msg;
 use leptos::prelude::*;
 
 use crate::error::AppError;
@@ -93,10 +95,8 @@ pub(super) fn client_rule_from_form(
     match clients {
         "any" => Ok(crate::clients::ClientRule::default()),
         "claude-code" => crate::clients::ClientRule::claude_code(Some(min_version))
-            .map_err(|m| reject(AppError::Field("min_version".into(), m))),
-        _ => Err(reject(AppError::Invalid(
-            "Clients must be any or claude-code.".into(),
-        ))),
+            .map_err(|m| reject(AppError::Field("min_version".into(), m.say()))),
+        _ => Err(reject(AppError::Invalid(Msg::new("error-clients").say()))),
     }
 }
 

@@ -1,5 +1,7 @@
 //! Administrator server fns for accounts: list, enable/disable, promote/demote, balances.
 
+#[cfg(feature = "ssr")]
+use crate::i18n::Msg;
 use leptos::prelude::*;
 
 use crate::error::AppError;
@@ -67,7 +69,7 @@ pub async fn set_user_role(id: i64, role: String) -> Result<(), AppError> {
     use crate::types::Role;
     let (ops, state) = admin_ops()?;
     let role = Role::parse(&role)
-        .ok_or_else(|| reject(AppError::Invalid("The role must be admin or user.".into())))?;
+        .ok_or_else(|| reject(AppError::Invalid(Msg::new("error-role").say())))?;
     applied(&state, ops.set_user_role(id, role).await).await?;
     Ok(())
 }
@@ -82,8 +84,12 @@ pub async fn adjust_balance(
     use super::ctx::*;
     use crate::money::parse_balance;
     let (ops, state) = admin_ops()?;
-    let nano = parse_balance(&amount)
-        .map_err(|e| reject(AppError::Field("amount".into(), e.describe("The amount"))))?;
+    let nano = parse_balance(&amount).map_err(|e| {
+        reject(AppError::Field(
+            "amount".into(),
+            e.describe_phrase("what-amount").say(),
+        ))
+    })?;
     let change = applied(&state, ops.adjust_balance(id, nano, &reason).await).await?;
     Ok(change.balance)
 }

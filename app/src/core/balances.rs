@@ -1,6 +1,7 @@
 //! Balances and their ledger. Every change of a balance is one ledger row written in the same
 //! transaction, so a balance always equals the sum of its ledger. Amounts are nano-USD.
 
+use crate::i18n::Msg;
 use sqlx::Row;
 
 use super::db::{now_ms, Db};
@@ -38,22 +39,19 @@ pub async fn adjust(
     actor_id: Option<i64>,
 ) -> Result<i64, StoreError> {
     if amount == 0 {
-        return Err(StoreError::field(
-            "amount",
-            "Enter an amount other than zero.",
-        ));
+        return Err(StoreError::field("amount", Msg::new("error-amount-zero")));
     }
     if kind == AdjustmentKind::Topup && amount < 0 {
         return Err(StoreError::field(
             "amount",
-            "A top-up adds money; use an adjustment to take money off.",
+            Msg::new("error-top-up-negative"),
         ));
     }
     let reason = reason.trim();
     if reason.chars().count() > MAX_REASON_LEN {
         return Err(StoreError::field(
             "reason",
-            format!("The reason can be at most {MAX_REASON_LEN} characters long."),
+            Msg::new("error-reason-too-long").arg("MAX_REASON_LEN", MAX_REASON_LEN),
         ));
     }
     let reason = if reason.is_empty() {
@@ -72,17 +70,15 @@ pub async fn adjust(
             .fetch_optional(&mut *tx)
             .await?;
     let Some(row) = row else {
-        return Err(StoreError::NotFound("No such user.".into()));
+        return Err(StoreError::NotFound(Msg::new("error-no-such-user")));
     };
     let balance: i64 = row.try_get("balance")?;
     if balance < 0 && amount < 0 {
         tx.rollback().await?;
         return Err(StoreError::field(
             "amount",
-            format!(
-                "That would leave the balance at {}; an adjustment cannot take it below zero.",
-                crate::money::format_balance(balance)
-            ),
+            Msg::new("error-adjustment-below-zero")
+                .arg("balance", crate::money::format_balance(balance)),
         ));
     }
     sqlx::query(
@@ -107,7 +103,7 @@ pub async fn balance(db: &Db, user_id: i64) -> Result<i64, StoreError> {
         .bind(user_id)
         .fetch_optional(db.pool())
         .await?;
-    let row = row.ok_or_else(|| StoreError::NotFound("No such user.".into()))?;
+    let row = row.ok_or_else(|| StoreError::NotFound(Msg::new("error-no-such-user")))?;
     Ok(row.try_get("balance")?)
 }
 

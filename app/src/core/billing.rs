@@ -5,6 +5,7 @@
 //! what the lease held and takes the balance no lower than the overdraft floor. Leases are
 //! released when idle, when their instance restarts, or when they expire (a stopped instance).
 
+use crate::i18n::Msg;
 use sqlx::Row;
 
 use super::db::{self, now_ms, Db};
@@ -88,7 +89,7 @@ async fn hold_in_db(
         .await?;
     let available: i64 = match row {
         Some(r) => r.try_get("available")?,
-        None => return Err(StoreError::NotFound("No such user.".into())),
+        None => return Err(StoreError::NotFound(Msg::new("error-no-such-user"))),
     };
     Ok(Err(Insufficient {
         available,
@@ -470,7 +471,7 @@ pub async fn holdings(db: &Db, user_id: i64) -> Result<(i64, i64), StoreError> {
         .bind(user_id)
         .fetch_optional(db.pool())
         .await?;
-    let row = row.ok_or_else(|| StoreError::NotFound("No such user.".into()))?;
+    let row = row.ok_or_else(|| StoreError::NotFound(Msg::new("error-no-such-user")))?;
     Ok((row.try_get("balance")?, row.try_get("reserved")?))
 }
 

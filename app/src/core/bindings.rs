@@ -1,6 +1,7 @@
 //! Bindings: which channels carry a model, and the model name each channel is sent. A model is bound
 //! to a channel at most once; the upstream name defaults to the model's public id.
 
+use crate::i18n::Msg;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -58,10 +59,9 @@ pub async fn create(
         if e.is_unique_violation() {
             StoreError::field(
                 "channel_id",
-                format!(
-                    "{} is bound to the channel {} already; edit that binding instead.",
-                    model.public_id, channel.name
-                ),
+                Msg::new("error-binding-exists")
+                    .arg("model", &model.public_id)
+                    .arg("channel", &channel.name),
             )
         } else {
             e
@@ -72,7 +72,7 @@ pub async fn create(
 }
 
 fn no_binding() -> StoreError {
-    StoreError::NotFound("No such binding.".into())
+    StoreError::NotFound(Msg::new("error-no-such-binding"))
 }
 
 const VIEW_QUERY: &str =

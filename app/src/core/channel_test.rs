@@ -3,6 +3,7 @@
 //! its free text (a test must not become a way to read what some host answers to a key). Hosts
 //! that `egress` refuses are not contacted.
 
+use crate::i18n::Msg;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -41,7 +42,7 @@ pub async fn test_one(
     let (path, body) = request_for(kind, model);
     let url = join(base_url, path);
     let refused = reqwest::Url::parse(&url)
-        .map_err(|e| format!("The base URL is not a valid URL: {e}."))
+        .map_err(|e| Msg::new("chtest-bad-url").arg("detail", e).say())
         .and_then(|u| super::egress::check_url(&u));
     let mut req = client
         .post(&url)
@@ -86,11 +87,11 @@ pub async fn test_one(
             result.status = Some(status.as_u16());
             result.ok = status.is_success();
             result.message = match (result.ok, upstream_error_type(&answer)) {
-                (true, _) | (false, None) => format!("The upstream answered {}.", status.as_u16()),
-                (false, Some(kind)) => {
-                    format!("The upstream answered {} ({kind}).", status.as_u16())
-                }
-            };
+                (true, _) | (false, None) => Msg::new("chtest-answered"),
+                (false, Some(kind)) => Msg::new("chtest-answered-kind").arg("kind", kind),
+            }
+            .arg("status", status.as_u16())
+            .say();
         }
     }
     result.message = redact(&result.message, key);
@@ -103,14 +104,13 @@ fn elapsed_ms(started: Instant) -> u64 {
 
 fn describe_transport_error(e: &reqwest::Error) -> String {
     if e.is_timeout() {
-        format!(
-            "No answer within {} seconds.",
-            CHANNEL_TEST_TIMEOUT.as_secs()
-        )
+        Msg::new("chtest-timeout")
+            .arg("seconds", CHANNEL_TEST_TIMEOUT.as_secs())
+            .say()
     } else if e.is_connect() {
-        "Could not connect to the upstream (check the base URL and that it is reachable from this server).".into()
+        Msg::new("chtest-connect").say()
     } else {
-        format!("The request failed: {e}")
+        Msg::new("chtest-failed").arg("detail", e).say()
     }
 }
 

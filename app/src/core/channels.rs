@@ -1,6 +1,7 @@
 //! Channels (upstream provider accounts) with their endpoints (base URLs) and credentials (API keys,
 //! encrypted at rest). A channel always keeps at least one endpoint and one credential.
 
+use crate::i18n::Msg;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -111,30 +112,33 @@ pub struct ChannelSettings {
 pub fn validate_settings(input: &ChannelSettings) -> Result<ChannelSettings, StoreError> {
     let name = input.name.trim();
     if name.is_empty() {
-        return Err(StoreError::field("name", "Give the channel a name."));
+        return Err(StoreError::field(
+            "name",
+            Msg::new("error-enter-channel-name"),
+        ));
     }
     if name.chars().count() > MAX_NAME_LEN {
         return Err(StoreError::field(
             "name",
-            format!("The channel name must be at most {MAX_NAME_LEN} characters long."),
+            Msg::new("error-channel-name-too-long").arg("MAX_NAME_LEN", MAX_NAME_LEN),
         ));
     }
     if name.chars().any(char::is_control) {
         return Err(StoreError::field(
             "name",
-            "The channel name cannot contain control characters.",
+            Msg::new("error-channel-name-control"),
         ));
     }
     if !PRIORITY_RANGE.contains(&input.priority) {
         return Err(StoreError::field(
             "priority",
-            "The priority must be between -1000000 and 1000000.",
+            Msg::new("error-priority-range"),
         ));
     }
     if !(1..=MAX_WEIGHT).contains(&input.weight) {
         return Err(StoreError::field(
             "weight",
-            format!("The weight must be a whole number from 1 to {MAX_WEIGHT}."),
+            Msg::new("error-weight-range").arg("MAX_WEIGHT", MAX_WEIGHT),
         ));
     }
     Ok(ChannelSettings {
@@ -147,13 +151,10 @@ pub fn validate_settings(input: &ChannelSettings) -> Result<ChannelSettings, Sto
 pub fn validate_key(raw: &str) -> Result<String, StoreError> {
     let key = raw.trim();
     if key.is_empty() {
-        return Err(StoreError::field("key", "Enter the API key."));
+        return Err(StoreError::field("key", Msg::new("error-enter-api-key")));
     }
     if key.len() > MAX_KEY_LEN || key.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(StoreError::field(
-            "key",
-            "The API key must be a single word without spaces (at most 1024 characters).",
-        ));
+        return Err(StoreError::field("key", Msg::new("error-api-key-one-word")));
     }
     Ok(key.to_string())
 }
@@ -174,7 +175,7 @@ fn name_taken(e: StoreError, name: &str) -> StoreError {
     if e.is_unique_violation() {
         StoreError::field(
             "name",
-            format!("A channel named \"{name}\" exists already; choose another name."),
+            Msg::new("error-channel-name-taken").arg("name", name),
         )
     } else {
         e
@@ -197,7 +198,7 @@ pub async fn create(
     if urls.is_empty() {
         return Err(StoreError::field(
             "base_url",
-            "Enter the base URL, like https://api.anthropic.com.",
+            Msg::new("error-enter-base-url"),
         ));
     }
     let keys = new
@@ -207,7 +208,7 @@ pub async fn create(
         .map(|k| validate_key(k))
         .collect::<Result<Vec<_>, _>>()?;
     if keys.is_empty() {
-        return Err(StoreError::field("key", "Enter the API key."));
+        return Err(StoreError::field("key", Msg::new("error-enter-api-key")));
     }
     let now = now_ms();
     let mut tx = db.pool().begin().await?;
@@ -264,7 +265,7 @@ async fn insert_credential(
 }
 
 fn no_channel() -> StoreError {
-    StoreError::NotFound("No such channel.".into())
+    StoreError::NotFound(Msg::new("error-no-such-channel"))
 }
 
 /// Changes a channel's name, type, priority and weight.
@@ -296,7 +297,7 @@ pub fn validate_filter(filter: &RequestFilter) -> Result<(), StoreError> {
         if list.len() > MAX_FILTER_ENTRIES {
             return Err(StoreError::field(
                 field,
-                format!("A list holds at most {MAX_FILTER_ENTRIES} entries."),
+                Msg::new("error-filter-too-many").arg("MAX_FILTER_ENTRIES", MAX_FILTER_ENTRIES),
             ));
         }
         if let Some(bad) = list.iter().find(|e| {
@@ -307,7 +308,9 @@ pub fn validate_filter(filter: &RequestFilter) -> Result<(), StoreError> {
         }) {
             return Err(StoreError::field(
                 field,
-                format!("{bad:?} is not a beta flag or field name: use letters, digits, - and _ (at most {MAX_FILTER_ENTRY_CHARS})."),
+                Msg::new("error-filter-entry")
+                    .arg("MAX_FILTER_ENTRY_CHARS", MAX_FILTER_ENTRY_CHARS)
+                    .arg("bad", format!("{bad:?}")),
             ));
         }
     }
@@ -436,7 +439,7 @@ pub async fn add_endpoint(db: &Db, channel_id: i64, raw_url: &str) -> Result<Str
     .map_err(|e| {
         let e = StoreError::from(e);
         if e.is_unique_violation() {
-            StoreError::field("base_url", "This channel has that base URL already.")
+            StoreError::field("base_url", Msg::new("error-base-url-taken"))
         } else {
             e
         }
@@ -483,7 +486,7 @@ pub async fn set_credential_enabled(
     .bind(channel_id)
     .fetch_optional(db.pool())
     .await?;
-    let row = row.ok_or_else(|| StoreError::NotFound("No such credential.".into()))?;
+    let row = row.ok_or_else(|| StoreError::NotFound(Msg::new("error-no-such-credential")))?;
     Ok(row.try_get("hint")?)
 }
 
@@ -514,18 +517,15 @@ impl Part {
 
     fn not_found(self) -> StoreError {
         StoreError::NotFound(match self {
-            Part::Endpoint => "No such endpoint.".into(),
-            Part::Credential => "No such credential.".into(),
+            Part::Endpoint => Msg::new("error-no-such-endpoint"),
+            Part::Credential => Msg::new("error-no-such-credential"),
         })
     }
 
     fn last_one(self) -> StoreError {
         StoreError::Invalid(match self {
-            Part::Endpoint => {
-                "A channel needs at least one endpoint: add another before removing this one."
-                    .into()
-            }
-            Part::Credential => "A channel needs at least one API key: add another before removing this one, or disable the channel.".into(),
+            Part::Endpoint => Msg::new("error-last-endpoint"),
+            Part::Credential => Msg::new("error-last-key"),
         })
     }
 }

@@ -4,6 +4,7 @@
 //! usage log. The outcome carries the answer, the time to its first byte and in total, the cost the
 //! usage log recorded and, on failure, a diagnosis.
 
+use crate::i18n::Msg;
 use std::time::{Duration, Instant};
 
 use eventsource_stream::Eventsource;
@@ -35,7 +36,7 @@ pub async fn run(
     let local = state
         .address
         .local_url()
-        .ok_or("This instance does not know its own address, so it cannot test itself.")?;
+        .ok_or_else(|| Msg::new("conntest-no-address").say())?;
     let body = serde_json::json!({
         "model": model,
         "max_tokens": MAX_TOKENS,
@@ -52,7 +53,12 @@ pub async fn run(
         .json(&body)
         .send()
         .await
-        .map_err(|e| format!("Realms could not reach its own data plane at {local}: {e}"))?;
+        .map_err(|e| {
+            Msg::new("conntest-unreachable")
+                .arg("address", &local)
+                .arg("detail", e)
+                .say()
+        })?;
     let mut out = ConnectionTest {
         model: model.to_string(),
         status: res.status().as_u16(),
@@ -102,7 +108,9 @@ async fn read_stream(res: reqwest::Response, started: Instant, out: &mut Connect
         let event = match event {
             Ok(e) => e,
             Err(e) => {
-                out.error = Some(shorten(&format!("The answer broke off: {e}")));
+                out.error = Some(shorten(
+                    &Msg::new("conntest-broke-off").arg("detail", e).say(),
+                ));
                 return;
             }
         };
@@ -157,7 +165,7 @@ async fn read_error(mut res: reqwest::Response) -> String {
         })
         .unwrap_or_else(|| text.trim().to_string());
     if message.is_empty() {
-        return "The answer had no message.".into();
+        return Msg::new("conntest-no-message").say();
     }
     shorten(&message)
 }

@@ -1,6 +1,7 @@
 //! The database handle: one pool over SQLite or PostgreSQL through sqlx's `Any` driver, so every store
 //! function is written once and runs on both.
 
+use crate::i18n::Msg;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor};
 use std::path::Path;
@@ -27,9 +28,7 @@ impl DbKind {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(DbKind::Postgres)
         } else {
-            Err(StoreError::Invalid(
-                "The database URL must start with sqlite:// or postgres://.".into(),
-            ))
+            Err(StoreError::Invalid(Msg::new("error-database-url-scheme")))
         }
     }
 }
@@ -171,18 +170,16 @@ fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
         None => (rest, None),
     };
     if path.is_empty() || path == ":memory:" {
-        return Err(StoreError::Invalid(
-            "The SQLite database URL needs a file path, for example sqlite://data/realms.db."
-                .into(),
-        ));
+        return Err(StoreError::Invalid(Msg::new("error-sqlite-needs-file")));
     }
     if let Some(parent) = Path::new(path).parent() {
         if !parent.as_os_str().is_empty() {
             std::fs::create_dir_all(parent).map_err(|e| {
-                StoreError::Invalid(format!(
-                    "Cannot create the database directory {}: {e}.",
-                    parent.display()
-                ))
+                StoreError::Invalid(
+                    Msg::new("error-cannot-create-db-dir")
+                        .arg("path", parent.display())
+                        .arg("error", e),
+                )
             })?;
         }
     }

@@ -70,7 +70,7 @@ fn refusal_v6(ip: Ipv6Addr, allow_private: bool) -> Option<&'static str> {
 
 /// Checks a base URL's host as far as it can be without resolving it: an address literal, or a name
 /// that always means this machine or a metadata service.
-pub fn check_host(host: &url::Host<&str>, allow_private: bool) -> Result<(), String> {
+pub fn check_host(host: &url::Host<&str>, allow_private: bool) -> Result<(), crate::i18n::Msg> {
     let why = match host {
         url::Host::Ipv4(v4) => refusal(IpAddr::V4(*v4), allow_private),
         url::Host::Ipv6(v6) => refusal(IpAddr::V6(*v6), allow_private),
@@ -86,8 +86,13 @@ pub fn check_host(host: &url::Host<&str>, allow_private: bool) -> Result<(), Str
         }
     };
     match why {
-        Some(why) => Err(format!(
-            "Realms will not send requests to this host: {why}."
+        Some(why) => Err(crate::i18n::Msg::new("error-host-refused").phrase(
+            "why",
+            if why == NEVER {
+                "why-never"
+            } else {
+                "why-private"
+            },
         )),
         None => Ok(()),
     }
@@ -144,7 +149,7 @@ pub fn upstream_client(
 /// Checks an upstream URL right before it is used (address literals included).
 pub fn check_url(url: &url::Url) -> Result<(), String> {
     match url.host() {
-        Some(host) => check_host(&host, private_allowed()),
+        Some(host) => check_host(&host, private_allowed()).map_err(|m| m.to_string()),
         None => Err("The upstream URL has no host.".into()),
     }
 }

@@ -1,23 +1,22 @@
 //! The error type of the store and of the domain functions above it.
 
+use crate::i18n::Msg;
+
 /// What went wrong in a store or domain call. `Invalid`, `Conflict`, `NotFound` and `Forbidden` carry a
 /// sentence meant for the person who asked; `Db` and `Migrate` are internal and are logged, not shown.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{0}")]
-    Invalid(String),
+    Invalid(Msg),
     /// Invalid input in one named form field (shown next to that field).
     #[error("{message}")]
-    Field {
-        field: &'static str,
-        message: String,
-    },
+    Field { field: &'static str, message: Msg },
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Msg),
     #[error("{0}")]
-    NotFound(String),
+    NotFound(Msg),
     #[error("{0}")]
-    Forbidden(String),
+    Forbidden(Msg),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
@@ -26,15 +25,12 @@ pub enum StoreError {
     Internal(String),
     /// The server is too busy for this now; the sentence says to try again.
     #[error("{0}")]
-    Busy(String),
+    Busy(Msg),
 }
 
 impl StoreError {
-    pub fn field(field: &'static str, message: impl Into<String>) -> Self {
-        StoreError::Field {
-            field,
-            message: message.into(),
-        }
+    pub fn field(field: &'static str, message: Msg) -> Self {
+        StoreError::Field { field, message }
     }
 
     /// True when the cause is a unique-constraint violation (a duplicate).
@@ -55,8 +51,13 @@ impl StoreError {
         }
     }
 
-    /// The sentence a person may see: internal causes become a generic message.
+    /// The sentence a person may see, in English: internal causes become a generic message.
     pub fn public_message(&self) -> String {
+        self.public_msg().to_string()
+    }
+
+    /// The sentence a person may see: internal causes become a generic message.
+    pub fn public_msg(&self) -> Msg {
         match self {
             StoreError::Field { message: m, .. }
             | StoreError::Invalid(m)
@@ -65,7 +66,7 @@ impl StoreError {
             | StoreError::Forbidden(m)
             | StoreError::Busy(m) => m.clone(),
             StoreError::Db(_) | StoreError::Migrate(_) | StoreError::Internal(_) => {
-                "Something went wrong on the server. Try again; if it persists, ask your administrator to check the logs.".into()
+                Msg::new("error-server")
             }
         }
     }
@@ -115,6 +116,6 @@ mod tests {
         }
         assert!(StoreError::Db(sqlx::Error::PoolTimedOut).is_transient());
         assert!(!StoreError::Db(sqlx::Error::RowNotFound).is_transient());
-        assert!(!StoreError::Invalid("no".into()).is_transient());
+        assert!(!StoreError::Invalid(crate::i18n::Msg::new("error-no-such-user")).is_transient());
     }
 }

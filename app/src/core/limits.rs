@@ -1,6 +1,7 @@
 //! Limits of tokens and users: requests per minute and concurrent requests (counted in memory by the
 //! data plane), and spend per 5 hours (rolling), per UTC day and per UTC month (summed from usage).
 
+use crate::i18n::Msg;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -29,39 +30,41 @@ pub fn from_row(row: &AnyRow, prefix: &str) -> Result<Limits, StoreError> {
 
 /// Checks typed limits; errors name their field.
 pub fn parse(input: &LimitsInput) -> Result<Limits, StoreError> {
-    let count = |raw: &str, field: &'static str, what: &str| -> Result<Option<i64>, StoreError> {
-        let t = raw.trim();
-        if t.is_empty() {
-            return Ok(None);
-        }
-        match t.parse::<i64>() {
-            Ok(n) if (1..=1_000_000).contains(&n) => Ok(Some(n)),
-            _ => Err(StoreError::field(
-                field,
-                format!("{what} must be a whole number from 1 to 1000000, or empty for no limit."),
-            )),
-        }
-    };
-    let usd = |raw: &str, field: &'static str, what: &str| -> Result<Option<i64>, StoreError> {
-        if raw.trim().is_empty() {
-            return Ok(None);
-        }
-        match parse_balance(raw) {
-            Ok(n) if n > 0 => Ok(Some(n)),
-            Ok(_) => Err(StoreError::field(
-                field,
-                format!("{what} must be more than zero, or empty for no limit."),
-            )),
-            Err(AmountError::Empty) => Ok(None),
-            Err(e) => Err(StoreError::field(field, e.describe(what))),
-        }
-    };
+    let count =
+        |raw: &str, field: &'static str, what: &'static str| -> Result<Option<i64>, StoreError> {
+            let t = raw.trim();
+            if t.is_empty() {
+                return Ok(None);
+            }
+            match t.parse::<i64>() {
+                Ok(n) if (1..=1_000_000).contains(&n) => Ok(Some(n)),
+                _ => Err(StoreError::field(
+                    field,
+                    Msg::new("error-limit-count").phrase("what", what),
+                )),
+            }
+        };
+    let usd =
+        |raw: &str, field: &'static str, what: &'static str| -> Result<Option<i64>, StoreError> {
+            if raw.trim().is_empty() {
+                return Ok(None);
+            }
+            match parse_balance(raw) {
+                Ok(n) if n > 0 => Ok(Some(n)),
+                Ok(_) => Err(StoreError::field(
+                    field,
+                    Msg::new("error-limit-positive").phrase("what", what),
+                )),
+                Err(AmountError::Empty) => Ok(None),
+                Err(e) => Err(StoreError::field(field, e.describe_phrase(what))),
+            }
+        };
     Ok(Limits {
-        rpm: count(&input.rpm, "rpm", "The requests-per-minute limit")?,
-        concurrency: count(&input.concurrency, "concurrency", "The concurrency limit")?,
-        spend_5h: usd(&input.spend_5h, "spend_5h", "The 5-hour spend limit")?,
-        spend_day: usd(&input.spend_day, "spend_day", "The daily spend limit")?,
-        spend_month: usd(&input.spend_month, "spend_month", "The monthly spend limit")?,
+        rpm: count(&input.rpm, "rpm", "what-rpm-limit")?,
+        concurrency: count(&input.concurrency, "concurrency", "what-concurrency-limit")?,
+        spend_5h: usd(&input.spend_5h, "spend_5h", "what-spend-5h-limit")?,
+        spend_day: usd(&input.spend_day, "spend_day", "what-spend-day-limit")?,
+        spend_month: usd(&input.spend_month, "spend_month", "what-spend-month-limit")?,
     })
 }
 
@@ -122,7 +125,7 @@ pub async fn set_token_limits(
     )
     .await?;
     if n == 0 {
-        return Err(StoreError::NotFound("No such token.".into()));
+        return Err(StoreError::NotFound(Msg::new("error-no-such-token")));
     }
     Ok(())
 }
@@ -131,7 +134,7 @@ pub async fn set_token_limits(
 pub async fn set_user_limits(db: &Db, user_id: i64, limits: &Limits) -> Result<(), StoreError> {
     let n = store(db, "users", "id = $6", &[user_id], limits).await?;
     if n == 0 {
-        return Err(StoreError::NotFound("No such user.".into()));
+        return Err(StoreError::NotFound(Msg::new("error-no-such-user")));
     }
     Ok(())
 }
@@ -141,7 +144,7 @@ pub async fn user_limits(db: &Db, user_id: i64) -> Result<Limits, StoreError> {
         .bind(user_id)
         .fetch_optional(db.pool())
         .await?;
-    let row = row.ok_or_else(|| StoreError::NotFound("No such user.".into()))?;
+    let row = row.ok_or_else(|| StoreError::NotFound(Msg::new("error-no-such-user")))?;
     from_row(&row, "")
 }
 

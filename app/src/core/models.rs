@@ -1,6 +1,7 @@
 //! Managed models: the public id clients send, a display name, enabled, and prices in micro-USD per
 //! million tokens (all five, or none).
 
+use crate::i18n::Msg;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -83,25 +84,19 @@ const COLUMNS: &str = "id, public_id, display_name, disabled_at, input_price, ou
 pub fn validate_model_id(raw: &str, field: &'static str) -> Result<String, StoreError> {
     let id = raw.trim();
     if id.is_empty() {
-        return Err(StoreError::field(
-            field,
-            "Enter a model id, like claude-sonnet-4-5.",
-        ));
+        return Err(StoreError::field(field, Msg::new("error-enter-model-id")));
     }
     if id.len() > MAX_ID_LEN {
         return Err(StoreError::field(
             field,
-            format!("A model id can be at most {MAX_ID_LEN} characters long."),
+            Msg::new("error-model-id-too-long").arg("MAX_ID_LEN", MAX_ID_LEN),
         ));
     }
     if !id
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "-_.:/@+".contains(c))
     {
-        return Err(StoreError::field(
-            field,
-            "A model id may use letters, digits and - _ . : / @ + only (no spaces).",
-        ));
+        return Err(StoreError::field(field, Msg::new("error-model-id-chars")));
     }
     Ok(id.to_string())
 }
@@ -114,7 +109,8 @@ fn display_name_or(raw: Option<&str>, public_id: &str) -> Result<String, StoreEr
     if name.chars().count() > MAX_DISPLAY_NAME_LEN {
         return Err(StoreError::field(
             "display_name",
-            format!("The display name can be at most {MAX_DISPLAY_NAME_LEN} characters long."),
+            Msg::new("error-display-name-too-long")
+                .arg("MAX_DISPLAY_NAME_LEN", MAX_DISPLAY_NAME_LEN),
         ));
     }
     Ok(name.to_string())
@@ -158,23 +154,22 @@ pub fn parse_long_context(
         (true, false) => {
             return Err(StoreError::field(
                 "threshold",
-                "Give the number of input tokens above which these prices apply (e.g. 200000).",
+                Msg::new("error-enter-threshold"),
             ))
         }
         (false, true) => {
             return Err(StoreError::field(
                 "input_price",
-                "Give at least the long-context input and output prices.",
+                Msg::new("error-long-context-prices"),
             ))
         }
         (false, false) => {}
     }
-    let threshold: i64 = threshold.parse().ok().filter(|t| *t > 0).ok_or_else(|| {
-        StoreError::field(
-            "threshold",
-            "The threshold must be a positive whole number of input tokens.",
-        )
-    })?;
+    let threshold: i64 = threshold
+        .parse()
+        .ok()
+        .filter(|t| *t > 0)
+        .ok_or_else(|| StoreError::field("threshold", Msg::new("error-threshold-whole")))?;
     let prices = parse_prices(prices)?.unwrap_or_default();
     Ok(Some(LongContext { threshold, prices }))
 }
@@ -183,37 +178,37 @@ pub fn parse_prices(input: &PriceInput) -> Result<Option<Prices>, StoreError> {
     if input.is_blank() {
         return Ok(None);
     }
-    let required = |raw: &str, field: &'static str, what: &str| {
-        parse_price(raw).map_err(|e| StoreError::field(field, e.describe(what)))
+    let required = |raw: &str, field: &'static str, what: &'static str| {
+        parse_price(raw).map_err(|e| StoreError::field(field, e.describe_phrase(what)))
     };
-    let optional = |raw: &str, field: &'static str, what: &str, derived: i64| {
+    let optional = |raw: &str, field: &'static str, what: &'static str, derived: i64| {
         if raw.trim().is_empty() {
             Ok(derived)
         } else {
-            parse_price(raw).map_err(|e| StoreError::field(field, e.describe(what)))
+            parse_price(raw).map_err(|e| StoreError::field(field, e.describe_phrase(what)))
         }
     };
     let base = Prices::with_derived_cache(
-        required(&input.input, "input_price", "The input price")?,
-        required(&input.output, "output_price", "The output price")?,
+        required(&input.input, "input_price", "what-input-price")?,
+        required(&input.output, "output_price", "what-output-price")?,
     );
     Ok(Some(Prices {
         cache_write_5m: optional(
             &input.cache_write_5m,
             "cache_write_5m_price",
-            "The 5-minute cache write price",
+            "what-cache-write-5m-price",
             base.cache_write_5m,
         )?,
         cache_write_1h: optional(
             &input.cache_write_1h,
             "cache_write_1h_price",
-            "The 1-hour cache write price",
+            "what-cache-write-1h-price",
             base.cache_write_1h,
         )?,
         cache_read: optional(
             &input.cache_read,
             "cache_read_price",
-            "The cache read price",
+            "what-cache-read-price",
             base.cache_read,
         )?,
         ..base
@@ -231,17 +226,14 @@ pub struct ModelInput {
 
 fn id_taken(e: StoreError, id: &str) -> StoreError {
     if e.is_unique_violation() {
-        StoreError::field(
-            "public_id",
-            format!("A model with the id \"{id}\" exists already."),
-        )
+        StoreError::field("public_id", Msg::new("error-model-id-taken").arg("id", id))
     } else {
         e
     }
 }
 
 fn no_model() -> StoreError {
-    StoreError::NotFound("No such model.".into())
+    StoreError::NotFound(Msg::new("error-no-such-model"))
 }
 
 /// Refuses a model id that is another model's alias.
@@ -253,7 +245,7 @@ async fn not_an_alias(db: &Db, public_id: &str, model_id: Option<i64>) -> Result
     match row {
         Some(r) if Some(r.try_get::<i64, _>("model_id")?) != model_id => Err(StoreError::field(
             "public_id",
-            format!("\"{public_id}\" is an alias of another model."),
+            Msg::new("error-id-is-alias").arg("public_id", public_id),
         )),
         _ => Ok(()),
     }
@@ -329,7 +321,7 @@ pub async fn set_long_context(
         if l.threshold <= 0 {
             return Err(StoreError::Field {
                 field: "threshold",
-                message: "The threshold must be a positive number of input tokens.".into(),
+                message: Msg::new("error-threshold-positive"),
             });
         }
     }
@@ -362,7 +354,7 @@ pub async fn set_web_search_price(
     if price.is_some_and(|p| p < 0) {
         return Err(StoreError::field(
             "web_search_price",
-            "A price cannot be negative.",
+            Msg::new("error-price-negative"),
         ));
     }
     let row = sqlx::query(&format!(
@@ -468,7 +460,7 @@ pub async fn set_aliases(db: &Db, id: i64, aliases: &[String]) -> Result<Model, 
         if a == model.public_id {
             return Err(StoreError::field(
                 "aliases",
-                format!("\"{a}\" is the model's own id."),
+                Msg::new("error-alias-is-own-id").arg("a", a),
             ));
         }
         if !wanted.contains(&a) {
@@ -478,7 +470,7 @@ pub async fn set_aliases(db: &Db, id: i64, aliases: &[String]) -> Result<Model, 
     if wanted.len() > 64 {
         return Err(StoreError::field(
             "aliases",
-            "A model can have at most 64 aliases.",
+            Msg::new("error-too-many-aliases"),
         ));
     }
     if !wanted.is_empty() {
@@ -494,7 +486,7 @@ pub async fn set_aliases(db: &Db, id: i64, aliases: &[String]) -> Result<Model, 
             let taken: String = r.try_get("public_id")?;
             return Err(StoreError::field(
                 "aliases",
-                format!("\"{taken}\" is the id of another model."),
+                Msg::new("error-alias-is-model-id").arg("taken", taken),
             ));
         }
     }
@@ -514,7 +506,7 @@ pub async fn set_aliases(db: &Db, id: i64, aliases: &[String]) -> Result<Model, 
             .map_err(|e| {
                 let e: StoreError = e.into();
                 if e.is_unique_violation() {
-                    StoreError::field("aliases", format!("\"{a}\" is an alias of another model."))
+                    StoreError::field("aliases", Msg::new("error-alias-taken").arg("a", a))
                 } else {
                     e
                 }

@@ -1,5 +1,6 @@
 //! Password rules and argon2id hashing. Hashing is CPU-heavy, so async callers run it off the runtime.
 
+use crate::i18n::Msg;
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
@@ -14,14 +15,14 @@ pub const MAX_PASSWORD_LEN: usize = 1024;
 pub fn validate(password: &str) -> Result<(), StoreError> {
     let n = password.chars().count();
     if n < MIN_PASSWORD_LEN {
-        return Err(StoreError::Invalid(format!(
-            "The password must be at least {MIN_PASSWORD_LEN} characters long."
-        )));
+        return Err(StoreError::Invalid(
+            Msg::new("error-password-too-short").arg("MIN_PASSWORD_LEN", MIN_PASSWORD_LEN),
+        ));
     }
     if n > MAX_PASSWORD_LEN {
-        return Err(StoreError::Invalid(format!(
-            "The password must be at most {MAX_PASSWORD_LEN} characters long."
-        )));
+        return Err(StoreError::Invalid(
+            Msg::new("error-password-too-long").arg("MAX_PASSWORD_LEN", MAX_PASSWORD_LEN),
+        ));
     }
     Ok(())
 }
@@ -74,9 +75,7 @@ impl HashGate {
         use std::sync::atomic::Ordering;
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
-            return Err(StoreError::Busy(
-                "The server is busy checking other sign-ins. Try again in a few seconds.".into(),
-            ));
+            return Err(StoreError::Busy(Msg::new("error-sign-in-busy")));
         }
         let permit = self.slots.acquire().await;
         self.waiting.fetch_sub(1, Ordering::AcqRel);

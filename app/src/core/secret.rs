@@ -1,6 +1,7 @@
 //! The instance secret: from `REALMS_SECRET_KEY`, or generated once into the data directory. Keys for
 //! specific purposes (cookie signing, encryption of upstream keys) are derived from it, never used raw.
 
+use crate::i18n::Msg;
 use rand::RngCore;
 use sha2::{Digest, Sha256, Sha512};
 use std::io::Write;
@@ -32,9 +33,9 @@ impl InstanceSecret {
     pub fn from_value(value: &str) -> Result<Self, StoreError> {
         let value = value.trim();
         if value.len() < MIN_SECRET_LEN {
-            return Err(StoreError::Invalid(format!(
-                "REALMS_SECRET_KEY must be at least {MIN_SECRET_LEN} characters long."
-            )));
+            return Err(StoreError::Invalid(
+                Msg::new("error-secret-too-short").arg("MIN_SECRET_LEN", MIN_SECRET_LEN),
+            ));
         }
         Ok(InstanceSecret(value.as_bytes().to_vec()))
     }
@@ -53,23 +54,30 @@ impl InstanceSecret {
             Ok(v) => return Ok((Self::from_value(&v)?, SecretSource::File(path))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {
-                return Err(StoreError::Invalid(format!(
-                    "Cannot read {}: {e}.",
-                    path.display()
-                )));
+                return Err(StoreError::Invalid(
+                    Msg::new("error-cannot-read")
+                        .arg("path", path.display())
+                        .arg("error", e),
+                ));
             }
         }
         std::fs::create_dir_all(data_dir).map_err(|e| {
-            StoreError::Invalid(format!(
-                "Cannot create the data directory {}: {e}.",
-                data_dir.display()
-            ))
+            StoreError::Invalid(
+                Msg::new("error-cannot-create-data-dir")
+                    .arg("path", data_dir.display())
+                    .arg("error", e),
+            )
         })?;
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let value = hex::encode(bytes);
-        write_private(&path, value.as_bytes())
-            .map_err(|e| StoreError::Invalid(format!("Cannot write {}: {e}.", path.display())))?;
+        write_private(&path, value.as_bytes()).map_err(|e| {
+            StoreError::Invalid(
+                Msg::new("error-cannot-write")
+                    .arg("path", path.display())
+                    .arg("error", e),
+            )
+        })?;
         Ok((Self::from_value(&value)?, SecretSource::Generated(path)))
     }
 

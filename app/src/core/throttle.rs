@@ -131,21 +131,15 @@ impl Default for SignInThrottles {
 }
 
 /// "Try again in 3 minutes." for a client address that failed too often.
-pub fn address_wait_message(wait: Duration) -> String {
+pub fn address_wait_message(wait: Duration) -> crate::i18n::Msg {
     let minutes = wait.as_secs().div_ceil(60).max(1);
-    format!(
-        "Too many failed sign-in attempts from your network address. Try again in {minutes} minute{}.",
-        if minutes == 1 { "" } else { "s" }
-    )
+    crate::i18n::Msg::new("error-throttled-address").arg("minutes", minutes)
 }
 
 /// "Try again in 3 minutes." — rounded up, never "0 minutes".
-pub fn wait_message(wait: Duration) -> String {
+pub fn wait_message(wait: Duration) -> crate::i18n::Msg {
     let minutes = wait.as_secs().div_ceil(60).max(1);
-    format!(
-        "Too many failed sign-in attempts for this account. Try again in {minutes} minute{}.",
-        if minutes == 1 { "" } else { "s" }
-    )
+    crate::i18n::Msg::new("error-throttled-account").arg("minutes", minutes)
 }
 
 #[cfg(test)]
@@ -206,7 +200,11 @@ mod tests {
 
     #[test]
     fn message_rounds_up() {
-        assert!(wait_message(Duration::from_secs(61)).contains("2 minutes"));
-        assert!(wait_message(Duration::from_secs(1)).contains("1 minute."));
+        assert!(wait_message(Duration::from_secs(61))
+            .to_string()
+            .contains("2 minutes"));
+        assert!(wait_message(Duration::from_secs(1))
+            .to_string()
+            .contains("1 minute."));
     }
 }

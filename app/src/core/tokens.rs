@@ -1,5 +1,6 @@
 //! Data-plane tokens: create (value returned once), list, revoke, and authenticate a presented value.
 
+use crate::i18n::Msg;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -76,9 +77,9 @@ const COLUMNS: &str = "id, user_id, name, hint, created_at, expires_at, last_use
 pub fn normalize_name(raw: &str) -> Result<String, StoreError> {
     let name = raw.trim();
     if name.chars().count() > MAX_TOKEN_NAME_LEN {
-        return Err(StoreError::Invalid(format!(
-            "The token name must be at most {MAX_TOKEN_NAME_LEN} characters long."
-        )));
+        return Err(StoreError::Invalid(
+            Msg::new("error-token-name-too-long").arg("MAX_TOKEN_NAME_LEN", MAX_TOKEN_NAME_LEN),
+        ));
     }
     Ok(if name.is_empty() {
         "default".to_string()
@@ -115,9 +116,7 @@ pub async fn create_with_limits(
 ) -> Result<NewToken, StoreError> {
     let name = normalize_name(name)?;
     if expires_in_days.is_some_and(|d| d > 3650) {
-        return Err(StoreError::Invalid(
-            "A token can expire at most 3650 days from now.".into(),
-        ));
+        return Err(StoreError::Invalid(Msg::new("error-expiry-too-far")));
     }
     let now = now_ms();
     let expires_at = expires_in_days
@@ -171,7 +170,7 @@ pub async fn revoke(db: &Db, user_id: i64, token_id: i64) -> Result<(), StoreErr
     .execute(db.pool())
     .await?;
     if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound("No such token.".into()));
+        return Err(StoreError::NotFound(Msg::new("error-no-such-token")));
     }
     Ok(())
 }
@@ -233,7 +232,7 @@ pub async fn set_clients(
     .execute(db.pool())
     .await?;
     if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound("No such token.".into()));
+        return Err(StoreError::NotFound(Msg::new("error-no-such-token")));
     }
     Ok(())
 }

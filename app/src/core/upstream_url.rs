@@ -4,30 +4,27 @@
 //! under one). It is stored without a trailing `/` and without a trailing `/v1`, so appending the
 //! client's path (`/v1/messages?beta=true`) never doubles `/v1`.
 
+use crate::i18n::Msg;
+
 /// Checks and normalizes a base URL, or says what is wrong with it.
-pub fn normalize_base_url(raw: &str) -> Result<String, String> {
+pub fn normalize_base_url(raw: &str) -> Result<String, Msg> {
     let raw = raw.trim();
     if raw.is_empty() {
-        return Err("Enter the base URL, like https://api.anthropic.com.".into());
+        return Err(Msg::new("error-enter-base-url"));
     }
-    let parsed = url::Url::parse(raw).map_err(|_| {
-        "The base URL is not a valid URL; write it like https://api.anthropic.com.".to_string()
-    })?;
+    let parsed = url::Url::parse(raw).map_err(|_| Msg::new("error-base-url-not-valid"))?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err("The base URL must start with http:// or https://.".into());
+        return Err(Msg::new("error-base-url-scheme"));
     }
     match parsed.host() {
-        None => return Err("The base URL needs a host name.".into()),
+        None => return Err(Msg::new("error-base-url-no-host")),
         Some(host) => super::egress::check_host(&host, super::egress::private_allowed())?,
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(
-            "Do not put credentials in the base URL; add the API key as a credential instead."
-                .into(),
-        );
+        return Err(Msg::new("error-base-url-credentials"));
     }
     if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err("The base URL cannot have a query (?…) or a fragment (#…).".into());
+        return Err(Msg::new("error-base-url-query"));
     }
     let mut path = parsed.path().trim_end_matches('/').to_string();
     if path.ends_with("/v1") {
@@ -100,7 +97,7 @@ mod tests {
             ("http://169.254.169.254/latest", "will not send requests"),
         ] {
             let err = normalize_base_url(raw).unwrap_err();
-            assert!(err.contains(says), "{raw}: {err}");
+            assert!(err.to_string().contains(says), "{raw}: {err}");
         }
     }
 

@@ -1,6 +1,7 @@
 //! The usage log: usage events, one per accepted data-plane request, written in batches by the
 //! server's books (`relay::books`, off the request path), read by the console and the CLI.
 
+use crate::i18n::Msg;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -567,20 +568,16 @@ pub async fn filter_for(
     let to_day = if q.to.trim().is_empty() {
         today
     } else {
-        parse_day(&q.to)
-            .ok_or_else(|| StoreError::field("to", "Enter the last day as YYYY-MM-DD."))?
+        parse_day(&q.to).ok_or_else(|| StoreError::field("to", Msg::new("error-enter-last-day")))?
     };
     let from_day = if q.from.trim().is_empty() {
         to_day - (DEFAULT_DAYS - 1) * DAY
     } else {
         parse_day(&q.from)
-            .ok_or_else(|| StoreError::field("from", "Enter the first day as YYYY-MM-DD."))?
+            .ok_or_else(|| StoreError::field("from", Msg::new("error-enter-first-day")))?
     };
     if from_day > to_day {
-        return Err(StoreError::field(
-            "from",
-            "The first day comes after the last day.",
-        ));
+        return Err(StoreError::field("from", Msg::new("error-days-reversed")));
     }
     let user_id = if viewer.is_admin_role() {
         match q.user.trim() {
@@ -589,7 +586,10 @@ pub async fn filter_for(
                 super::users::find_by_email(db, email)
                     .await?
                     .ok_or_else(|| {
-                        StoreError::field("user", format!("No user has the email {email}."))
+                        StoreError::field(
+                            "user",
+                            Msg::new("error-no-user-with-email").arg("email", email),
+                        )
                     })?
                     .id,
             ),

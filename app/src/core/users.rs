@@ -1,11 +1,13 @@
 //! Console accounts: creation (the first account becomes the admin), lookup and sign-in checks.
 
+use crate::i18n::Msg;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::db::{now_ms, Db};
 use super::error::StoreError;
 use super::password;
+use crate::i18n::Locale;
 use crate::types::{AdminUserView, Role, UserView};
 
 /// A stored account.
@@ -18,6 +20,8 @@ pub struct User {
     pub role: Role,
     pub disabled_at: Option<i64>,
     pub created_at: i64,
+    /// The console language this user chose, if any.
+    pub locale: Option<Locale>,
 }
 
 impl User {
@@ -49,11 +53,15 @@ impl User {
                 .ok_or_else(|| StoreError::Internal(format!("unknown role {role:?}")))?,
             disabled_at: row.try_get("disabled_at")?,
             created_at: row.try_get("created_at")?,
+            locale: row
+                .try_get::<Option<String>, _>("locale")?
+                .as_deref()
+                .and_then(Locale::from_tag),
         })
     }
 }
 
-const COLUMNS: &str = "id, email, username, password_hash, role, disabled_at, created_at";
+const COLUMNS: &str = "id, email, username, password_hash, role, disabled_at, created_at, locale";
 
 /// Trims and lower-cases an email and checks it looks like one.
 /// The longest email accepted (RFC 5321's limit on a path).
@@ -76,9 +84,7 @@ pub fn normalize_email(raw: &str) -> Result<String, StoreError> {
     if valid {
         Ok(email)
     } else {
-        Err(StoreError::Invalid(
-            "Enter a valid email address, like name@example.com.".into(),
-        ))
+        Err(StoreError::Invalid(Msg::new("error-enter-email")))
     }
 }
 
@@ -88,9 +94,7 @@ pub fn normalize_username(raw: Option<&str>) -> Result<Option<String>, StoreErro
         return Ok(None);
     };
     if name.chars().count() > 64 {
-        return Err(StoreError::Invalid(
-            "The username must be at most 64 characters long.".into(),
-        ));
+        return Err(StoreError::Invalid(Msg::new("error-username-too-long")));
     }
     Ok(Some(name.to_string()))
 }
@@ -120,7 +124,7 @@ pub async fn create(db: &Db, new: NewUser<'_>) -> Result<User, StoreError> {
     match new.role {
         Some(role) => insert(db, &account, role, false).await,
         None => match insert(db, &account, Role::Admin, true).await {
-            Err(StoreError::Conflict(m)) if m == FIRST_ADMIN_TAKEN => {
+            Err(StoreError::Conflict(m)) if m.id == FIRST_ADMIN_TAKEN => {
                 insert(db, &account, Role::User, false).await
             }
             done => done,
@@ -135,7 +139,7 @@ struct Account<'a> {
     hash: &'a str,
 }
 
-const FIRST_ADMIN_TAKEN: &str = "the first administrator exists";
+const FIRST_ADMIN_TAKEN: &str = "error-first-admin-taken";
 
 /// Inserts an account. With `first`, it becomes the administrator only when nobody is one yet and it
 /// can take the `first_admin` slot; otherwise it is a `user`.
@@ -178,7 +182,7 @@ async fn insert(
         Err(e) => {
             let e = StoreError::from(e);
             return Err(if e.is_unique_violation() {
-                StoreError::Conflict("An account with this email already exists.".into())
+                StoreError::Conflict(Msg::new("error-email-taken"))
             } else {
                 e
             });
@@ -193,7 +197,7 @@ async fn insert(
         if let Err(e) = slot {
             let e = StoreError::from(e);
             return Err(if e.is_unique_violation() {
-                StoreError::Conflict(FIRST_ADMIN_TAKEN.into())
+                StoreError::Conflict(Msg::new(FIRST_ADMIN_TAKEN))
             } else {
                 e
             });
@@ -202,7 +206,7 @@ async fn insert(
     tx.commit().await.map_err(|e| {
         let e = StoreError::from(e);
         if first && e.is_unique_violation() {
-            StoreError::Conflict(FIRST_ADMIN_TAKEN.into())
+            StoreError::Conflict(Msg::new(FIRST_ADMIN_TAKEN))
         } else {
             e
         }
@@ -214,9 +218,7 @@ async fn insert(
 fn keeps_an_admin(e: sqlx::Error) -> StoreError {
     let last = matches!(&e, sqlx::Error::Database(d) if d.message().contains("last administrator"));
     if last {
-        StoreError::Invalid(
-            "Realms needs at least one enabled administrator: make another account an administrator first.".into(),
-        )
+        StoreError::Invalid(Msg::new("error-last-admin"))
     } else {
         StoreError::from(e)
     }
@@ -256,7 +258,7 @@ pub async fn set_disabled(db: &Db, id: i64, disabled: bool) -> Result<(), StoreE
         .await
         .map_err(keeps_an_admin)?;
     if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound("No such user.".into()));
+        return Err(StoreError::NotFound(Msg::new("error-no-such-user")));
     }
     Ok(())
 }
@@ -279,7 +281,7 @@ pub async fn get_admin_view(db: &Db, id: i64) -> Result<AdminUserView, StoreErro
     .fetch_optional(db.pool())
     .await?;
     super::db::found(row, admin_view, || {
-        StoreError::NotFound("No such user.".into())
+        StoreError::NotFound(Msg::new("error-no-such-user"))
     })
 }
 
@@ -303,7 +305,7 @@ fn admin_view(row: &AnyRow) -> Result<AdminUserView, StoreError> {
 pub async fn set_role(db: &Db, id: i64, role: Role) -> Result<User, StoreError> {
     let user = get(db, id)
         .await?
-        .ok_or_else(|| StoreError::NotFound("No such user.".into()))?;
+        .ok_or_else(|| StoreError::NotFound(Msg::new("error-no-such-user")))?;
     sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
         .bind(role.as_str())
         .bind(id)
@@ -354,7 +356,7 @@ pub async fn set_clients(
             .execute(db.pool())
             .await?;
     if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound("No such user.".into()));
+        return Err(StoreError::NotFound(Msg::new("error-no-such-user")));
     }
     Ok(())
 }
@@ -365,8 +367,18 @@ pub async fn clients(db: &Db, user_id: i64) -> Result<crate::clients::ClientRule
         .bind(user_id)
         .fetch_optional(db.pool())
         .await?
-        .ok_or_else(|| StoreError::NotFound("No such user.".into()))?;
+        .ok_or_else(|| StoreError::NotFound(Msg::new("error-no-such-user")))?;
     super::tokens::client_rule_of(&row, "")
+}
+
+/// Saves the console language a user chose.
+pub async fn set_locale(db: &Db, user_id: i64, locale: Locale) -> Result<(), StoreError> {
+    sqlx::query("UPDATE users SET locale = $1 WHERE id = $2")
+        .bind(locale.tag())
+        .bind(user_id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -4,8 +4,10 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
+use super::layout::LanguageSwitch;
 use super::widgets::{ActionError, Submit};
 use crate::api::account::{registration_open, Login, Register};
+use crate::i18n::t;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -13,24 +15,35 @@ pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
     let open = Resource::new(|| (), |_| registration_open());
+    // Signed in to an account whose language is not this page's: load the next page whole, so it
+    // is rendered in the account's language.
+    Effect::new(move |_| {
+        if let Some(Ok(Some(_to))) = login.value().get() {
+            #[cfg(feature = "hydrate")]
+            {
+                let _ = window().location().set_href(&_to);
+            }
+        }
+    });
     view! {
         <main class="auth">
-            <h1>"Sign in to Realms"</h1>
+            <LanguageSwitch/>
+            <h1>{t("login-title")}</h1>
             <ActionForm action=login>
-                <label>"Email"
+                <label>{t("field-email")}
                     <input type="email" name="email" required autocomplete="username" autofocus/>
                 </label>
-                <label>"Password"
+                <label>{t("field-password")}
                     <input type="password" name="password" required autocomplete="current-password"/>
                 </label>
                 <input type="hidden" name="next" value=next/>
                 <ActionError action=login/>
-                <Submit action=login label="Sign in" busy="Signing in…"/>
+                <Submit action=login label=t("sign-in") busy=t("signing-in")/>
             </ActionForm>
             <Suspense>
                 {move || Suspend::new(async move {
                     open.await.ok().filter(|o| *o).map(|_| view! {
-                        <p class="muted">"No account yet? " <a href="/register">"Create one"</a></p>
+                        <p class="muted">{t("login-no-account")} " " <a href="/register">{t("login-create-one")}</a></p>
                     })
                 })}
             </Suspense>
@@ -44,29 +57,30 @@ pub fn RegisterPage() -> impl IntoView {
     let open = Resource::new(|| (), |_| registration_open());
     view! {
         <main class="auth">
-            <h1>"Create your Realms account"</h1>
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <LanguageSwitch/>
+            <h1>{t("register-title")}</h1>
+            <Suspense fallback=|| view! { <p class="loading">{t("loading")}</p> }>
                 {move || Suspend::new(async move {
                     match open.await {
                         Ok(false) => view! {
-                            <p class="notice">"Registration is closed on this Realms instance. Ask an administrator to create an account for you."</p>
-                            <p><a href="/login">"Sign in"</a></p>
+                            <p class="notice">{t("register-closed")}</p>
+                            <p><a href="/login">{t("sign-in")}</a></p>
                         }.into_any(),
                         _ => view! {
                             <ActionForm action=register>
-                                <label>"Email"
+                                <label>{t("field-email")}
                                     <input type="email" name="email" required autocomplete="email" autofocus/>
                                 </label>
-                                <label>"Username " <span class="muted">"(optional)"</span>
+                                <label>{t("field-username")} " " <span class="muted">{t("optional")}</span>
                                     <input type="text" name="username" maxlength="64" autocomplete="nickname"/>
                                 </label>
-                                <label>"Password " <span class="muted">"(at least 8 characters)"</span>
+                                <label>{t("field-password")} " " <span class="muted">{t("register-password-hint")}</span>
                                     <input type="password" name="password" required minlength="8" autocomplete="new-password"/>
                                 </label>
                                 <ActionError action=register/>
-                                <Submit action=register label="Create account" busy="Creating account…"/>
+                                <Submit action=register label=t("register-submit") busy=t("register-submitting")/>
                             </ActionForm>
-                            <p class="muted">"Already registered? " <a href="/login">"Sign in"</a></p>
+                            <p class="muted">{t("register-have-account")} " " <a href="/login">{t("sign-in")}</a></p>
                         }.into_any(),
                     }
                 })}

@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use crate::i18n::t;
+
 const PALETTE: &[&str] = &[
     "#3b5bdb", "#f08c00", "#2b8a3e", "#c92a2a", "#7048e8", "#0c8599", "#e64980", "#5c940d",
 ];
@@ -38,7 +40,7 @@ impl Stacked {
 /// A stacked bar chart; `format` renders a value for labels and tooltips.
 #[component]
 pub fn StackedBars(
-    title: &'static str,
+    #[prop(into)] title: String,
     data: Stacked,
     format: fn(i64) -> String,
     #[prop(into)] testid: String,
@@ -79,14 +81,15 @@ pub fn StackedBars(
         .map(|(s, (name, _))| (name.clone(), PALETTE[s % PALETTE.len()]))
         .collect();
     let empty = bars.is_empty();
+    let label = title.clone();
     view! {
         <figure class="chart" data-testid=testid>
             <figcaption>{title}</figcaption>
             {if empty {
-                view! { <p class="empty">"Nothing in this range."</p> }.into_any()
+                view! { <p class="empty">{t("chart-empty")}</p> }.into_any()
             } else {
                 view! {
-                    <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=title>
+                    <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=label>
                         <line x1=LEFT y1=TOP x2=LEFT y2=TOP + plot_h class="axis"/>
                         <line x1=LEFT y1=TOP + plot_h x2=WIDTH - 8.0 y2=TOP + plot_h class="axis"/>
                         <text x=LEFT - 6.0 y=TOP + 10.0 text-anchor="end" class="tick">{format(max)}</text>
@@ -120,7 +123,7 @@ pub fn StackedBars(
 /// Horizontal bars, one per label.
 #[component]
 pub fn Bars(
-    title: &'static str,
+    #[prop(into)] title: String,
     data: Vec<(String, i64)>,
     format: fn(i64) -> String,
     #[prop(into)] testid: String,
@@ -130,7 +133,7 @@ pub fn Bars(
         <figure class="chart" data-testid=testid>
             <figcaption>{title}</figcaption>
             {if data.is_empty() {
-                view! { <p class="empty">"Nothing in this range."</p> }.into_any()
+                view! { <p class="empty">{t("chart-empty")}</p> }.into_any()
             } else {
                 view! {
                     <ul class="hbars">

@@ -14,7 +14,9 @@ use crate::api::tokens::CreateToken;
 use crate::claude_code::{
     self as setup, param, Choices, Method, Models, Shell, System, TokenValue,
 };
+use crate::i18n::{t, t_with, use_locale};
 use crate::money::format_balance;
+use crate::types::format_count;
 use crate::types::{ClaudeCodeSetup, ConnectionTest, NewToken};
 
 #[component]
@@ -22,13 +24,13 @@ pub fn ClaudeCodePage() -> impl IntoView {
     let data = Resource::new(|| (), |_| load_claude_code_setup());
     view! {
         <Console>
-            <h1>"Claude Code"</h1>
-            <p class="muted">"Point Claude Code at Realms in a few steps: choose below, copy the result, test it."</p>
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <h1>{t("nav-claude-code")}</h1>
+            <p class="muted">{t("cc-intro")}</p>
+            <Suspense fallback=|| view! { <p class="loading">{t("loading")}</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
                         Ok(d) => view! { <Wizard setup=d/> }.into_any(),
-                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => view! { <p class="form-error" role="alert">{e.say()}</p> }.into_any(),
                     }
                 })}
             </Suspense>
@@ -115,27 +117,28 @@ fn Wizard(setup: ClaudeCodeSetup) -> impl IntoView {
         Memo::new(move |_| setup::snippet(&base_url, &token_value.get(), &choices.get()))
     };
     let system = move || shell.get().system();
+    let locale = use_locale();
 
     view! {
         <Prerequisites setup created/>
         <section class="card" id="install">
-            <h2>"1. Install Claude Code"</h2>
-            <p>"It needs Node.js 18 or newer."</p>
+            <h2>{t("cc-install-title")}</h2>
+            <p>{t("cc-install-node")}</p>
             <pre><code>"npm install -g @anthropic-ai/claude-code"</code></pre>
         </section>
         <section class="card" id="token">
-            <h2>"2. Token"</h2>
+            <h2>{t("cc-token-title")}</h2>
             <TokenCreate create created/>
         </section>
         <form method="get" action="/claude-code" class="wizard" data-testid="choices">
             <input type="hidden" name=param::SENT value="1"/>
             <section class="card">
-                <label>"Token for the snippet"
+                <label>{t("cc-token-for-snippet")}
                     <select name=param::TOKEN data-testid="token-pick"
                         on:change=move |ev| token_pick.set(event_target_value(&ev))>
                         {move || created.get().map(|t| view! {
                             <option value=NEW_TOKEN selected=move || token_pick.get() == NEW_TOKEN>
-                                {format!("{} (just created)", t.token.name)}
+                                {locale.t_with("cc-token-just-created", &[("name", t.token.name.clone())])}
                             </option>
                         })}
                         {setup.with_value(|s| s.tokens.clone()).into_iter().map(|t| {
@@ -148,13 +151,13 @@ fn Wizard(setup: ClaudeCodeSetup) -> impl IntoView {
                             }
                         }).collect_view()}
                         {setup.with_value(|s| s.tokens.is_empty()).then(|| view! {
-                            <option value="" selected=move || token_pick.get().is_empty()>"(no token yet)"</option>
+                            <option value="" selected=move || token_pick.get().is_empty()>{locale.t("cc-no-token-yet")}</option>
                         })}
                     </select>
                 </label>
             </section>
             <section class="card" id="system">
-                <h2>"3. System"</h2>
+                <h2>{t("cc-system-title")}</h2>
                 <div class="choice-row">
                     {System::ALL.into_iter().map(|s| view! {
                         <label class="radio">
@@ -164,7 +167,7 @@ fn Wizard(setup: ClaudeCodeSetup) -> impl IntoView {
                             {s.label()}
                         </label>
                     }).collect_view()}
-                    <label>"Shell"
+                    <label>{t("cc-shell")}
                         <select name=param::SHELL data-testid="shell"
                             on:change=move |ev| {
                                 if let Some(s) = Shell::parse(&event_target_value(&ev)) {
@@ -173,43 +176,43 @@ fn Wizard(setup: ClaudeCodeSetup) -> impl IntoView {
                             }>
                             {move || system().shells().iter().map(|s| {
                                 let s = *s;
-                                view! { <option value=s.id() selected=move || shell.get() == s>{s.label()}</option> }
+                                view! { <option value=s.id() selected=move || shell.get() == s>{s.label(locale)}</option> }
                             }).collect_view()}
                         </select>
                     </label>
                 </div>
             </section>
             <section class="card" id="method">
-                <h2>"4. Where the settings go"</h2>
+                <h2>{t("cc-method-title")}</h2>
                 <div class="choice-row">
                     {Method::ALL.into_iter().map(|m| view! {
                         <label class="radio">
                             <input type="radio" name=param::METHOD value=m.id()
                                 checked=move || method.get() == m
                                 on:change=move |_| method.set(m)/>
-                            {m.label()}
+                            {locale.t(m.label_id())}
                         </label>
                     }).collect_view()}
                 </div>
                 <p class="muted">{move || match method.get() {
-                    Method::Settings => format!("{}: read by Claude Code in every terminal and shell.", setup::settings_path(system())),
-                    Method::Profile => format!("{}: every new terminal of this shell.", setup::profile_path(shell.get())),
-                    Method::OneOff => "Only the terminal you paste it into, until it closes.".to_string(),
+                    Method::Settings => locale.t_with("cc-method-settings-note", &[("path", setup::settings_path(system()).to_string())]),
+                    Method::Profile => locale.t_with("cc-method-profile-note", &[("path", setup::profile_path(shell.get()).to_string())]),
+                    Method::OneOff => locale.t("cc-method-oneoff-note"),
                 }}</p>
             </section>
             <section class="card" id="models">
-                <h2>"5. Models"</h2>
+                <h2>{t("cc-models-title")}</h2>
                 {if setup.with_value(|s| s.models.is_empty()) {
-                    view! { <p class="empty">"No model can serve Claude Code yet (see above)."</p> }.into_any()
+                    view! { <p class="empty">{t("cc-models-empty")}</p> }.into_any()
                 } else {
                     let models = setup.with_value(|s| s.models.clone());
                     view! {
                         <div class="model-grid">
-                            <ModelSelect label="Main model (ANTHROPIC_MODEL)" name=param::MAIN value=main models=models.clone() none="Claude Code's default"/>
-                            <ModelSelect label="Opus tier (ANTHROPIC_DEFAULT_OPUS_MODEL)" name=param::OPUS value=opus models=models.clone() none="not set"/>
-                            <ModelSelect label="Sonnet tier (ANTHROPIC_DEFAULT_SONNET_MODEL)" name=param::SONNET value=sonnet models=models.clone() none="not set"/>
-                            <ModelSelect label="Haiku tier, background work (ANTHROPIC_DEFAULT_HAIKU_MODEL, ANTHROPIC_SMALL_FAST_MODEL)" name=param::HAIKU value=haiku models=models.clone() none="not set"/>
-                            <ModelSelect label="Subagents (CLAUDE_CODE_SUBAGENT_MODEL)" name=param::SUBAGENT value=subagent models=models none="same as the main model"/>
+                            <ModelSelect label=t("cc-model-main") name=param::MAIN value=main models=models.clone() none=t("cc-model-default")/>
+                            <ModelSelect label=t("cc-model-opus") name=param::OPUS value=opus models=models.clone() none=t("cc-model-not-set")/>
+                            <ModelSelect label=t("cc-model-sonnet") name=param::SONNET value=sonnet models=models.clone() none=t("cc-model-not-set")/>
+                            <ModelSelect label=t("cc-model-haiku") name=param::HAIKU value=haiku models=models.clone() none=t("cc-model-not-set")/>
+                            <ModelSelect label=t("cc-model-subagent") name=param::SUBAGENT value=subagent models=models none=t("cc-model-same-as-main")/>
                         </div>
                     }.into_any()
                 }}
@@ -217,38 +220,37 @@ fn Wizard(setup: ClaudeCodeSetup) -> impl IntoView {
                     <input type="checkbox" name=param::DISCOVERY value="1" data-testid="discovery"
                         checked=move || discovery.get()
                         on:change=move |ev| discovery.set(event_target_checked(&ev))/>
-                    "Model discovery: Claude Code's /model lists this server's models (CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY)"
+                    {t("cc-discovery")}
                 </label>
                 <label class="check">
                     <input type="checkbox" name=param::STATUS_LINE value="1" data-testid="status-line"
                         checked=move || status_line.get()
                         on:change=move |ev| status_line.set(event_target_checked(&ev))/>
-                    "Status line: show my Realms balance and today's spend inside Claude Code"
+                    {t("cc-status-line")}
                 </label>
             </section>
-            <noscript><p><button type="submit" class="primary">"Update the snippet"</button></p></noscript>
+            <noscript><p><button type="submit" class="primary">{t("cc-update-snippet")}</button></p></noscript>
         </form>
         <section class="card" id="snippet">
-            <h2>"6. Your settings"</h2>
-            <p data-testid="snippet-how">{move || snippet.with(|s| s.how.clone())}</p>
+            <h2>{t("cc-settings-title")}</h2>
+            <p data-testid="snippet-how">{move || snippet.with(|s| s.how.text(locale))}</p>
             <pre class="snippet"><code data-testid="snippet">{move || snippet.with(|s| s.text.clone())}</code></pre>
             <CopyButton text=Signal::derive(move || snippet.with(|s| s.text.clone()))/>
             {move || token_value.get().is_placeholder().then(|| view! {
                 <p class="notice" data-testid="placeholder-note">
-                    "A token's value is shown only when it is created, so the snippet has a placeholder: replace "
+                    {locale.t("cc-placeholder-note")} " "
                     <code>{token_value.get().text()}</code>
-                    " with the token's value, or create a new token above."
                 </p>
             })}
             <ul class="notes">
-                <li>"If " <code>"ANTHROPIC_API_KEY"</code> " is set, it takes precedence over the token: the snippet unsets it (remove it from your settings and profile too)."</li>
-                <li>"If Claude Code is signed in to a claude.ai subscription, run " <code>"/logout"</code> " in it first."</li>
+                <li>{t("cc-note-api-key")}</li>
+                <li>{t("cc-note-logout")}</li>
             </ul>
             {move || (status_line.get() && method.get() != Method::Settings).then(|| {
                 let block = setup::status_line_block(system());
                 view! {
-                    <h3>"Status line"</h3>
-                    <p>{format!("Add this to {} (it reads the variables above):", setup::settings_path(system()))}</p>
+                    <h3>{locale.t("cc-status-line-title")}</h3>
+                    <p>{locale.t_with("cc-status-line-add", &[("path", setup::settings_path(system()).to_string())])}</p>
                     <pre class="snippet"><code data-testid="status-line-block">{block.clone()}</code></pre>
                     <CopyButton text=Signal::stored(block)/>
                 }
@@ -256,10 +258,10 @@ fn Wizard(setup: ClaudeCodeSetup) -> impl IntoView {
         </section>
         <ConnectionTestCard created token_pick main=Signal::derive(move || main.get().or_else(|| sonnet.get())) setup/>
         <section class="card" id="check">
-            <h2>"8. Check it in Claude Code"</h2>
-            <p>"Open a new terminal, run " <code>"claude"</code> ", then " <code>"/status"</code>
-               ": it shows the base URL " <code>{base_url}</code> " and that an auth token is used. Ask it anything: the request shows up under "
-               <a href="/usage">"Usage"</a> "."</p>
+            <h2>{t("cc-check-title")}</h2>
+            <p>{t("cc-check-run")} " " <code>"claude"</code> " → " <code>"/status"</code></p>
+            <p>{t("cc-check-base-url")} " " <code>{base_url}</code></p>
+            <p>{t("cc-check-usage")} " " <a href="/usage">{t("nav-usage")}</a></p>
         </section>
         <Troubleshooting/>
     }
@@ -278,29 +280,52 @@ fn Prerequisites(
     let model = if s.has_model() {
         (
             true,
-            view! { <span>{format!("Models for Claude Code: {}.", s.models.join(", "))}</span> }
+            view! { <span>{t_with("cc-prereq-models", &[("models", s.models.join(", "))])}</span> }
                 .into_any(),
         )
     } else if admin {
-        (false, view! {
-            <span>"No model can serve Claude Code yet: add an Anthropic channel with a key on "
-                <a href="/admin/channels">"Channels"</a>", then create a priced model and bind it to that channel on "
-                <a href="/admin/models">"Pricing"</a>"."</span>
-        }.into_any())
+        (
+            false,
+            view! {
+                <span>{t("cc-prereq-no-model-admin")} " "
+                    <a href="/admin/channels">{t("nav-channels")}</a> " · "
+                    <a href="/admin/models">{t("nav-pricing")}</a></span>
+            }
+            .into_any(),
+        )
     } else {
-        (false, view! { <span>"No model can serve Claude Code yet. Ask an administrator to price a model and bind it to an Anthropic channel."</span> }.into_any())
+        (
+            false,
+            view! { <span>{t("cc-prereq-no-model-user")}</span> }.into_any(),
+        )
     };
+    let amount = format_balance(s.balance);
     let balance = match s.has_balance() {
-        None => (true, view! { <span>"Billing is off on this instance: requests are not charged."</span> }.into_any()),
-        Some(true) => (true, view! { <span>{format!("Your balance is {}.", format_balance(s.balance))}</span> }.into_any()),
-        Some(false) if admin => (false, view! {
-            <span>{format!("Your balance is {}: requests are refused until it is topped up. Top it up on ", format_balance(s.balance))}
-                <a href="/admin/users">"Users"</a>" (your account → Adjust balance)."</span>
-        }.into_any()),
-        Some(false) => (false, view! {
-            <span>{format!("Your balance is {}: requests are refused until an administrator tops it up.", format_balance(s.balance))}</span>
-        }.into_any()),
+        None => (
+            true,
+            view! { <span>{t("cc-prereq-billing-off")}</span> }.into_any(),
+        ),
+        Some(true) => (
+            true,
+            view! { <span>{t_with("cc-prereq-balance", &[("amount", amount)])}</span> }.into_any(),
+        ),
+        Some(false) if admin => (
+            false,
+            view! {
+                <span>{t_with("cc-prereq-balance-empty-admin", &[("amount", amount)])} " "
+                    <a href="/admin/users">{t("nav-users")}</a></span>
+            }
+            .into_any(),
+        ),
+        Some(false) => (
+            false,
+            view! {
+                <span>{t_with("cc-prereq-balance-empty-user", &[("amount", amount)])}</span>
+            }
+            .into_any(),
+        ),
     };
+    let locale = use_locale();
     let item = |id: &'static str, ok: bool, body: AnyView| {
         view! {
             <li class=if ok { "prereq ok" } else { "prereq missing" } data-testid=id data-ok=ok.to_string()>
@@ -310,14 +335,14 @@ fn Prerequisites(
     };
     view! {
         <section class="card" id="prerequisites" data-testid="prerequisites">
-            <h2>"Before you start"</h2>
+            <h2>{t("cc-before-title")}</h2>
             <ul class="prereqs">
                 {move || {
                     let ok = has_token();
                     view! {
                         <li class=if ok { "prereq ok" } else { "prereq missing" } data-testid="prereq-token" data-ok=ok.to_string()>
                             <span class="mark">{if ok { "✓" } else { "✗" }}</span>
-                            {if ok { " You have a token." } else { " You have no token yet: create one below." }}
+                            " " {if ok { locale.t("cc-prereq-token") } else { locale.t("cc-prereq-no-token") }}
                         </li>
                     }
                 }}
@@ -337,25 +362,25 @@ fn TokenCreate(
     view! {
         <ActionForm action=create>
             <div class="row">
-                <label>"New token's name"
+                <label>{t("cc-new-token-name")}
                     <input type="text" name="name" maxlength="64" value="claude-code"/>
                 </label>
-                <Submit action=create label="Create a token" busy="Creating…"/>
+                <Submit action=create label=t("tokens-create-title") busy=t("creating")/>
             </div>
             <ActionError action=create/>
         </ActionForm>
         {move || created.get().map(|t| view! { <ShownOnce token=t/> })}
-        <p class="muted">"Or pick one of your tokens below. Manage them on " <a href="/tokens">"Tokens"</a> "."</p>
+        <p class="muted">{t("cc-or-pick-token")} " " <a href="/tokens">{t("nav-tokens")}</a></p>
     }
 }
 
 #[component]
 fn ModelSelect(
-    label: &'static str,
+    #[prop(into)] label: String,
     name: &'static str,
     value: RwSignal<Option<String>>,
     models: Vec<String>,
-    none: &'static str,
+    #[prop(into)] none: String,
 ) -> impl IntoView {
     view! {
         <label>{label}
@@ -401,22 +426,22 @@ fn ConnectionTestCard(
     let models = setup.with_value(|s| s.models.clone());
     view! {
         <section class="card" id="test">
-            <h2>"7. Test the connection"</h2>
-            <p class="muted">"Sends one small request (up to 16 tokens of answer) through Realms with this token and model, as Claude Code would. It is billed and shows up in your usage like any request."</p>
+            <h2>{t("cc-test-title")}</h2>
+            <p class="muted">{t("cc-test-intro")}</p>
             <ActionForm action=test>
                 <div class="row">
-                    <label>"Token"
+                    <label>{t("col-token")}
                         <input type="password" name="token" autocomplete="off" placeholder="rlm_…" data-testid="test-token"
                             prop:value=move || known().unwrap_or_default()/>
                         <FieldError action=test field="token"/>
                     </label>
-                    <label>"Model"
+                    <label>{t("col-model")}
                         <select name="model" data-testid="test-model">
                             <ModelOptions models selected=main/>
                         </select>
                         <FieldError action=test field="model"/>
                     </label>
-                    <Submit action=test label="Test connection" busy="Testing…"/>
+                    <Submit action=test label=t("cc-test-submit") busy=t("testing")/>
                 </div>
                 <ActionError action=test inline=&["token", "model"]/>
             </ActionForm>
@@ -427,40 +452,42 @@ fn ConnectionTestCard(
 
 #[component]
 fn TestOutcome(outcome: ConnectionTest) -> impl IntoView {
-    let timing = format!(
-        "first byte after {} ms, {} ms in all",
-        outcome.ttfb_ms, outcome.total_ms
+    let locale = use_locale();
+    let timing = locale.t_with(
+        "cc-test-timing",
+        &[
+            ("ttfb", outcome.ttfb_ms.to_string()),
+            ("total", outcome.total_ms.to_string()),
+        ],
     );
-    let request = outcome
-        .request_id
-        .clone()
-        .map(|id| view! { <p class="muted">"Request id " <code>{id}</code></p> });
+    let request = outcome.request_id.clone().map(
+        |id| view! { <p class="muted">{locale.t("cc-test-request-id")} " " <code>{id}</code></p> },
+    );
     if outcome.ok() {
-        let cost = outcome.cost.map_or_else(
-            || "not recorded yet (see Usage)".to_string(),
-            format_balance,
-        );
+        let cost = outcome
+            .cost
+            .map_or_else(|| locale.t("cc-test-cost-pending"), format_balance);
         return view! {
             <div class="test-result ok" role="status" data-testid="test-result" data-ok="true">
-                <p><strong>"Connected."</strong> " " {outcome.model.clone()} " answered: “" <span data-testid="test-answer">{outcome.answer.clone()}</span> "”"</p>
+                <p><strong>{locale.t("cc-test-connected")}</strong> " " {locale.t_with("cc-test-answered", &[("model", outcome.model.clone())])} " “" <span data-testid="test-answer">{outcome.answer.clone()}</span> "”"</p>
                 <p data-testid="test-timing">{timing}</p>
-                <p>{format!("{} input and {} output tokens; cost ", outcome.input_tokens, outcome.output_tokens)}<span data-testid="test-cost">{cost}</span>"."</p>
+                <p>{locale.t_with("cc-test-tokens", &[("input", format_count(outcome.input_tokens as i64)), ("output", format_count(outcome.output_tokens as i64))])} " " <span data-testid="test-cost">{cost}</span></p>
                 {request}
             </div>
         }
         .into_any();
     }
     let d = outcome.diagnosis.clone().unwrap_or(setup::Diagnosis {
-        title: "The test failed".into(),
-        fix: String::new(),
+        title: crate::i18n::Msg::new("cc-test-failed"),
+        fix: crate::i18n::Msg::new("cc-test-failed-fix"),
         link: None,
     });
     view! {
         <div class="test-result failed" role="alert" data-testid="test-result" data-ok="false">
-            <p><strong data-testid="test-diagnosis">{d.title.clone()}</strong>{format!(" (HTTP {})", outcome.status)}</p>
-            <p data-testid="test-error">{outcome.error.clone().unwrap_or_default()}</p>
-            <p data-testid="test-fix">{d.fix.clone()} " "
-                {d.link.clone().map(|(href, text)| view! { <a href=href>{format!("Open {text} →")}</a> })}
+            <p><strong data-testid="test-diagnosis">{d.title.text(locale)}</strong>{format!(" (HTTP {})", outcome.status)}</p>
+            <p data-testid="test-error" translate="no">{outcome.error.clone().unwrap_or_default()}</p>
+            <p data-testid="test-fix">{d.fix.text(locale)} " "
+                {d.link.clone().map(|(href, text)| view! { <a href=href>{locale.t_with("cc-test-open", &[("page", locale.t(&text))])}</a> })}
             </p>
             <p class="muted">{timing}</p>
             {request}
@@ -473,20 +500,20 @@ fn TestOutcome(outcome: ConnectionTest) -> impl IntoView {
 fn Troubleshooting() -> impl IntoView {
     view! {
         <section class="card" id="troubleshooting">
-            <h2>"Troubleshooting"</h2>
+            <h2>{t("cc-trouble-title")}</h2>
             <dl class="troubleshooting">
-                <dt>"401 authentication_error"</dt>
-                <dd>"The token is missing, mistyped, revoked or expired, or " <code>"ANTHROPIC_API_KEY"</code> " is set and wins. Check with " <code>"/status"</code> "; create a new token if needed."</dd>
-                <dt>"404 not_found_error for a model"</dt>
-                <dd>"Claude Code asked for a model this server does not have (for example its own default). Set the models in step 5, or use " <code>"/model"</code> " to pick one listed on " <a href="/models">"Models"</a> "."</dd>
-                <dt>"402 billing_error"</dt>
-                <dd>"Your balance cannot cover the request: an administrator tops it up."</dd>
-                <dt>"429 rate_limit_error"</dt>
-                <dd>"A limit of your token or account was reached; the message says which and when it frees up."</dd>
-                <dt>"Answers arrive all at once, or time out"</dt>
-                <dd>"A proxy between you and Realms buffers streamed answers. For nginx set " <code>"proxy_buffering off;"</code> " and a long " <code>"proxy_read_timeout"</code> " on the Realms location."</dd>
-                <dt>"Certificate errors (self-signed or corporate TLS)"</dt>
-                <dd>"Point Node.js at your CA bundle: " <code>"export NODE_EXTRA_CA_CERTS=/path/to/ca.pem"</code> " before starting " <code>"claude"</code> "."</dd>
+                <dt><code>"401 authentication_error"</code></dt>
+                <dd>{t("cc-trouble-401")}</dd>
+                <dt><code>"404 not_found_error"</code></dt>
+                <dd>{t("cc-trouble-404")} " " <a href="/models">{t("nav-models")}</a></dd>
+                <dt><code>"402 billing_error"</code></dt>
+                <dd>{t("cc-trouble-402")}</dd>
+                <dt><code>"429 rate_limit_error"</code></dt>
+                <dd>{t("cc-trouble-429")}</dd>
+                <dt>{t("cc-trouble-buffered")}</dt>
+                <dd>{t("cc-trouble-buffered-fix")} " " <code>"proxy_buffering off;"</code> " · " <code>"proxy_read_timeout 3600s;"</code></dd>
+                <dt>{t("cc-trouble-tls")}</dt>
+                <dd>{t("cc-trouble-tls-fix")} " " <code>"export NODE_EXTRA_CA_CERTS=/path/to/ca.pem"</code></dd>
             </dl>
         </section>
     }

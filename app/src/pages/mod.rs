@@ -24,9 +24,10 @@ use crate::types::UserView;
 
 /// The document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let locale = crate::i18n::page_locale();
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang=locale.tag()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -56,6 +57,8 @@ pub fn use_auth() -> Auth {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // Every page and component below reads its words in this language.
+    provide_context(crate::i18n::page_locale());
     view! {
         <Stylesheet id="leptos" href="/pkg/realms.css"/>
         <Title text="Realms"/>

@@ -18,7 +18,9 @@ pub enum Access {
 pub enum Nav {
     /// Not linked from the top bar (sign-in forms, detail pages reached from a list).
     None,
+    /// In the main group, with the locale file's id of its label.
     Main(&'static str),
+    /// In the admin group, with the locale file's id of its label.
     Admin(&'static str),
 }
 
@@ -37,19 +39,23 @@ const fn page(path: &'static str, access: Access, nav: Nav) -> Page {
 pub const PAGES: &[Page] = &[
     page("/login", Access::GuestOnly, Nav::None),
     page("/register", Access::GuestOnly, Nav::None),
-    page("/", Access::SignedIn, Nav::Main("Dashboard")),
-    page("/tokens", Access::SignedIn, Nav::Main("Tokens")),
-    page("/models", Access::SignedIn, Nav::Main("Models")),
-    page("/usage", Access::SignedIn, Nav::Main("Usage")),
-    page("/claude-code", Access::SignedIn, Nav::Main("Claude Code")),
-    page("/admin/channels", Access::Admin, Nav::Admin("Channels")),
+    page("/", Access::SignedIn, Nav::Main("nav-dashboard")),
+    page("/tokens", Access::SignedIn, Nav::Main("nav-tokens")),
+    page("/models", Access::SignedIn, Nav::Main("nav-models")),
+    page("/usage", Access::SignedIn, Nav::Main("nav-usage")),
+    page(
+        "/claude-code",
+        Access::SignedIn,
+        Nav::Main("nav-claude-code"),
+    ),
+    page("/admin/channels", Access::Admin, Nav::Admin("nav-channels")),
     page("/admin/channels/:id", Access::Admin, Nav::None),
-    page("/admin/models", Access::Admin, Nav::Admin("Pricing")),
+    page("/admin/models", Access::Admin, Nav::Admin("nav-pricing")),
     page("/admin/models/:id", Access::Admin, Nav::None),
-    page("/admin/users", Access::Admin, Nav::Admin("Users")),
+    page("/admin/users", Access::Admin, Nav::Admin("nav-users")),
     page("/admin/users/:id", Access::Admin, Nav::None),
-    page("/admin/settings", Access::Admin, Nav::Admin("Settings")),
-    page("/admin/audit", Access::Admin, Nav::Admin("Audit log")),
+    page("/admin/settings", Access::Admin, Nav::Admin("nav-settings")),
+    page("/admin/audit", Access::Admin, Nav::Admin("nav-audit")),
 ];
 
 /// True when `path` is an address of the route `pattern` (`:name` matches one non-empty segment).

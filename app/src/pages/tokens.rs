@@ -7,7 +7,8 @@ use super::widgets::{
     ActionError, ClientsFields, CopyButton, LimitsFields, Saved, Submit, LIMIT_FIELDS,
 };
 use crate::api::tokens::{list_tokens, CreateToken, RevokeToken, SetTokenClients, SetTokenLimits};
-use crate::types::{format_time, NewToken, TokenStatus, TokenView, TOKEN_EXPIRY_CHOICES};
+use crate::i18n::{t, t_with, use_locale};
+use crate::types::{format_time_in, NewToken, TokenStatus, TokenView, TOKEN_EXPIRY_CHOICES};
 
 #[component]
 pub fn TokensPage() -> impl IntoView {
@@ -39,40 +40,40 @@ fn Tokens() -> impl IntoView {
     let created = move || create.value().get().and_then(Result::ok);
 
     view! {
-        <h1>"Tokens"</h1>
-        <p class="muted">"Tokens let Claude Code and other clients use Realms. Keep them secret: anyone holding one spends your balance."</p>
+        <h1>{t("nav-tokens")}</h1>
+        <p class="muted">{t("tokens-intro")}</p>
         <section class="card">
-            <h2>"Create a token"</h2>
+            <h2>{t("tokens-create-title")}</h2>
             <ActionForm action=create>
                 <div class="row">
-                    <label>"Name"
-                        <input type="text" name="name" maxlength="64" placeholder="laptop"/>
+                    <label>{t("field-name")}
+                        <input type="text" name="name" maxlength="64" placeholder=t("tokens-name-placeholder")/>
                     </label>
-                    <label>"Expires"
+                    <label>{t("tokens-expires")}
                         <select name="expires_in_days">
                             {TOKEN_EXPIRY_CHOICES.iter().map(|(days, label)| view! {
-                                <option value=days.to_string()>{*label}</option>
+                                <option value=days.to_string()>{t(label)}</option>
                             }).collect_view()}
                         </select>
                     </label>
-                    <Submit action=create label="Create token" busy="Creating…"/>
+                    <Submit action=create label=t("tokens-create") busy=t("creating")/>
                 </div>
                 <details class="limits-box">
-                    <summary>"Limits (optional)"</summary>
+                    <summary>{t("tokens-limits-optional")}</summary>
                     <LimitsFields action=create current=Default::default()/>
                 </details>
                 <ActionError action=create inline=LIMIT_FIELDS/>
             </ActionForm>
             {move || created().map(|t| view! { <ShownOnce token=t/> })}
         </section>
-        <Transition fallback=|| view! { <p class="loading">"Loading tokens…"</p> }>
+        <Transition fallback=|| view! { <p class="loading">{t("loading")}</p> }>
             {move || Suspend::new(async move {
                 match page.await {
                     Ok(p) => view! {
                         {p.fresh.map(|t| view! { <section class="card"><ShownOnce token=t/></section> })}
                         <TokenTable tokens=p.tokens revoke set_limits set_clients/>
                     }.into_any(),
-                    Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <p class="form-error" role="alert">{e.say()}</p> }.into_any(),
                 }
             })}
         </Transition>
@@ -88,8 +89,8 @@ pub fn ShownOnce(token: NewToken) -> impl IntoView {
     let secret = token.secret.clone();
     view! {
         <div class="shown-once" role="status">
-            <p><strong>"Token “" {token.token.name.clone()} "” created."</strong>
-               " Copy it now: it will not be shown again."</p>
+            <p><strong>{t_with("tokens-created", &[("name", token.token.name.clone())])}</strong>
+               " " {t("tokens-copy-now")}</p>
             <div class="secret-row">
                 <code data-testid="new-token">{token.secret.clone()}</code>
                 <CopyButton text=Signal::stored(secret)/>
@@ -106,12 +107,13 @@ fn TokenTable(
     set_clients: ServerAction<SetTokenClients>,
 ) -> impl IntoView {
     if tokens.is_empty() {
-        return view! { <p class="empty">"No tokens yet. Create one above."</p> }.into_any();
+        return view! { <p class="empty">{t("tokens-empty")}</p> }.into_any();
     }
+    let locale = use_locale();
     view! {
         <table class="list" data-testid="token-table">
             <thead>
-                <tr><th>"Name"</th><th>"Token"</th><th>"Created"</th><th>"Expires"</th><th>"Last used"</th><th>"Limits"</th><th>"Clients"</th><th>"Status"</th><th></th></tr>
+                <tr><th>{t("col-name")}</th><th>{t("col-token")}</th><th>{t("col-created")}</th><th>{t("tokens-expires")}</th><th>{t("col-last-used")}</th><th>{t("col-limits")}</th><th>{t("col-clients")}</th><th>{t("col-status")}</th><th></th></tr>
             </thead>
             <tbody>
                 {tokens.into_iter().map(|t| {
@@ -120,37 +122,37 @@ fn TokenTable(
                         <tr data-token-id=t.id.to_string()>
                             <td>{t.name.clone()}</td>
                             <td><code>"rlm_…" {t.hint.clone()}</code></td>
-                            <td>{format_time(t.created_at)}</td>
-                            <td>{t.expires_at.map(format_time).unwrap_or_else(|| "never".into())}</td>
-                            <td>{t.last_used_at.map(format_time).unwrap_or_else(|| "never".into())}</td>
+                            <td>{format_time_in(locale, t.created_at)}</td>
+                            <td>{t.expires_at.map(|ms| format_time_in(locale, ms)).unwrap_or_else(|| locale.t("never"))}</td>
+                            <td>{t.last_used_at.map(|ms| format_time_in(locale, ms)).unwrap_or_else(|| locale.t("never"))}</td>
                             <td>
                                 <details class="limits-edit">
-                                    <summary>{t.limits.summary()}</summary>
+                                    <summary>{t.limits.summary_in(locale)}</summary>
                                     <ActionForm action=set_limits>
                                         <input type="hidden" name="id" value=t.id.to_string()/>
                                         <LimitsFields action=set_limits current=t.limits/>
-                                        <button type="submit" class="small">"Save limits"</button>
+                                        <button type="submit" class="small">{locale.t("save-limits")}</button>
                                         <Saved action=set_limits/>
                                     </ActionForm>
                                 </details>
                             </td>
                             <td>
                                 <details class="limits-edit" data-testid="token-clients">
-                                    <summary>{t.clients.summary()}</summary>
+                                    <summary>{t.clients.summary_in(locale)}</summary>
                                     <ActionForm action=set_clients>
                                         <input type="hidden" name="id" value=t.id.to_string()/>
                                         <ClientsFields action=set_clients current=t.clients.clone()/>
-                                        <button type="submit" class="small">"Save clients"</button>
+                                        <button type="submit" class="small">{locale.t("save-clients")}</button>
                                         <Saved action=set_clients/>
                                     </ActionForm>
                                 </details>
                             </td>
-                            <td><span class=format!("status status-{}", t.status.label())>{t.status.label()}</span></td>
+                            <td><span class=format!("status status-{}", t.status.label())>{locale.t(t.status.label_id())}</span></td>
                             <td>
                                 {active.then(|| view! {
                                     <ActionForm action=revoke>
                                         <input type="hidden" name="id" value=t.id.to_string()/>
-                                        <button type="submit" class="danger">"Revoke"</button>
+                                        <button type="submit" class="danger">{locale.t("tokens-revoke")}</button>
                                     </ActionForm>
                                 })}
                             </td>

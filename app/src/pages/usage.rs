@@ -8,8 +8,11 @@ use leptos_router::hooks::use_query_map;
 use super::charts::{Bars, Stacked, StackedBars};
 use super::layout::Console;
 use crate::api::usage::get_usage;
+use crate::i18n::{t, use_locale, Locale};
 use crate::money::format_balance;
-use crate::types::{format_day, format_time, parse_day, DailyPoint, UsagePage, UsageQuery};
+use crate::types::{
+    format_count, format_day_in, format_time_in, parse_day, DailyPoint, UsagePage, UsageQuery,
+};
 
 #[component]
 pub fn UsagePageView() -> impl IntoView {
@@ -69,7 +72,7 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
-fn stacked(page: &UsagePage, value: fn(&DailyPoint) -> i64) -> Stacked {
+fn stacked(locale: Locale, page: &UsagePage, value: fn(&DailyPoint) -> i64) -> Stacked {
     let (Some(from), Some(to)) = (parse_day(&page.from), parse_day(&page.to)) else {
         return Stacked {
             days: vec![],
@@ -99,7 +102,7 @@ fn stacked(page: &UsagePage, value: fn(&DailyPoint) -> i64) -> Stacked {
                 .collect();
             (
                 if m.is_empty() {
-                    "(no model)".to_string()
+                    locale.t("usage-no-model")
                 } else {
                     m
                 },
@@ -108,13 +111,9 @@ fn stacked(page: &UsagePage, value: fn(&DailyPoint) -> i64) -> Stacked {
         })
         .collect();
     Stacked {
-        days: days.into_iter().map(format_day).collect(),
+        days: days.into_iter().map(|d| format_day_in(locale, d)).collect(),
         series,
     }
-}
-
-fn count(v: i64) -> String {
-    v.to_string()
 }
 
 #[component]
@@ -123,15 +122,15 @@ fn Usage() -> impl IntoView {
     let q = Memo::new(move |_| query_from(&query.read()));
     let page = Resource::new(move || q.get(), get_usage);
     view! {
-        <h1>"Usage"</h1>
-        <Transition fallback=|| view! { <p class="loading">"Loading usage…"</p> }>
+        <h1>{t("nav-usage")}</h1>
+        <Transition fallback=|| view! { <p class="loading">{t("loading")}</p> }>
             {move || Suspend::new(async move {
                 let q = q.get_untracked();
                 match page.await {
                     Ok(p) => view! { <UsageBody p q/> }.into_any(),
                     Err(e) => view! {
                         <Filters q=q.clone() tokens=vec![] models=vec![] is_admin=false from=q.from.clone() to=q.to.clone()/>
-                        <p class="form-error" role="alert">{e.to_string()}</p>
+                        <p class="form-error" role="alert">{e.say()}</p>
                     }.into_any(),
                 }
             })}
@@ -141,9 +140,10 @@ fn Usage() -> impl IntoView {
 
 #[component]
 fn UsageBody(p: UsagePage, q: UsageQuery) -> impl IntoView {
-    let cost = stacked(&p, |d| d.cost);
-    let tokens = stacked(&p, |d| d.tokens);
-    let requests = stacked(&p, |d| d.requests);
+    let locale = use_locale();
+    let cost = stacked(locale, &p, |d| d.cost);
+    let tokens = stacked(locale, &p, |d| d.tokens);
+    let requests = stacked(locale, &p, |d| d.requests);
     let by_token: Vec<(String, i64)> = p
         .by_token
         .iter()
@@ -158,26 +158,26 @@ fn UsageBody(p: UsagePage, q: UsageQuery) -> impl IntoView {
     view! {
         <Filters q=q.clone() tokens=p.tokens.clone() models=p.models.clone() is_admin=p.is_admin from=p.from.clone() to=p.to.clone()/>
         <div class="charts">
-            <StackedBars title="Cost per day, by model" data=cost format=format_balance testid="chart-cost"/>
-            <StackedBars title="Tokens per day, by model" data=tokens format=count testid="chart-tokens"/>
-            <StackedBars title="Requests per day, by model" data=requests format=count testid="chart-requests"/>
-            <Bars title="Spend by token" data=by_token format=format_balance testid="chart-tokens-spend"/>
+            <StackedBars title=t("chart-cost") data=cost format=format_balance testid="chart-cost"/>
+            <StackedBars title=t("chart-tokens") data=tokens format=format_count testid="chart-tokens"/>
+            <StackedBars title=t("chart-requests") data=requests format=format_count testid="chart-requests"/>
+            <Bars title=t("chart-spend-by-token") data=by_token format=format_balance testid="chart-tokens-spend"/>
         </div>
         {p.channels.clone().map(|stats| view! {
             <section class="card">
-                <h2>"Channels"</h2>
+                <h2>{locale.t("nav-channels")}</h2>
                 <table class="list" data-testid="channel-stats">
-                    <thead><tr><th>"Channel"</th><th>"Requests"</th><th>"Errors"</th><th>"Error rate"</th><th>"Average TTFB"</th></tr></thead>
+                    <thead><tr><th>{locale.t("col-channel")}</th><th>{locale.t("col-requests")}</th><th>{locale.t("col-errors")}</th><th>{locale.t("col-error-rate")}</th><th>{locale.t("col-avg-ttfb")}</th></tr></thead>
                     <tbody>
                         {stats.into_iter().map(|c| {
                             let rate = if c.requests > 0 { 100.0 * c.errors as f64 / c.requests as f64 } else { 0.0 };
                             view! {
                                 <tr>
                                     <td>{c.channel}</td>
-                                    <td>{c.requests}</td>
-                                    <td>{c.errors}</td>
+                                    <td>{format_count(c.requests)}</td>
+                                    <td>{format_count(c.errors)}</td>
                                     <td>{format!("{rate:.1} %")}</td>
-                                    <td>{c.avg_ttfb_ms.map(|t| format!("{t} ms")).unwrap_or_else(|| "—".into())}</td>
+                                    <td>{c.avg_ttfb_ms.map(|t| locale.t_with("unit-ms", &[("n", format_count(t))])).unwrap_or_else(|| "—".into())}</td>
                                 </tr>
                             }
                         }).collect_view()}
@@ -187,43 +187,43 @@ fn UsageBody(p: UsagePage, q: UsageQuery) -> impl IntoView {
         })}
         <section class="card">
             <div class="table-head">
-                <h2>{format!("Requests ({})", p.total)}</h2>
-                <a class="button" href=address("/usage.csv", &export_q, None) download="" data-testid="export-csv">"Export CSV"</a>
+                <h2>{locale.t_with("usage-requests-total", &[("n", format_count(p.total))])}</h2>
+                <a class="button" href=address("/usage.csv", &export_q, None) download="" data-testid="export-csv">{locale.t("usage-export-csv")}</a>
             </div>
             {if p.rows.is_empty() {
-                view! { <p class="empty">"No requests match these filters."</p> }.into_any()
+                view! { <p class="empty">{locale.t("usage-empty")}</p> }.into_any()
             } else {
                 view! {
                     <table class="list usage" data-testid="usage-table">
                         <thead><tr>
-                            <th>"Time"</th>
-                            {p.is_admin.then(|| view! { <th>"User"</th> })}
-                            <th>"Token"</th><th>"API"</th><th>"Model"</th><th>"Status"</th><th>"Input"</th><th>"Output"</th><th>"Cache write"</th><th>"Cache read"</th><th>"Cost"</th><th>"TTFB"</th><th>"Latency"</th>
+                            <th>{locale.t("col-time")}</th>
+                            {p.is_admin.then(|| view! { <th>{locale.t("col-user")}</th> })}
+                            <th>{locale.t("col-token")}</th><th>{locale.t("col-api")}</th><th>{locale.t("col-model")}</th><th>{locale.t("col-status")}</th><th>{locale.t("price-input")}</th><th>{locale.t("price-output")}</th><th>{locale.t("col-cache-write")}</th><th>{locale.t("price-cache-read")}</th><th>{locale.t("col-cost")}</th><th>{locale.t("col-ttfb")}</th><th>{locale.t("col-latency")}</th>
                         </tr></thead>
                         <tbody>
                             {p.rows.iter().map(|r| view! {
                                 <tr data-request=r.request_id.clone() class=if r.error.is_some() { "failed" } else { "" }>
-                                    <td title=r.request_id.clone()>{format_time(r.created_at)}</td>
+                                    <td title=r.request_id.clone()>{format_time_in(locale, r.created_at)}</td>
                                     {p.is_admin.then(|| view! { <td>{r.user.clone()}</td> })}
                                     <td>{r.token.clone().unwrap_or_else(|| "—".into())}</td>
                                     <td><code>{r.api.clone()}</code></td>
                                     <td>{r.model.clone()} {r.resolved_model.clone().map(|m| format!("→ {m}"))} {r.stream.then_some(" ⇢")}</td>
-                                    <td>{r.status} {r.error.clone().map(|e| view! { <span class="muted">{format!(" {e}")}</span> })} {marks(r)}</td>
-                                    <td>{r.input_tokens}</td>
-                                    <td>{r.output_tokens}</td>
-                                    <td>{r.cache_write_5m_tokens + r.cache_write_1h_tokens}</td>
-                                    <td>{r.cache_read_tokens}</td>
+                                    <td>{r.status} {r.error.clone().map(|e| view! { <span class="muted">{format!(" {e}")}</span> })} {marks(locale, r)}</td>
+                                    <td>{format_count(r.input_tokens)}</td>
+                                    <td>{format_count(r.output_tokens)}</td>
+                                    <td>{format_count(r.cache_write_5m_tokens + r.cache_write_1h_tokens)}</td>
+                                    <td>{format_count(r.cache_read_tokens)}</td>
                                     <td>{format_balance(r.cost)}</td>
-                                    <td>{r.ttfb_ms.map(|t| format!("{t} ms")).unwrap_or_else(|| "—".into())}</td>
-                                    <td>{format!("{} ms", r.latency_ms)}</td>
+                                    <td>{r.ttfb_ms.map(|t| locale.t_with("unit-ms", &[("n", format_count(t))])).unwrap_or_else(|| "—".into())}</td>
+                                    <td>{locale.t_with("unit-ms", &[("n", format_count(r.latency_ms))])}</td>
                                 </tr>
                             }).collect_view()}
                         </tbody>
                     </table>
-                    <nav class="pager" aria-label="Pages">
-                        {(p.page > 1).then(|| view! { <a href=address("/usage", &q, Some(p.page - 1))>"← Newer"</a> })}
-                        <span class="muted">{format!("Page {} of {pages}", p.page)}</span>
-                        {(i64::from(p.page) < pages).then(|| view! { <a href=address("/usage", &q, Some(p.page + 1))>"Older →"</a> })}
+                    <nav class="pager" aria-label=locale.t("usage-pages")>
+                        {(p.page > 1).then(|| view! { <a href=address("/usage", &q, Some(p.page - 1))>{locale.t("usage-newer")}</a> })}
+                        <span class="muted">{locale.t_with("usage-page-of", &[("page", p.page.to_string()), ("pages", pages.to_string())])}</span>
+                        {(i64::from(p.page) < pages).then(|| view! { <a href=address("/usage", &q, Some(p.page + 1))>{locale.t("usage-older")}</a> })}
                     </nav>
                 }.into_any()
             }}
@@ -244,50 +244,49 @@ fn Filters(
     view! {
         <form method="get" action="/usage" class="filters card" data-testid="usage-filters">
             <div class="row">
-                <label>"From" <input type="date" name="from" value=from/></label>
-                <label>"To" <input type="date" name="to" value=to/></label>
-                <label>"Model"
+                <label>{t("usage-from")} " " <input type="date" name="from" value=from/></label>
+                <label>{t("usage-to")} " " <input type="date" name="to" value=to/></label>
+                <label>{t("col-model")}
                     <select name="model">
-                        <option value="">"All models"</option>
+                        <option value="">{t("usage-all-models")}</option>
                         {models.into_iter().map(|m| { let sel = m == q.model; let value = m.clone(); view! { <option value=value selected=sel>{m}</option> } }).collect_view()}
                     </select>
                 </label>
-                <label>"Token"
+                <label>{t("col-token")}
                     <select name="token">
-                        <option value="">"All tokens"</option>
+                        <option value="">{t("usage-all-tokens")}</option>
                         {tokens.into_iter().map(|(id, name)| { let sel = id.to_string() == q.token; view! { <option value=id.to_string() selected=sel>{name}</option> } }).collect_view()}
                     </select>
                 </label>
-                <label>"Status"
+                <label>{t("col-status")}
                     <select name="status">
-                        {[("", "All"), ("ok", "Succeeded"), ("error", "Failed")].into_iter().map(|(v, l)| view! {
-                            <option value=v selected=status == v>{l}</option>
+                        {[("", "usage-status-all"), ("ok", "usage-status-ok"), ("error", "usage-status-error")].into_iter().map(|(v, l)| view! {
+                            <option value=v selected=status == v>{t(l)}</option>
                         }).collect_view()}
                     </select>
                 </label>
                 {is_admin.then(|| view! {
-                    <label>"User" <input type="email" name="user" placeholder="everyone" value=q.user.clone()/></label>
+                    <label>{t("col-user")} " " <input type="email" name="user" placeholder=t("usage-everyone") value=q.user.clone()/></label>
                 })}
-                <button type="submit" class="primary">"Apply"</button>
+                <button type="submit" class="primary">{t("usage-apply")}</button>
             </div>
         </form>
     }
 }
 
 /// How the request was handled, beyond its tokens: a probe, thinking removed, web searches.
-fn marks(r: &crate::types::UsageRow) -> Option<impl IntoView> {
+fn marks(locale: Locale, r: &crate::types::UsageRow) -> Option<impl IntoView> {
     let mut marks = Vec::new();
     if r.probe {
-        marks.push("probe".to_string());
+        marks.push(locale.t("usage-mark-probe"));
     }
     if r.thinking_stripped {
-        marks.push("thinking stripped".to_string());
+        marks.push(locale.t("usage-mark-thinking"));
     }
     if r.web_searches > 0 {
-        marks.push(format!(
-            "{} web search{}",
-            r.web_searches,
-            if r.web_searches == 1 { "" } else { "es" }
+        marks.push(locale.t_with(
+            "usage-mark-web-searches",
+            &[("n", r.web_searches.to_string())],
         ));
     }
     (!marks.is_empty())

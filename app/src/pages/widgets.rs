@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
 use crate::error::AppError;
+use crate::i18n::{t, use_locale};
 
 /// The error of the last submission of `action`, as an alert next to the form. Errors that belong to
 /// one of the `inline` fields are left to that field's [`FieldError`].
@@ -23,7 +24,7 @@ where
             .get()
             .and_then(Result::err)
             .filter(|e| !e.field().is_some_and(|f| inline.contains(&f)))
-            .map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })
+            .map(|e| view! { <p class="form-error" role="alert">{e.say()}</p> })
     }
 }
 
@@ -41,7 +42,7 @@ where
             .and_then(Result::err)
             .filter(|e| e.field() == Some(field))
             .map(|e| {
-                view! { <span class="field-error" role="alert" data-field=field>{e.to_string()}</span> }
+                view! { <span class="field-error" role="alert" data-field=field>{e.say()}</span> }
             })
     }
 }
@@ -50,24 +51,29 @@ where
 #[component]
 pub fn Saved<S>(
     action: ServerAction<S>,
-    #[prop(default = "Saved.")] text: &'static str,
+    #[prop(optional, into)] text: Option<String>,
 ) -> impl IntoView
 where
     S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
     S::Output: Clone + Send + Sync + 'static,
 {
+    let text = text.unwrap_or_else(|| t("saved"));
     move || {
         action
             .value()
             .get()
             .and_then(Result::ok)
-            .map(|_| view! { <span class="saved" role="status">{text}</span> })
+            .map(|_| view! { <span class="saved" role="status">{text.clone()}</span> })
     }
 }
 
 /// A submit button that shows progress while its action is pending.
 #[component]
-pub fn Submit<S>(action: ServerAction<S>, label: &'static str, busy: &'static str) -> impl IntoView
+pub fn Submit<S>(
+    action: ServerAction<S>,
+    #[prop(into)] label: String,
+    #[prop(into)] busy: String,
+) -> impl IntoView
 where
     S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
     S::Output: Clone + Send + Sync + 'static,
@@ -75,7 +81,7 @@ where
     let pending = action.pending();
     view! {
         <button type="submit" class="primary" disabled=move || pending.get()>
-            {move || if pending.get() { busy } else { label }}
+            {move || if pending.get() { busy.clone() } else { label.clone() }}
         </button>
     }
 }
@@ -107,10 +113,11 @@ pub fn CopyButton(#[prop(into)] text: Signal<String>) -> impl IntoView {
         }
         copied.set(Some(value));
     };
-    let done = move || copied.with(|c| c.as_ref().is_some_and(|c| text.with(|t| c == t)));
+    let done = move || copied.with(|c| c.as_ref().is_some_and(|c| text.with(|v| c == v)));
+    let locale = use_locale();
     view! {
         <button type="button" class="copy" on:click=copy>
-            {move || if done() { "Copied" } else { "Copy" }}
+            {move || if done() { locale.t("copied") } else { locale.t("copy") }}
         </button>
     }
 }
@@ -119,9 +126,9 @@ pub fn CopyButton(#[prop(into)] text: Signal<String>) -> impl IntoView {
 #[component]
 pub fn Status(enabled: bool) -> impl IntoView {
     if enabled {
-        view! { <span class="status status-active">"enabled"</span> }.into_any()
+        view! { <span class="status status-active">{t("status-enabled")}</span> }.into_any()
     } else {
-        view! { <span class="status status-disabled">"disabled"</span> }.into_any()
+        view! { <span class="status status-disabled">{t("status-disabled")}</span> }.into_any()
     }
 }
 
@@ -158,13 +165,13 @@ where
     view! {
         <label class="check">
             <input type="radio" name="clients" value="any" checked=!current.claude_code/>
-            " Any client"
+            " " {t("clients-any")}
         </label>
         <label class="check">
             <input type="radio" name="clients" value="claude-code" checked=current.claude_code/>
-            " Claude Code only (User-Agent claude-cli/…)"
+            " " {t("clients-claude-code-only")}
         </label>
-        <label>"Minimum Claude Code version (optional)"
+        <label>{t("clients-min-version")}
             <input type="text" name="min_version" maxlength="32" placeholder="2.1.0" value=current.min_version.clone().unwrap_or_default()/>
             <FieldError action field="min_version"/>
         </label>
@@ -183,26 +190,27 @@ where
             .unwrap_or_default()
     };
     let int = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
+    let no_limit = t("limits-none");
     view! {
         <div class="grid limits">
-            <label>"Requests per minute"
-                <input type="number" min="1" step="1" name="limits[rpm]" placeholder="no limit" value=int(current.rpm)/>
+            <label>{t("limits-rpm")}
+                <input type="number" min="1" step="1" name="limits[rpm]" placeholder=no_limit.clone() value=int(current.rpm)/>
                 <FieldError action field="rpm"/>
             </label>
-            <label>"Requests at once"
-                <input type="number" min="1" step="1" name="limits[concurrency]" placeholder="no limit" value=int(current.concurrency)/>
+            <label>{t("limits-concurrency")}
+                <input type="number" min="1" step="1" name="limits[concurrency]" placeholder=no_limit.clone() value=int(current.concurrency)/>
                 <FieldError action field="concurrency"/>
             </label>
-            <label>"Spend per 5 hours (USD)"
-                <input type="text" inputmode="decimal" name="limits[spend_5h]" placeholder="no limit" value=usd(current.spend_5h)/>
+            <label>{t("limits-spend-5h")}
+                <input type="text" inputmode="decimal" name="limits[spend_5h]" placeholder=no_limit.clone() value=usd(current.spend_5h)/>
                 <FieldError action field="spend_5h"/>
             </label>
-            <label>"Spend per day (USD)"
-                <input type="text" inputmode="decimal" name="limits[spend_day]" placeholder="no limit" value=usd(current.spend_day)/>
+            <label>{t("limits-spend-day")}
+                <input type="text" inputmode="decimal" name="limits[spend_day]" placeholder=no_limit.clone() value=usd(current.spend_day)/>
                 <FieldError action field="spend_day"/>
             </label>
-            <label>"Spend per month (USD)"
-                <input type="text" inputmode="decimal" name="limits[spend_month]" placeholder="no limit" value=usd(current.spend_month)/>
+            <label>{t("limits-spend-month")}
+                <input type="text" inputmode="decimal" name="limits[spend_month]" placeholder=no_limit.clone() value=usd(current.spend_month)/>
                 <FieldError action field="spend_month"/>
             </label>
         </div>

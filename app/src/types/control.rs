@@ -80,6 +80,14 @@ impl ChannelKind {
         }
     }
 
+    /// The kind's name in `locale`.
+    pub fn label_in(self, locale: crate::i18n::Locale) -> String {
+        match self {
+            ChannelKind::Anthropic => "Anthropic".into(),
+            ChannelKind::Openai => locale.t("channel-kind-openai"),
+        }
+    }
+
     pub fn parse(s: &str) -> Option<ChannelKind> {
         match s.trim().to_ascii_lowercase().as_str() {
             "anthropic" => Some(ChannelKind::Anthropic),
@@ -314,24 +322,29 @@ impl Limits {
 
     /// A short description for lists ("60 rpm · 2 at once · $5.00/day").
     pub fn summary(&self) -> String {
+        self.summary_in(crate::i18n::Locale::En)
+    }
+
+    /// The limits in a line, in `locale`: "60 requests/min · $5.00/day", or "no limits".
+    pub fn summary_in(&self, locale: crate::i18n::Locale) -> String {
         let mut parts = Vec::new();
         if let Some(n) = self.rpm {
-            parts.push(format!("{n} requests/min"));
+            parts.push(locale.t_with("limits-summary-rpm", &[("n", n.to_string())]));
         }
         if let Some(n) = self.concurrency {
-            parts.push(format!("{n} at once"));
+            parts.push(locale.t_with("limits-summary-concurrency", &[("n", n.to_string())]));
         }
         for (limit, per) in [
-            (self.spend_5h, "5 h"),
-            (self.spend_day, "day"),
-            (self.spend_month, "month"),
+            (self.spend_5h, "limits-summary-spend-5h"),
+            (self.spend_day, "limits-summary-spend-day"),
+            (self.spend_month, "limits-summary-spend-month"),
         ] {
             if let Some(n) = limit {
-                parts.push(format!("{}/{per}", crate::money::format_balance(n)));
+                parts.push(locale.t_with(per, &[("amount", crate::money::format_balance(n))]));
             }
         }
         if parts.is_empty() {
-            "no limits".into()
+            locale.t("limits-summary-none")
         } else {
             parts.join(" · ")
         }

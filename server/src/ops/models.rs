@@ -315,6 +315,7 @@ async fn import_prices(
 pub(super) fn cli_field_message(e: StoreError) -> String {
     match e {
         StoreError::Field { field, message } => {
+            let message = message.to_string();
             let flag = match field {
                 "input_price" => "--input-price",
                 "output_price" => "--output-price",

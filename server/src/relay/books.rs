@@ -404,7 +404,7 @@ mod tests {
                 |op| matches!(op, LedgerOp::Release { lease_id } if Some(*lease_id) == self.refuse_lease),
             );
             if bad_event || bad_op {
-                return Err(StoreError::Invalid("refused".into()));
+                return Err(StoreError::Invalid(app::i18n::Msg::new("error-server")));
             }
             self.events
                 .extend(events.iter().map(|e| e.request_id.clone()));

@@ -6,6 +6,7 @@ use crate::core::error::StoreError;
 use crate::core::models::{self, Model, ModelInput};
 use crate::core::price_file::PriceFile;
 use crate::core::price_list;
+use crate::i18n::Msg;
 use crate::money::{format_price, LongContext, Prices};
 use crate::types::BindingView;
 
@@ -160,15 +161,18 @@ impl Admin {
         from: &str,
     ) -> Result<Imported, StoreError> {
         if ids.is_empty() {
-            return Err(StoreError::Invalid(
-                "Tick at least one model to import.".into(),
-            ));
+            return Err(StoreError::Invalid(Msg::new("error-import-none-ticked")));
         }
         let listed = ids
             .iter()
             .map(|id| {
-                file.find(id)
-                    .ok_or_else(|| StoreError::Invalid(format!("{id} is not in {from}.")))
+                file.find(id).ok_or_else(|| {
+                    StoreError::Invalid(
+                        Msg::new("error-not-in-price-file")
+                            .arg("id", id)
+                            .arg("from", from),
+                    )
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let mut done = Imported::default();

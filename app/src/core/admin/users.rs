@@ -6,6 +6,7 @@ use crate::core::error::StoreError;
 use crate::core::limits;
 use crate::core::tokens;
 use crate::core::users::{self, NewUser, User};
+use crate::i18n::Msg;
 use crate::money::format_balance;
 use crate::types::{AdminUserView, Limits, NewToken, Role};
 
@@ -47,14 +48,12 @@ impl Admin {
     /// Disables or enables an account. Nobody can disable themselves.
     pub async fn set_user_disabled(&self, id: i64, disabled: bool) -> Result<User, StoreError> {
         if disabled && self.is_self(id) {
-            return Err(StoreError::Invalid(
-                "You cannot disable your own account.".into(),
-            ));
+            return Err(StoreError::Invalid(Msg::new("error-disable-self")));
         }
         users::set_disabled(&self.db, id, disabled).await?;
         let user = users::get(&self.db, id)
             .await?
-            .ok_or_else(|| StoreError::NotFound("No such user.".into()))?;
+            .ok_or_else(|| StoreError::NotFound(Msg::new("error-no-such-user")))?;
         let action = if disabled {
             "user.disable"
         } else {
@@ -68,9 +67,7 @@ impl Admin {
     /// administrator cannot be demoted.
     pub async fn set_user_role(&self, id: i64, role: Role) -> Result<User, StoreError> {
         if self.is_self(id) {
-            return Err(StoreError::Invalid(
-                "You cannot change your own role; ask another administrator.".into(),
-            ));
+            return Err(StoreError::Invalid(Msg::new("error-role-self")));
         }
         let user = users::set_role(&self.db, id, role).await?;
         self.audit("user.role", &user.email, &format!("role {}", role.as_str()))
@@ -141,10 +138,9 @@ impl Admin {
         expires_in_days: Option<u32>,
     ) -> Result<NewToken, StoreError> {
         if user.is_disabled() {
-            return Err(StoreError::Invalid(format!(
-                "The user {} is disabled; enable the account before creating tokens.",
-                user.email
-            )));
+            return Err(StoreError::Invalid(
+                Msg::new("error-user-disabled-no-tokens").arg("email", &user.email),
+            ));
         }
         let created = tokens::create(&self.db, user.id, name, expires_in_days).await?;
         self.audit(

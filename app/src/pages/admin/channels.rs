@@ -6,11 +6,12 @@ use leptos::prelude::*;
 
 use super::route_id;
 use crate::api::channels::*;
+use crate::i18n::{t, t_with, use_locale};
 use crate::pages::layout::Console;
 use crate::pages::widgets::{
     reset_on_success, ActionError, Confirm, FieldError, Saved, Status, Submit,
 };
-use crate::types::{ChannelKind, ChannelTestResult, ChannelView};
+use crate::types::{format_time_in, ChannelKind, ChannelTestResult, ChannelView};
 
 #[component]
 pub fn ChannelsPage() -> impl IntoView {
@@ -26,50 +27,50 @@ fn Channels() -> impl IntoView {
     let create = ServerAction::<CreateChannel>::new();
     let list = Resource::new(move || create.version().get(), |_| list_channels());
     view! {
-        <h1>"Channels"</h1>
-        <p class="muted">"A channel is one upstream provider account: its base URLs and API keys. Requests for a model go to the channels bound to it, highest priority first."</p>
-        <Transition fallback=|| view! { <p class="loading">"Loading channels…"</p> }>
+        <h1>{t("nav-channels")}</h1>
+        <p class="muted">{t("channels-intro")}</p>
+        <Transition fallback=|| view! { <p class="loading">{t("loading")}</p> }>
             {move || Suspend::new(async move {
                 match list.await {
-                    Ok(list) if list.is_empty() => view! { <p class="empty">"No channels yet. Add the first one below."</p> }.into_any(),
+                    Ok(list) if list.is_empty() => view! { <p class="empty">{t("channels-empty")}</p> }.into_any(),
                     Ok(list) => view! { <ChannelTable list/> }.into_any(),
-                    Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <p class="form-error" role="alert">{e.say()}</p> }.into_any(),
                 }
             })}
         </Transition>
         <section class="card">
-            <h2>"Add a channel"</h2>
+            <h2>{t("channels-add-title")}</h2>
             <ActionForm action=create attr:data-testid="create-channel">
                 <div class="grid">
-                    <label>"Name"
+                    <label>{t("field-name")}
                         <input type="text" name="name" required maxlength="64" placeholder="anthropic-main"/>
                         <FieldError action=create field="name"/>
                     </label>
-                    <label>"Type"
+                    <label>{t("col-type")}
                         <select name="kind">
-                            {ChannelKind::ALL.iter().map(|k| view! { <option value=k.as_str()>{k.label()}</option> }).collect_view()}
+                            {ChannelKind::ALL.iter().map(|k| view! { <option value=k.as_str()>{k.label_in(use_locale())}</option> }).collect_view()}
                         </select>
                         <FieldError action=create field="kind"/>
                     </label>
-                    <label>"Base URL"
+                    <label>{t("col-base-url")}
                         <input type="url" name="base_url" required placeholder="https://api.anthropic.com"/>
                         <FieldError action=create field="base_url"/>
                     </label>
-                    <label>"API key"
+                    <label>{t("col-api-key")}
                         <input type="password" name="key" required autocomplete="off" placeholder="sk-ant-…"/>
                         <FieldError action=create field="key"/>
                     </label>
-                    <label>"Priority " <span class="muted">"(higher first)"</span>
+                    <label>{t("col-priority")} " " <span class="muted">{t("channels-priority-hint")}</span>
                         <input type="number" name="priority" value="0" step="1"/>
                         <FieldError action=create field="priority"/>
                     </label>
-                    <label>"Weight " <span class="muted">"(1–1000)"</span>
+                    <label>{t("col-weight")} " " <span class="muted">"(1–1000)"</span>
                         <input type="number" name="weight" value="1" min="1" max="1000" step="1"/>
                         <FieldError action=create field="weight"/>
                     </label>
                 </div>
                 <ActionError action=create inline=&["name", "kind", "base_url", "key", "priority", "weight"]/>
-                <Submit action=create label="Add channel" busy="Adding…"/>
+                <Submit action=create label=t("channels-add") busy=t("adding")/>
             </ActionForm>
         </section>
     }
@@ -79,15 +80,15 @@ fn Channels() -> impl IntoView {
 fn ChannelTable(list: Vec<ChannelView>) -> impl IntoView {
     view! {
         <table class="list" data-testid="channel-table">
-            <thead><tr><th>"Name"</th><th>"Type"</th><th>"Priority"</th><th>"Weight"</th><th>"Endpoints"</th><th>"Keys"</th><th>"Models"</th><th>"Status"</th></tr></thead>
+            <thead><tr><th>{t("col-name")}</th><th>{t("col-type")}</th><th>{t("col-priority")}</th><th>{t("col-weight")}</th><th>{t("col-endpoints")}</th><th>{t("col-keys")}</th><th>{t("nav-models")}</th><th>{t("col-status")}</th></tr></thead>
             <tbody>
                 {list.into_iter().map(|c| view! {
                     <tr>
-                        <td><a href=format!("/admin/channels/{}", c.id)>{c.name.clone()}</a></td>
-                        <td>{c.kind.label()}</td>
+                        <td translate="no"><a href=format!("/admin/channels/{}", c.id)>{c.name.clone()}</a></td>
+                        <td>{c.kind.label_in(use_locale())}</td>
                         <td>{c.priority}</td>
                         <td>{c.weight}</td>
-                        <td>{c.endpoints.iter().map(|e| e.base_url.clone()).collect::<Vec<_>>().join(", ")}</td>
+                        <td translate="no">{c.endpoints.iter().map(|e| e.base_url.clone()).collect::<Vec<_>>().join(", ")}</td>
                         <td><code>{c.credentials.iter().map(|k| k.masked()).collect::<Vec<_>>().join(" ")}</code></td>
                         <td>{c.bindings.len()}</td>
                         <td><Status enabled=c.enabled/></td>
@@ -141,12 +142,12 @@ fn Channel() -> impl IntoView {
     reset_on_success(add_key, key_form);
 
     view! {
-        <p><a href="/admin/channels">"← Channels"</a></p>
-        <Transition fallback=|| view! { <p class="loading">"Loading the channel…"</p> }>
+        <p><a href="/admin/channels">{t("channels-back")}</a></p>
+        <Transition fallback=|| view! { <p class="loading">{t("loading")}</p> }>
             {move || Suspend::new(async move {
                 match channel.await {
                     Ok(c) => view! {
-                        <h1>{c.name.clone()} " " <Status enabled=c.enabled/></h1>
+                        <h1><span translate="no">{c.name.clone()}</span> " " <Status enabled=c.enabled/></h1>
                         <SettingsCard c=c.clone() update toggle/>
                         <EndpointsCard c=c.clone() add=add_endpoint remove=remove_endpoint form=endpoint_form/>
                         <KeysCard c=c.clone() add=add_key toggle=toggle_key remove=remove_key form=key_form/>
@@ -155,7 +156,7 @@ fn Channel() -> impl IntoView {
                         <ChannelTest id=c.id kind=c.kind default_model=c.bindings.first().map(|b| b.upstream_model.clone())/>
                         <DeleteCard c delete/>
                     }.into_any(),
-                    Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <p class="form-error" role="alert">{e.say()}</p> }.into_any(),
                 }
             })}
         </Transition>
@@ -171,40 +172,40 @@ fn SettingsCard(
     let kind = c.kind;
     view! {
         <section class="card">
-            <h2>"Settings"</h2>
+            <h2>{t("nav-settings")}</h2>
             <ActionForm action=update>
                 <input type="hidden" name="id" value=c.id.to_string()/>
                 <div class="grid">
-                    <label>"Name"
+                    <label>{t("field-name")}
                         <input type="text" name="name" required maxlength="64" value=c.name.clone()/>
                         <FieldError action=update field="name"/>
                     </label>
-                    <label>"Type"
+                    <label>{t("col-type")}
                         <select name="kind">
                             {ChannelKind::ALL.iter().map(|k| view! {
-                                <option value=k.as_str() selected=*k == kind>{k.label()}</option>
+                                <option value=k.as_str() selected=*k == kind>{k.label_in(use_locale())}</option>
                             }).collect_view()}
                         </select>
                     </label>
-                    <label>"Priority"
+                    <label>{t("col-priority")}
                         <input type="number" name="priority" step="1" value=c.priority.to_string()/>
                         <FieldError action=update field="priority"/>
                     </label>
-                    <label>"Weight"
+                    <label>{t("col-weight")}
                         <input type="number" name="weight" min="1" max="1000" step="1" value=c.weight.to_string()/>
                         <FieldError action=update field="weight"/>
                     </label>
                 </div>
                 <ActionError action=update inline=&["name", "priority", "weight"]/>
                 <div class="actions">
-                    <Submit action=update label="Save" busy="Saving…"/>
+                    <Submit action=update label=t("save") busy=t("saving")/>
                     <Saved action=update/>
                 </div>
             </ActionForm>
             <ActionForm action=toggle>
                 <input type="hidden" name="id" value=c.id.to_string()/>
                 <input type="hidden" name="enabled" value=(!c.enabled).to_string()/>
-                <button type="submit">{if c.enabled { "Disable channel" } else { "Enable channel" }}</button>
+                <button type="submit">{if c.enabled { t("channels-disable") } else { t("channels-enable") }}</button>
             </ActionForm>
             <ActionError action=toggle/>
         </section>
@@ -217,31 +218,31 @@ fn FilterCard(c: ChannelView, set_filter: ServerAction<SetChannelFilter>) -> imp
     let preset = crate::types::RequestFilter::anthropic_compatible();
     view! {
         <section class="card" data-testid="request-filter">
-            <h2>"Request filtering"</h2>
-            <p class="muted">"Anthropic-compatible providers that are not Anthropic may refuse some anthropic-beta flags or top-level fields. Listed ones are taken out before a request goes to this channel; the rest is sent as it came. A beta entry drops every flag that starts with it (context-1m drops context-1m-2025-08-07). Separate entries with commas."</p>
+            <h2>{t("filter-title")}</h2>
+            <p class="muted">{t("filter-intro")}</p>
             <ActionForm action=set_filter>
                 <input type="hidden" name="id" value=c.id.to_string()/>
                 <div class="grid">
-                    <label>"Beta flags to drop"
-                        <input type="text" name="drop_betas" maxlength="4000" placeholder="context-1m, context-management" value=c.filter.betas.join(", ")/>
+                    <label>{t("filter-betas")}
+                        <input type="text" name="drop_betas" translate="no" maxlength="4000" placeholder="context-1m, context-management" value=c.filter.betas.join(", ")/>
                         <FieldError action=set_filter field="drop_betas"/>
                     </label>
-                    <label>"Body fields to drop"
-                        <input type="text" name="drop_fields" maxlength="4000" placeholder="context_management, metadata" value=c.filter.fields.join(", ")/>
+                    <label>{t("filter-fields")}
+                        <input type="text" name="drop_fields" translate="no" maxlength="4000" placeholder="context_management, metadata" value=c.filter.fields.join(", ")/>
                         <FieldError action=set_filter field="drop_fields"/>
                     </label>
                 </div>
                 <ActionError action=set_filter inline=&["drop_betas", "drop_fields"]/>
                 <div class="actions">
-                    <Submit action=set_filter label="Save filtering" busy="Saving…"/>
+                    <Submit action=set_filter label=t("filter-save") busy=t("saving")/>
                     <Saved action=set_filter/>
                 </div>
             </ActionForm>
             <ActionForm action=set_filter>
                 <input type="hidden" name="id" value=c.id.to_string()/>
                 <input type="hidden" name="preset" value="anthropic-compatible"/>
-                <button type="submit">"Use the preset for an Anthropic-compatible provider"</button>
-                <span class="muted">{format!(" betas {}; fields {}", preset.betas.join(", "), preset.fields.join(", "))}</span>
+                <button type="submit">{t("filter-preset")}</button>
+                " " <span class="muted" translate="no">{format!("{}; {}", preset.betas.join(", "), preset.fields.join(", "))}</span>
             </ActionForm>
         </section>
     }
@@ -258,7 +259,7 @@ fn EndpointsCard(
     let removable = c.endpoints.len() > 1;
     view! {
         <section class="card">
-            <h2>"Endpoints"</h2>
+            <h2>{t("col-endpoints")}</h2>
             <ul class="plain" data-testid="endpoints">
                 {c.endpoints.into_iter().map(|e| view! {
                     <li>
@@ -267,7 +268,7 @@ fn EndpointsCard(
                             <ActionForm action=remove attr:class="inline">
                                 <input type="hidden" name="channel_id" value=cid.to_string()/>
                                 <input type="hidden" name="endpoint_id" value=e.id.to_string()/>
-                                <button type="submit" class="danger small">"Remove"</button>
+                                <button type="submit" class="danger small">{t("remove")}</button>
                             </ActionForm>
                         })}
                     </li>
@@ -277,11 +278,11 @@ fn EndpointsCard(
             <ActionForm action=add node_ref=form>
                 <input type="hidden" name="channel_id" value=cid.to_string()/>
                 <div class="row">
-                    <label>"Add a base URL"
+                    <label>{t("endpoints-add-url")}
                         <input type="url" name="base_url" required placeholder="https://api.anthropic.com"/>
                         <FieldError action=add field="base_url"/>
                     </label>
-                    <Submit action=add label="Add endpoint" busy="Adding…"/>
+                    <Submit action=add label=t("endpoints-add") busy=t("adding")/>
                 </div>
                 <ActionError action=add inline=&["base_url"]/>
             </ActionForm>
@@ -301,28 +302,28 @@ fn KeysCard(
     let removable = c.credentials.len() > 1;
     view! {
         <section class="card">
-            <h2>"API keys"</h2>
-            <p class="muted">"Keys are encrypted at rest and never shown again: only their last four characters."</p>
+            <h2>{t("keys-title")}</h2>
+            <p class="muted">{t("keys-intro")}</p>
             <table class="list" data-testid="credentials">
-                <thead><tr><th>"Key"</th><th>"Added"</th><th>"Status"</th><th></th></tr></thead>
+                <thead><tr><th>{t("col-key")}</th><th>{t("col-added")}</th><th>{t("col-status")}</th><th></th></tr></thead>
                 <tbody>
                     {c.credentials.into_iter().map(|k| view! {
                         <tr>
                             <td><code>{k.masked()}</code></td>
-                            <td>{crate::types::format_time(k.created_at)}</td>
+                            <td>{format_time_in(use_locale(), k.created_at)}</td>
                             <td><Status enabled=k.enabled/></td>
                             <td class="row-actions">
                                 <ActionForm action=toggle attr:class="inline">
                                     <input type="hidden" name="channel_id" value=cid.to_string()/>
                                     <input type="hidden" name="credential_id" value=k.id.to_string()/>
                                     <input type="hidden" name="enabled" value=(!k.enabled).to_string()/>
-                                    <button type="submit" class="small">{if k.enabled { "Disable" } else { "Enable" }}</button>
+                                    <button type="submit" class="small">{if k.enabled { t("disable") } else { t("enable") }}</button>
                                 </ActionForm>
                                 {removable.then(|| view! {
                                     <ActionForm action=remove attr:class="inline">
                                         <input type="hidden" name="channel_id" value=cid.to_string()/>
                                         <input type="hidden" name="credential_id" value=k.id.to_string()/>
-                                        <button type="submit" class="danger small">"Remove"</button>
+                                        <button type="submit" class="danger small">{t("remove")}</button>
                                     </ActionForm>
                                 })}
                             </td>
@@ -335,12 +336,12 @@ fn KeysCard(
             <ActionForm action=add node_ref=form>
                 <input type="hidden" name="channel_id" value=cid.to_string()/>
                 <div class="row">
-                    <label>"Add an API key"
+                    <label>{t("keys-add-key")}
                         <input type="password" name="key" required autocomplete="off"/>
                         <FieldError action=add field="key"/>
                     </label>
-                    <Submit action=add label="Add key" busy="Adding…"/>
-                    <Saved action=add text="Key added."/>
+                    <Submit action=add label=t("keys-add") busy=t("adding")/>
+                    <Saved action=add text=t("keys-added")/>
                 </div>
                 <ActionError action=add inline=&["key"]/>
             </ActionForm>
@@ -352,9 +353,9 @@ fn KeysCard(
 fn BoundModels(c: ChannelView) -> impl IntoView {
     view! {
         <section class="card">
-            <h2>"Models"</h2>
+            <h2>{t("nav-models")}</h2>
             {if c.bindings.is_empty() {
-                view! { <p class="empty">"No model is bound to this channel yet. Bind one from its page under " <a href="/admin/models">"Pricing"</a> "."</p> }.into_any()
+                view! { <p class="empty">{t("channel-no-bindings")} " " <a href="/admin/models">{t("nav-pricing")}</a></p> }.into_any()
             } else {
                 view! {
                     <ul class="plain">
@@ -376,11 +377,11 @@ fn BoundModels(c: ChannelView) -> impl IntoView {
 fn DeleteCard(c: ChannelView, delete: ServerAction<DeleteChannel>) -> impl IntoView {
     view! {
         <section class="card danger-zone">
-            <h2>"Delete"</h2>
-            <Confirm summary="Delete this channel…" question=format!("Delete the channel {} with its endpoints, keys and bindings? This cannot be undone.", c.name)>
+            <h2>{t("delete")}</h2>
+            <Confirm summary=t("channel-delete-summary") question=t_with("channel-delete-question", &[("name", c.name.clone())])>
                 <ActionForm action=delete>
                     <input type="hidden" name="id" value=c.id.to_string()/>
-                    <button type="submit" class="danger">"Delete channel"</button>
+                    <button type="submit" class="danger">{t("channel-delete")}</button>
                 </ActionForm>
             </Confirm>
             <ActionError action=delete/>
@@ -396,15 +397,15 @@ fn ChannelTest(id: i64, kind: ChannelKind, default_model: Option<String>) -> imp
     let placeholder = default_model.unwrap_or_else(|| kind.default_test_model().to_string());
     view! {
         <section class="card">
-            <h2>"Test"</h2>
-            <p class="muted">"Sends a one-token request to each endpoint with each key and shows what the upstream answered."</p>
+            <h2>{t("channel-test-title")}</h2>
+            <p class="muted">{t("channel-test-intro")}</p>
             <ActionForm action=test>
                 <input type="hidden" name="id" value=id.to_string()/>
                 <div class="row">
-                    <label>"Model"
+                    <label>{t("col-model")}
                         <input type="text" name="model" placeholder=placeholder/>
                     </label>
-                    <Submit action=test label="Test" busy="Testing…"/>
+                    <Submit action=test label=t("channel-test") busy=t("testing")/>
                 </div>
             </ActionForm>
             <ActionError action=test/>
@@ -417,16 +418,16 @@ fn ChannelTest(id: i64, kind: ChannelKind, default_model: Option<String>) -> imp
 fn ProbeTable(results: Vec<ChannelTestResult>) -> impl IntoView {
     view! {
         <table class="list" data-testid="test-results">
-            <thead><tr><th>"Endpoint"</th><th>"Key"</th><th>"Model"</th><th>"Result"</th><th>"Status"</th><th>"Latency"</th><th>"Message"</th></tr></thead>
+            <thead><tr><th>{t("col-endpoint")}</th><th>{t("col-key")}</th><th>{t("col-model")}</th><th>{t("col-result")}</th><th>{t("col-status")}</th><th>{t("col-latency")}</th><th>{t("col-message")}</th></tr></thead>
             <tbody>
                 {results.into_iter().map(|r| view! {
                     <tr class=if r.ok { "ok" } else { "failed" }>
                         <td><code>{r.endpoint}</code></td>
                         <td><code>{r.credential}</code></td>
                         <td>{r.model}</td>
-                        <td>{if r.ok { view! { <span class="status status-active">"OK"</span> }.into_any() } else { view! { <span class="status status-failed">"failed"</span> }.into_any() }}</td>
+                        <td>{if r.ok { view! { <span class="status status-active">{t("result-ok")}</span> }.into_any() } else { view! { <span class="status status-failed">{t("result-failed")}</span> }.into_any() }}</td>
                         <td>{r.status.map(|s| s.to_string()).unwrap_or_else(|| "—".into())}</td>
-                        <td>{format!("{} ms", r.latency_ms)}</td>
+                        <td>{t_with("unit-ms", &[("n", r.latency_ms.to_string())])}</td>
                         <td>{r.message}</td>
                     </tr>
                 }).collect_view()}

@@ -6,6 +6,7 @@ use crate::api::admin::{
     get_site_settings, SetBillingEnabled, SetOverdraftFloor, SetProbes, SetRegistrationOpen,
     SetUnpricedModels, SetWebSearchPrice,
 };
+use crate::i18n::{t, use_locale};
 use crate::pages::layout::Console;
 use crate::pages::widgets::ActionError;
 use crate::types::{ProbePolicy, UnpricedPolicy};
@@ -40,9 +41,10 @@ fn SettingsForm() -> impl IntoView {
         },
         |_| get_site_settings(),
     );
+    let locale = use_locale();
     view! {
-        <h1>"Site settings"</h1>
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <h1>{t("settings-title")}</h1>
+        <Transition fallback=|| view! { <p class="loading">{t("loading")}</p> }>
             {move || Suspend::new(async move {
                 settings.await.map(|s| {
                     let open = s.registration_open;
@@ -53,85 +55,83 @@ fn SettingsForm() -> impl IntoView {
                     let probe_policy = s.probes;
                     view! {
                         <section class="card">
-                            <h2>"Registration"</h2>
+                            <h2>{locale.t("settings-registration")}</h2>
                             <p data-testid="registration-state">
-                                {if open { "Anyone can create an account." } else { "Registration is closed: only administrators can add accounts." }}
+                                {if open { locale.t("settings-registration-open") } else { locale.t("settings-registration-closed") }}
                             </p>
                             <ActionForm action=set>
                                 <input type="hidden" name="open" value=(!open).to_string()/>
                                 <button type="submit" disabled=move || set.pending().get()>
-                                    {if open { "Close registration" } else { "Open registration" }}
+                                    {if open { locale.t("settings-close-registration") } else { locale.t("settings-open-registration") }}
                                 </button>
                             </ActionForm>
                             <ActionError action=set/>
                         </section>
                         <section class="card">
-                            <h2>"Billing"</h2>
+                            <h2>{locale.t("settings-billing")}</h2>
                             <p data-testid="billing-state">
-                                {if billing_on { "On: the cost of each request is deducted from the user's balance." } else { "Off: costs are computed and shown, but balances are not charged." }}
+                                {if billing_on { locale.t("settings-billing-on") } else { locale.t("settings-billing-off") }}
                             </p>
                             <ActionForm action=billing>
                                 <input type="hidden" name="enabled" value=(!billing_on).to_string()/>
                                 <button type="submit" disabled=move || billing.pending().get()>
-                                    {if billing_on { "Turn billing off" } else { "Turn billing on" }}
+                                    {if billing_on { locale.t("settings-turn-billing-off") } else { locale.t("settings-turn-billing-on") }}
                                 </button>
                             </ActionForm>
                             <ActionError action=billing/>
                         </section>
                         <section class="card">
-                            <h2>"Models without prices"</h2>
+                            <h2>{locale.t("settings-unpriced")}</h2>
                             <ActionForm action=unpriced>
                                 <label class="check">
                                     <input type="radio" name="policy" value="refuse" checked=policy == UnpricedPolicy::Refuse/>
-                                    " Refuse requests for them with a clear error (recommended while billing is on)"
+                                    " " {locale.t("settings-unpriced-refuse")}
                                 </label>
                                 <label class="check">
                                     <input type="radio" name="policy" value="free" checked=policy == UnpricedPolicy::Free/>
-                                    " Serve them at no cost"
+                                    " " {locale.t("settings-unpriced-free")}
                                 </label>
-                                <button type="submit" disabled=move || unpriced.pending().get()>"Save"</button>
+                                <button type="submit" disabled=move || unpriced.pending().get()>{locale.t("save")}</button>
                             </ActionForm>
                             <ActionError action=unpriced/>
                         </section>
                         <section class="card">
-                            <h2>"Overdraft floor"</h2>
-                            <p>
-                                "A request's cost is held from the balance before it goes upstream. When an upstream reports more than that, the charge may take the balance below zero down to this floor, and no further: the rest is recorded on the ledger as uncollected. 0 keeps every balance at or above zero."
-                            </p>
+                            <h2>{locale.t("settings-floor")}</h2>
+                            <p>{locale.t("settings-floor-text")}</p>
                             <ActionForm action=floor>
                                 <label>
-                                    "Floor (USD) "
+                                    {locale.t("settings-floor-field")} " "
                                     <input type="text" name="floor" inputmode="decimal" maxlength="24" value=floor_usd data-testid="overdraft-floor"/>
                                 </label>
-                                <button type="submit" disabled=move || floor.pending().get()>"Save"</button>
+                                <button type="submit" disabled=move || floor.pending().get()>{locale.t("save")}</button>
                             </ActionForm>
                             <ActionError action=floor/>
                         </section>
                         <section class="card">
-                            <h2>"Web search price"</h2>
-                            <p>"What 1,000 web searches cost, for models without a price of their own (set on a model's page). An upstream reports them as server_tool_use.web_search_requests; Anthropic charges $10 per 1,000."</p>
+                            <h2>{locale.t("settings-web-search")}</h2>
+                            <p>{locale.t("settings-web-search-text")}</p>
                             <ActionForm action=search>
                                 <label>
-                                    "Per 1,000 web searches (USD) "
+                                    {locale.t("settings-web-search-field")} " "
                                     <input type="text" name="price" inputmode="decimal" maxlength="24" value=search_usd data-testid="web-search-price"/>
                                 </label>
-                                <button type="submit" disabled=move || search.pending().get()>"Save"</button>
+                                <button type="submit" disabled=move || search.pending().get()>{locale.t("save")}</button>
                             </ActionForm>
                             <ActionError action=search/>
                         </section>
                         <section class="card">
-                            <h2>"Probes"</h2>
-                            <p>"Requests a client sends that are not work: Claude Code's Warmup prompt, and quota checks (max_tokens 1, one word of text). Each is one usage event marked as a probe, and never fails over."</p>
+                            <h2>{locale.t("settings-probes")}</h2>
+                            <p>{locale.t("settings-probes-text")}</p>
                             <ActionForm action=probes>
                                 <label class="check">
                                     <input type="radio" name="policy" value="upstream" checked=probe_policy == ProbePolicy::Upstream/>
-                                    " Send them upstream (one attempt), billed for what the upstream reports"
+                                    " " {locale.t("settings-probes-upstream")}
                                 </label>
                                 <label class="check">
                                     <input type="radio" name="policy" value="answer" checked=probe_policy == ProbePolicy::Answer/>
-                                    " Answer them here with a minimal answer, at no cost"
+                                    " " {locale.t("settings-probes-answer")}
                                 </label>
-                                <button type="submit" disabled=move || probes.pending().get()>"Save"</button>
+                                <button type="submit" disabled=move || probes.pending().get()>{locale.t("save")}</button>
                             </ActionForm>
                             <ActionError action=probes/>
                         </section>
