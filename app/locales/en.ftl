@@ -22,8 +22,8 @@ clients-any = Any client
 clients-claude-code-only = Claude Code only (User-Agent claude-cli/…)
 clients-min-version = Minimum Claude Code version (optional)
 clients-summary-any = any client
-clients-summary-claude-code = Claude Code only
-clients-summary-claude-code-min = Claude Code { $version } or newer
+clients-summary-claude-code = Claude Code
+clients-summary-claude-code-min = Claude Code { $version } or later
 
 ## Limits
 limits-rpm = Requests per minute
@@ -623,3 +623,14 @@ conntest-no-address = This instance does not know its own address, so it cannot 
 conntest-unreachable = Realms could not reach its own data plane at { $address }: { $detail }
 conntest-broke-off = The answer broke off: { $detail }
 conntest-no-message = The answer had no message.
+
+## Price file uploads
+upload-too-large = The price file is larger than { $mb } MB.
+upload-not-json = The price file is not valid JSON: { $detail }
+upload-not-object = The price file must be a JSON object of model ids (LiteLLM's model_prices_and_context_window.json).
+upload-not-a-form = The upload is not a file form: { $detail }
+upload-no-models = The file has no Anthropic or OpenAI chat models with prices.
+upload-broke-off = The upload broke off: { $detail }
+upload-choose-file = Choose a price file to upload.
+upload-broke-off-or-large = The upload broke off or is larger than 16 MB: { $detail }
+upload-not-utf8 = The price file is not UTF-8 text (JSON).

@@ -610,3 +610,14 @@ conntest-no-address = 本实例不知道自己的地址，因此无法自测。
 conntest-unreachable = Realms 无法访问自己位于 { $address } 的数据面：{ $detail }
 conntest-broke-off = 回答中途断开：{ $detail }
 conntest-no-message = 回答中没有信息。
+
+## Price file uploads
+upload-too-large = 价格文件超过 { $mb } MB。
+upload-not-json = 价格文件不是有效的 JSON：{ $detail }
+upload-not-object = 价格文件必须是以模型 ID 为键的 JSON 对象（LiteLLM 的 model_prices_and_context_window.json）。
+upload-not-a-form = 上传的不是文件表单：{ $detail }
+upload-no-models = 文件中没有带价格的 Anthropic 或 OpenAI 对话模型。
+upload-broke-off = 上传中断：{ $detail }
+upload-choose-file = 请选择要上传的价格文件。
+upload-broke-off-or-large = 上传中断或文件超过 16 MB：{ $detail }
+upload-not-utf8 = 价格文件不是 UTF-8 文本（JSON）。

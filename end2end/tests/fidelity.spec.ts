@@ -109,6 +109,13 @@ test("Claude Code answers with a Claude-Code-only token through a channel that f
   const refused = await (await ask()).json();
   expect(refused.error.type).toBe("permission_error");
   expect(refused.error.message).toContain("accepts only Claude Code 2.1.0 or later");
+  // The instance picks the CLI's model and binding up by itself within about a second.
+  const asClaudeCode = () => fetch(`${realms.url}/v1/messages`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "user-agent": "claude-cli/2.1.100 (external, cli)" },
+    body: JSON.stringify({ model: "claude-compat", max_tokens: 16, messages: [{ role: "user", content: "hi" }] }),
+  });
+  await expect.poll(async () => (await asClaudeCode()).status, { timeout: 10_000 }).toBe(200);
 
   const home = mkdtempSync(path.join(tmpdir(), "realms-claude-home-"));
   try {

@@ -57,7 +57,7 @@ test("an administrator sets Realms up in Chinese: token, channel, model, binding
   await page.getByLabel("输出", { exact: true }).fill("十五");
   await page.getByRole("button", { name: "添加模型" }).click();
   await expect(page.locator(".field-error[data-field='output_price']")).toContainText("输出价格必须是以美元计的数字");
-  await page.getByLabel("输出", { exact: true }).fill("15");
+  await page.getByLabel(/^输出/).fill("15");
   await page.getByRole("button", { name: "添加模型" }).click();
   await expect(page.getByRole("heading", { name: "claude-sonnet-4-5" })).toBeVisible();
   await hydrated(page);

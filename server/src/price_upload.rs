@@ -10,6 +10,7 @@ use tower_sessions::Session;
 
 use app::core::price_file::{self, Uploaded, MAX_FILE_BYTES};
 use app::core::state::{Viewer, SESSION_PRICE_UPLOAD_KEY};
+use app::i18n::{Locale, Msg};
 
 /// Where the Models page's file form posts.
 pub const PATH: &str = "/admin/prices/upload";
@@ -18,6 +19,13 @@ pub const PATH: &str = "/admin/prices/upload";
 pub const MAX_UPLOAD_BYTES: usize = MAX_FILE_BYTES + 64 * 1024;
 
 pub async fn upload(session: Session, req: Request) -> Response {
+    // The reasons are shown on the Models page, in its language.
+    let locale = req
+        .extensions()
+        .get::<Locale>()
+        .copied()
+        .unwrap_or_default();
+    let refuse = |why: Msg| refuse(&why.text(locale));
     let admin = req
         .extensions()
         .get::<Viewer>()
@@ -33,18 +41,18 @@ pub async fn upload(session: Session, req: Request) -> Response {
     let mut form = match <Multipart as axum::extract::FromRequest<()>>::from_request(req, &()).await
     {
         Ok(form) => form,
-        Err(e) => return refuse(&format!("The upload is not a file form: {e}")),
+        Err(e) => return refuse(Msg::new("upload-not-a-form").arg("detail", e)),
     };
     let (name, text) = match read_file(&mut form).await {
         Ok(file) => file,
-        Err(why) => return refuse(&why),
+        Err(why) => return refuse(why),
     };
     let file = match price_file::parse(&text) {
         Ok(file) => file,
-        Err(why) => return refuse(&why),
+        Err(why) => return refuse(why),
     };
     if file.entries.is_empty() {
-        return refuse("The file has no Anthropic or OpenAI chat models with prices.");
+        return refuse(Msg::new("upload-no-models"));
     }
     let uploaded = Uploaded { name, file };
     if let Err(e) = session.insert(SESSION_PRICE_UPLOAD_KEY, &uploaded).await {
@@ -59,13 +67,13 @@ pub async fn upload(session: Session, req: Request) -> Response {
 }
 
 /// The `file` field's name and text.
-async fn read_file(form: &mut Multipart) -> Result<(String, String), String> {
+async fn read_file(form: &mut Multipart) -> Result<(String, String), Msg> {
     loop {
         let field = form
             .next_field()
             .await
-            .map_err(|e| format!("The upload broke off: {e}"))?
-            .ok_or("Choose a price file to upload.")?;
+            .map_err(|e| Msg::new("upload-broke-off").arg("detail", e))?
+            .ok_or(Msg::new("upload-choose-file"))?;
         if field.name() != Some("file") {
             continue;
         }
@@ -79,9 +87,8 @@ async fn read_file(form: &mut Multipart) -> Result<(String, String), String> {
         let bytes = field
             .bytes()
             .await
-            .map_err(|e| format!("The upload broke off or is larger than 16 MB: {e}"))?;
-        let text = String::from_utf8(bytes.to_vec())
-            .map_err(|_| "The price file is not UTF-8 text (JSON).".to_string())?;
+            .map_err(|e| Msg::new("upload-broke-off-or-large").arg("detail", e))?;
+        let text = String::from_utf8(bytes.to_vec()).map_err(|_| Msg::new("upload-not-utf8"))?;
         return Ok((name, text));
     }
 }

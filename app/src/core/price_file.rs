@@ -5,6 +5,7 @@
 //! micro-USD per million tokens exactly; a price that does not is refused, never rounded. What an
 //! import would change is worked out before anything changes ([`changes`]).
 
+use crate::i18n::Msg;
 use serde::{Deserialize, Serialize};
 use serde_json::{Number, Value};
 
@@ -57,17 +58,14 @@ impl PriceFile {
 pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Reads a LiteLLM price file, keeping Anthropic and OpenAI chat models.
-pub fn parse(text: &str) -> Result<PriceFile, String> {
+pub fn parse(text: &str) -> Result<PriceFile, Msg> {
     if text.len() > MAX_FILE_BYTES {
-        return Err(format!(
-            "The price file is larger than {} MB.",
-            MAX_FILE_BYTES / 1024 / 1024
-        ));
+        return Err(Msg::new("upload-too-large").arg("mb", MAX_FILE_BYTES / 1024 / 1024));
     }
     let doc: Value =
-        serde_json::from_str(text).map_err(|e| format!("The price file is not valid JSON: {e}"))?;
+        serde_json::from_str(text).map_err(|e| Msg::new("upload-not-json").arg("detail", e))?;
     let Value::Object(map) = doc else {
-        return Err("The price file must be a JSON object of model ids (LiteLLM's model_prices_and_context_window.json).".into());
+        return Err(Msg::new("upload-not-object"));
     };
     let mut file = PriceFile {
         dated: map
@@ -405,8 +403,11 @@ mod tests {
 
     #[test]
     fn a_file_that_is_not_a_price_file_is_refused_clearly() {
-        assert!(parse("[]").unwrap_err().contains("JSON object"));
-        assert!(parse("{").unwrap_err().contains("not valid JSON"));
+        assert!(parse("[]").unwrap_err().to_string().contains("JSON object"));
+        assert!(parse("{")
+            .unwrap_err()
+            .to_string()
+            .contains("not valid JSON"));
         assert_eq!(parse("{}").unwrap().entries, vec![]);
     }
 

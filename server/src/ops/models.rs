@@ -221,7 +221,7 @@ async fn import_prices(
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| anyhow!("Cannot read {}: {e}", path.display()))?;
-            let parsed = price_file::parse(&text).map_err(|e| anyhow!(e))?;
+            let parsed = price_file::parse(&text).map_err(|e| anyhow!(e.to_string()))?;
             (parsed, format!("the price file {}", path.display()))
         }
         None => (
