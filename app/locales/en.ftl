@@ -634,3 +634,11 @@ upload-broke-off = The upload broke off: { $detail }
 upload-choose-file = Choose a price file to upload.
 upload-broke-off-or-large = The upload broke off or is larger than 16 MB: { $detail }
 upload-not-utf8 = The price file is not UTF-8 text (JSON).
+
+## Console requests refused before any page
+error-database-down = The database is not answering. Try again shortly.
+error-unknown-language = Unknown language.
+error-body-too-large = The request is larger than the console accepts.
+error-cross-site = Cross-site requests to the console are refused.
+upload-admin-only = Only an administrator can upload a price file.
+upload-not-kept = Realms could not keep the uploaded file. Retry.

@@ -621,3 +621,11 @@ upload-broke-off = 上传中断：{ $detail }
 upload-choose-file = 请选择要上传的价格文件。
 upload-broke-off-or-large = 上传中断或文件超过 16 MB：{ $detail }
 upload-not-utf8 = 价格文件不是 UTF-8 文本（JSON）。
+
+## Console requests refused before any page
+error-database-down = 数据库没有响应，请稍后重试。
+error-unknown-language = 未知的语言。
+error-body-too-large = 请求超过了控制台允许的大小。
+error-cross-site = 控制台拒绝来自其他站点的请求。
+upload-admin-only = 只有管理员可以上传价格文件。
+upload-not-kept = Realms 无法保存上传的文件，请重试。

@@ -11,7 +11,7 @@ use tower_sessions::{Expiry, Session, SessionManagerLayer};
 use app::core::sessions::DbSessionStore;
 use app::core::state::{AppState, FreshToken, Viewer, SESSION_FRESH_TOKEN_KEY, SESSION_USER_KEY};
 use app::core::users;
-use app::i18n::{self, Locale, LOCALE_COOKIE};
+use app::i18n::{self, Locale, Msg, LOCALE_COOKIE};
 use app::pages::routes::{access_of, Access};
 use app::types::NewToken;
 
@@ -55,11 +55,11 @@ pub async fn load_viewer(
             Ok(user) => user.filter(|u| !u.is_disabled()),
             Err(e) => {
                 tracing::error!(error = %e, "could not load the signed-in user");
-                return (
+                return refusal(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "The database is not answering. Try again shortly.",
-                )
-                    .into_response();
+                    "error-database-down",
+                    req.headers(),
+                );
             }
         },
         Ok(None) => None,
@@ -91,6 +91,11 @@ fn request_locale(headers: &axum::http::HeaderMap, saved: Option<Locale>) -> Loc
     i18n::choose(saved, cookie.as_deref(), accept)
 }
 
+/// A plain-text refusal of a console request, in the language its cookie or browser asks for.
+pub fn refusal(status: StatusCode, id: &'static str, headers: &axum::http::HeaderMap) -> Response {
+    (status, Msg::new(id).text(request_locale(headers, None))).into_response()
+}
+
 /// The language switcher's form: `lang` (a locale tag) and `next` (where to go back to).
 #[derive(serde::Deserialize)]
 pub struct LanguageChoice {
@@ -108,14 +113,18 @@ pub async fn set_language(
     axum::Form(choice): axum::Form<LanguageChoice>,
 ) -> Response {
     let Some(locale) = Locale::from_tag(&choice.lang) else {
-        return (StatusCode::BAD_REQUEST, "Unknown language.").into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            Msg::new("error-unknown-language").to_string(),
+        )
+            .into_response();
     };
     if let Some(user) = &viewer.0 {
         if let Err(e) = users::set_locale(&state.db, user.id, locale).await {
             tracing::error!(error = %e, "could not save the language choice");
             return (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "The database is not answering. Try again shortly.",
+                Msg::new("error-database-down").text(locale),
             )
                 .into_response();
         }
@@ -268,11 +277,11 @@ pub async fn limit_body(req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max as u64) {
-        return (
+        return refusal(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "The request is larger than the console accepts.",
-        )
-            .into_response();
+            "error-body-too-large",
+            req.headers(),
+        );
     }
     let (parts, body) = req.into_parts();
     let limited = axum::body::Body::new(http_body_util::Limited::new(body, max));
@@ -286,11 +295,7 @@ pub async fn same_origin(req: Request, next: Next) -> Response {
         return next.run(req).await;
     }
     if cross_site(req.headers()) {
-        return (
-            StatusCode::FORBIDDEN,
-            "Cross-site requests to the console are refused.",
-        )
-            .into_response();
+        return refusal(StatusCode::FORBIDDEN, "error-cross-site", req.headers());
     }
     next.run(req).await
 }

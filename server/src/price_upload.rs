@@ -34,7 +34,7 @@ pub async fn upload(session: Session, req: Request) -> Response {
     if admin.is_none() {
         return (
             StatusCode::FORBIDDEN,
-            "Only an administrator can upload a price file.",
+            Msg::new("upload-admin-only").text(locale),
         )
             .into_response();
     }
@@ -59,7 +59,7 @@ pub async fn upload(session: Session, req: Request) -> Response {
         tracing::error!(error = %e, "could not keep the uploaded price file in the session");
         return (
             StatusCode::INTERNAL_SERVER_ERROR,
-            "Realms could not keep the uploaded file. Retry.",
+            Msg::new("upload-not-kept").text(locale),
         )
             .into_response();
     }

@@ -340,9 +340,15 @@ async fn the_switcher_refuses_other_sites_and_unknown_languages() {
         .unwrap()
         .post(format!("{}/lang", t.s.url))
         .header(header::ORIGIN, "http://evil.example")
+        .header(header::ACCEPT_LANGUAGE, "zh-CN")
         .form(&[("lang", "zh-CN"), ("next", "/")])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        res.text().await.unwrap(),
+        "控制台拒绝来自其他站点的请求。",
+        "refusals before any page speak the browser's language too"
+    );
 }

@@ -55,7 +55,7 @@ pub async fn run(
         .await
         .map_err(|e| {
             Msg::new("conntest-unreachable")
-                .arg("address", &local)
+                .arg("address", local)
                 .arg("detail", e)
                 .say()
         })?;
