@@ -1,7 +1,9 @@
 //! `realms-floor`: the benchmark's floor of the stack (B2) — a bare pass-through relay built from
 //! the crates Realms uses (axum over hyper, reqwest to the upstream, jemalloc), with none of
 //! Realms' work: no authentication, routing, limits, billing or logging. It forwards every request
-//! to one upstream with one key and streams the answer back unread.
+//! to one upstream with one key and streams the answer back unread. With `--client hyper` (or
+//! `REALMS_FLOOR_CLIENT=hyper` in the benchmark's environment) it sends with hyper-util's client
+//! directly, which shows what reqwest costs on top of it.
 
 use std::net::SocketAddr;
 
@@ -39,10 +41,31 @@ struct Args {
     /// The key sent upstream as `x-api-key`.
     #[arg(long)]
     key: String,
+    /// The upstream client: reqwest with Realms' settings (the floor of Realms' stack), or
+    /// hyper-util's client under it driven directly (what reqwest itself costs).
+    #[arg(
+        long,
+        env = "REALMS_FLOOR_CLIENT",
+        value_enum,
+        default_value = "reqwest"
+    )]
+    client: Client,
 }
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Client {
+    Reqwest,
+    Hyper,
+}
+
+/// hyper-util's pooling client over plain TCP (the upstreams of the benchmark are on loopback).
+type Hyper =
+    hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, Body>;
 
 #[derive(Clone)]
 struct Floor {
+    /// Set when the floor sends with hyper-util's client directly.
+    hyper: Option<Hyper>,
     http: reqwest::Client,
     upstream: String,
     key: String,
@@ -66,7 +89,16 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    // The same keep-alive and no-Nagle settings as the reqwest client.
+    let hyper = (args.client == Client::Hyper).then(|| {
+        let mut tcp = hyper_util::client::legacy::connect::HttpConnector::new();
+        tcp.set_nodelay(true);
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .pool_idle_timeout(std::time::Duration::from_secs(90))
+            .build(tcp)
+    });
     let floor = Floor {
+        hyper,
         http,
         upstream: args.upstream.trim_end_matches('/').to_string(),
         key: args.key,
@@ -102,6 +134,32 @@ async fn relay(State(floor): State<Floor>, req: Request) -> Response {
         Err(_) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
     };
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    if let Some(h) = &floor.hyper {
+        let mut b = axum::http::Request::builder()
+            .method(parts.method.clone())
+            .uri(format!("{}{path}", floor.upstream))
+            .header("x-api-key", &floor.key);
+        for name in PASSED {
+            if let Some(v) = parts.headers.get(&name) {
+                b = b.header(name, v);
+            }
+        }
+        let Ok(req) = b.body(Body::from(body)) else {
+            return StatusCode::BAD_GATEWAY.into_response();
+        };
+        return match h.request(req).await {
+            Ok(res) => {
+                let (p, body) = res.into_parts();
+                let mut out = Response::builder().status(p.status);
+                if let Some(v) = p.headers.get(header::CONTENT_TYPE) {
+                    out = out.header(header::CONTENT_TYPE, v);
+                }
+                out.body(Body::new(body))
+                    .unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response())
+            }
+            Err(_) => StatusCode::BAD_GATEWAY.into_response(),
+        };
+    }
     let mut upstream = floor
         .http
         .request(parts.method, format!("{}{path}", floor.upstream))
