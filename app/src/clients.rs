@@ -56,11 +56,7 @@ impl ClientRule {
 
     /// One line for lists: "any client", "Claude Code", "Claude Code 2.1.0 or later".
     pub fn summary(&self) -> String {
-        match (self.claude_code, &self.min_version) {
-            (false, _) => "any client".into(),
-            (true, None) => "Claude Code".into(),
-            (true, Some(v)) => format!("Claude Code {v} or later"),
-        }
+        self.summary_in(crate::i18n::Locale::En)
     }
 
     /// The rule in the console's words, in `locale`.

@@ -146,7 +146,19 @@ async fn choose(c: &Client, t: &Setup, lang: &str) {
 }
 
 async fn page(c: &Client, t: &Setup, path: &str) -> (StatusCode, String) {
-    let res = c.get(format!("{}{path}", t.s.url)).send().await.unwrap();
+    fetch(c.get(format!("{}{path}", t.s.url))).await
+}
+
+async fn page_with(c: &Client, t: &Setup, path: &str, accept: &str) -> (StatusCode, String) {
+    fetch(
+        c.get(format!("{}{path}", t.s.url))
+            .header(header::ACCEPT_LANGUAGE, accept),
+    )
+    .await
+}
+
+async fn fetch(req: reqwest::RequestBuilder) -> (StatusCode, String) {
+    let res = req.send().await.unwrap();
     (res.status(), res.text().await.unwrap())
 }
 
@@ -268,16 +280,6 @@ async fn the_language_follows_the_account_then_the_cookie_then_the_browser() {
         "the account's choice beats the browser"
     );
     assert!(html.contains("仪表盘"));
-}
-
-async fn page_with(c: &Client, t: &Setup, path: &str, accept: &str) -> (StatusCode, String) {
-    let res = c
-        .get(format!("{}{path}", t.s.url))
-        .header(header::ACCEPT_LANGUAGE, accept)
-        .send()
-        .await
-        .unwrap();
-    (res.status(), res.text().await.unwrap())
 }
 
 #[tokio::test]
