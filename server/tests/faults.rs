@@ -346,8 +346,10 @@ async fn the_journal_of_a_killed_run_is_replayed_once() {
     {
         // A run journals two answers and is killed before its writer stores them.
         let (journal, _) = Journal::open(dir.path()).unwrap();
-        journal.append(&entry("req_journaled_1")).unwrap();
-        journal.append(&entry("req_journaled_2")).unwrap();
+        let e = entry("req_journaled_1");
+        journal.append(&e.event, e.charge.as_ref()).unwrap();
+        let e = entry("req_journaled_2");
+        journal.append(&e.event, e.charge.as_ref()).unwrap();
     }
     let before = app::core::balances::ledger_sum(&t.s.db, u).await.unwrap();
     for round in 0..2 {

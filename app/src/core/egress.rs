@@ -98,8 +98,31 @@ pub fn check_host(host: &url::Host<&str>, allow_private: bool) -> Result<(), cra
     }
 }
 
-/// The DNS resolver of the upstream HTTP clients: resolves with the system and keeps only the
-/// addresses [`refusal`] allows (under the process setting at the time of the lookup).
+/// Resolves an upstream's host name with the system and keeps only the addresses [`refusal`]
+/// allows (under the process setting at the time of the lookup); every upstream client resolves
+/// through it.
+pub async fn guarded_lookup(host: &str) -> Result<Vec<SocketAddr>, String> {
+    let found: Vec<SocketAddr> = tokio::net::lookup_host((host, 0))
+        .await
+        .map_err(|e| format!("could not resolve {host}: {e}"))?
+        .collect();
+    let allow = private_allowed();
+    let kept: Vec<SocketAddr> = found
+        .iter()
+        .copied()
+        .filter(|a| refusal(a.ip(), allow).is_none())
+        .collect();
+    if kept.is_empty() {
+        let why = found
+            .first()
+            .and_then(|a| refusal(a.ip(), allow))
+            .unwrap_or("it has no address");
+        return Err(format!("Realms will not connect to {host}: {why}."));
+    }
+    Ok(kept)
+}
+
+/// The DNS resolver of the console's upstream client (the channel test): [`guarded_lookup`].
 #[derive(Clone, Debug, Default)]
 pub struct GuardedResolver;
 
@@ -107,33 +130,17 @@ impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let host = name.as_str().to_string();
         Box::pin(async move {
-            let found: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let allow = private_allowed();
-            let kept: Vec<SocketAddr> = found
-                .iter()
-                .copied()
-                .filter(|a| refusal(a.ip(), allow).is_none())
-                .collect();
-            if kept.is_empty() {
-                let why = found
-                    .first()
-                    .and_then(|a| refusal(a.ip(), allow))
-                    .unwrap_or("it has no address");
-                return Err(format!("Realms will not connect to {host}: {why}.").into());
-            }
+            let kept = guarded_lookup(&host).await?;
             let addrs: reqwest::dns::Addrs = Box::new(kept.into_iter());
             Ok(addrs)
         })
     }
 }
 
-/// An HTTP client builder for upstreams: no redirects, keep-alive, the guarded resolver. Address
-/// literals in URLs are not resolved, so their check is [`check_host`] at save time and
-/// [`check_url`] before each request.
-/// The one way Realms builds an HTTP client for upstreams (the data plane's and the channel
-/// test's): redirects never followed, names resolved through the egress guard, connections kept
-/// alive for 90 s, no Nagle delay.
+/// The console's HTTP client for upstreams (the channel test; the data plane drives hyper-util's
+/// client with the same settings): redirects never followed, names resolved through the egress
+/// guard, connections kept alive for 90 s, no Nagle delay. Address literals in URLs are not
+/// resolved, so their check is [`check_host`] at save time and [`check_url`] before each request.
 pub fn upstream_client(
     connect_timeout: std::time::Duration,
 ) -> Result<reqwest::Client, reqwest::Error> {

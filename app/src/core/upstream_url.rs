@@ -45,20 +45,6 @@ pub fn join(base: &str, path_and_query: &str) -> String {
     }
 }
 
-/// [`join`] on a base URL parsed once: the same URL, without parsing the origin again.
-pub fn join_url(base: &url::Url, path_and_query: &str) -> url::Url {
-    let (path, query) = match path_and_query.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
-        None => (path_and_query, None),
-    };
-    let prefix = base.path().trim_end_matches('/');
-    let path = path.strip_prefix('/').unwrap_or(path);
-    let mut url = base.clone();
-    url.set_path(&format!("{prefix}/{path}"));
-    url.set_query(query);
-    url
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,30 +99,5 @@ mod tests {
             "https://openrouter.ai/api/v1/chat/completions"
         );
         assert_eq!(join("http://h:1/", "v1/models"), "http://h:1/v1/models");
-    }
-
-    #[test]
-    fn a_parsed_base_joins_like_the_text_form() {
-        for base in [
-            "https://api.anthropic.com",
-            "https://openrouter.ai/api",
-            "http://127.0.0.1:9000",
-            "https://gw.example/proxy/deeper",
-        ] {
-            let parsed = url::Url::parse(base).unwrap();
-            for path in [
-                "/v1/messages",
-                "/v1/messages?beta=true",
-                "/v1/messages/count_tokens?beta=true&x=%20y",
-                "v1/models",
-                "/",
-            ] {
-                assert_eq!(
-                    join_url(&parsed, path).as_str(),
-                    url::Url::parse(&join(base, path)).unwrap().as_str(),
-                    "{base} + {path}"
-                );
-            }
-        }
     }
 }

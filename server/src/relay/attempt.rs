@@ -15,7 +15,7 @@ use super::health::HealthKey;
 use super::protocol::Protocol;
 use super::request::ClientRequest;
 use super::route::Attempt;
-use super::{filter, forward, meter, resolve, thinking, upstream, Relay, Reply};
+use super::{client, filter, forward, meter, resolve, thinking, upstream, Relay, Reply};
 
 /// What the client asked, as the attempts send it on.
 pub(super) struct Asked<'a> {
@@ -89,7 +89,6 @@ impl Relay {
             let mut repaired = false;
             loop {
                 let send = match upstream::build(
-                    &self.http,
                     &self.bases,
                     attempt,
                     asked.path_and_query,
@@ -101,7 +100,7 @@ impl Relay {
                     },
                     body.clone(),
                 ) {
-                    Ok(request) => request.send(),
+                    Ok(request) => self.http.send(request),
                     Err(why) => {
                         tracing::error!(request_id = %ctx.who.request_id, channel = %attempt.channel.name, endpoint = %attempt.endpoint, why, "an endpoint of this channel cannot be used");
                         last_error = Some(RelayError::UpstreamUnreachable(
@@ -136,7 +135,11 @@ impl Relay {
                     }
                     Ok(Err(e)) => {
                         self.cool_down(endpoint_key, None);
-                        self.failed_over(ctx, attempt, &format!("connection failed: {e}"));
+                        self.failed_over(
+                            ctx,
+                            attempt,
+                            &format!("connection failed: {}", client::describe(&e)),
+                        );
                         last_error = Some(RelayError::UpstreamUnreachable(format!(
                         "Realms could not reach an upstream for {} (tried {} channel{}). Retry shortly.",
                         ctx.model(),

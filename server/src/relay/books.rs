@@ -16,7 +16,7 @@ use app::core::db::Db;
 use app::core::error::StoreError;
 use app::core::usage_log::{self, UsageEvent};
 
-use super::journal::{Entry, Journal};
+use super::journal::Journal;
 use super::limits::OpenSpend;
 
 const MAX_BATCH: usize = 512;
@@ -135,11 +135,7 @@ impl Books {
         let mut journaled = false;
         if durable {
             if let Some(journal) = &self.journal {
-                let entry = Entry {
-                    event: event.clone(),
-                    charge: charge.clone(),
-                };
-                match journal.append(&entry) {
+                match journal.append(&event, charge.as_ref()) {
                     Ok(()) => journaled = true,
                     Err(e) => {
                         tracing::error!(error = %e, "could not write the usage journal; waiting for the database instead")

@@ -11,6 +11,7 @@ use app::core::tokens::TokenOwner;
 use app::core::usage_log::TokenCounts;
 use app::money::{LongContext, Prices};
 
+use super::client::UpstreamBody;
 use super::error::RelayError;
 use super::limits::OpenSpend;
 use super::protocol::Protocol;
@@ -122,7 +123,7 @@ pub(super) enum Answer {
 
 /// A stream as far as it was read to see its first event.
 pub(super) struct StreamStart {
-    pub res: reqwest::Response,
+    pub res: UpstreamBody,
     pub headers: HeaderMap,
     /// The bytes read so far, to relay before the rest.
     pub prefix: Bytes,

@@ -8,11 +8,13 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use bytes::Bytes;
+use hyper::body::Incoming;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use app::core::usage_log::TokenCounts;
 
+use super::client::UpstreamBody;
 use super::context::{Answer, Ctx, ErrorClass, Outcome, StreamStart};
 use super::error::{RelayError, REQUEST_ID_HEADER};
 use super::{meter, upstream, Relay, Reply};
@@ -24,7 +26,7 @@ const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 enum Read {
     Chunk(Bytes),
     End,
-    Broke(reqwest::Error),
+    Broke(hyper::Error),
     /// Nothing within the idle time.
     Idle,
     /// The deadline passed.
@@ -50,16 +52,18 @@ impl Relay {
     pub(super) async fn receive(
         &self,
         ctx: &mut Ctx,
-        mut res: reqwest::Response,
+        res: http::Response<Incoming>,
         deadline: Instant,
     ) -> Result<Answer, RelayError> {
-        let status = res.status();
-        let mut headers = upstream::response_headers(res.headers());
+        let (parts, body) = res.into_parts();
+        let mut res = UpstreamBody::new(body);
+        let status = parts.status;
+        let mut headers = upstream::response_headers(&parts.headers);
         if let Ok(id) = HeaderValue::from_str(&ctx.who.request_id) {
             headers.insert(REQUEST_ID_HEADER, id);
         }
-        let is_sse = res
-            .headers()
+        let is_sse = parts
+            .headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("text/event-stream"));
@@ -110,7 +114,7 @@ impl Relay {
     async fn first_event(
         &self,
         ctx: &mut Ctx,
-        mut res: reqwest::Response,
+        mut res: UpstreamBody,
         headers: HeaderMap,
         deadline: Instant,
     ) -> Result<Answer, RelayError> {
@@ -165,7 +169,7 @@ impl Relay {
 
     /// The next piece of an answer being read before anything goes to the client: within the idle
     /// time, and by `deadline`.
-    async fn read_by(&self, res: &mut reqwest::Response, deadline: Instant) -> Read {
+    async fn read_by(&self, res: &mut UpstreamBody, deadline: Instant) -> Read {
         let now = Instant::now();
         if now >= deadline {
             return Read::Late;

@@ -26,6 +26,13 @@ pub struct Entry {
     pub charge: Option<LeaseCharge>,
 }
 
+/// An entry as it is written, borrowing what the request already holds.
+#[derive(Serialize)]
+struct Line<'a> {
+    event: &'a UsageEvent,
+    charge: Option<&'a LeaseCharge>,
+}
+
 #[derive(Debug)]
 struct Open {
     file: File,
@@ -55,9 +62,11 @@ impl Journal {
         ))
     }
 
-    /// Appends an entry; it counts as pending until [`Journal::stored`] is told.
-    pub fn append(&self, entry: &Entry) -> std::io::Result<()> {
-        let mut line = serde_json::to_vec(entry)?;
+    /// Appends an entry (read back as an [`Entry`]); it counts as pending until
+    /// [`Journal::stored`] is told.
+    pub fn append(&self, event: &UsageEvent, charge: Option<&LeaseCharge>) -> std::io::Result<()> {
+        let mut line = Vec::with_capacity(768);
+        serde_json::to_writer(&mut line, &Line { event, charge })?;
         line.push(b'\n');
         let mut open = app::core::cache::lock(&self.open);
         open.file.write_all(&line)?;
@@ -164,8 +173,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (j, left) = Journal::open(dir.path()).unwrap();
         assert!(left.is_empty());
-        j.append(&entry("a")).unwrap();
-        j.append(&entry("b")).unwrap();
+        let e = entry("a");
+        j.append(&e.event, e.charge.as_ref()).unwrap();
+        let e = entry("b");
+        j.append(&e.event, e.charge.as_ref()).unwrap();
         // The process dies with a half-written line at the end.
         {
             let mut f = OpenOptions::new()
@@ -178,7 +189,8 @@ mod tests {
         let (j, left) = Journal::open(dir.path()).unwrap();
         assert_eq!(left, vec![entry("a"), entry("b")]);
         j.clear().unwrap();
-        j.append(&entry("d")).unwrap();
+        let e = entry("d");
+        j.append(&e.event, e.charge.as_ref()).unwrap();
         j.stored(1);
         drop(j);
         let (_, left) = Journal::open(dir.path()).unwrap();

@@ -16,6 +16,7 @@ mod admit;
 mod attempt;
 pub mod auth;
 pub mod books;
+mod client;
 mod context;
 pub mod error;
 mod filter;
@@ -106,7 +107,7 @@ pub struct Relay {
     pub db: Db,
     pub catalog: Arc<Catalog>,
     pub config: RelayConfig,
-    http: reqwest::Client,
+    http: client::UpstreamClient,
     bases: upstream::BaseUrls,
     health: Health,
     sticky: Sticky,
@@ -136,8 +137,8 @@ impl Relay {
         catalog: Arc<Catalog>,
         config: RelayConfig,
         books: Books,
-    ) -> Result<Arc<Relay>, reqwest::Error> {
-        let http = app::core::egress::upstream_client(config.connect_timeout)?;
+    ) -> Result<Arc<Relay>, rustls::Error> {
+        let http = client::UpstreamClient::new(config.connect_timeout)?;
         let wallets = wallet::Wallets::new(db.clone(), &config.instance, books.clone());
         let relay = Arc::new(Relay {
             db,

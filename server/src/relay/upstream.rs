@@ -1,15 +1,18 @@
 //! The request to an upstream and the headers that cross Realms in each direction.
 
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::http::uri::{Authority, PathAndQuery, Scheme};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use bytes::Bytes;
+use http_body_util::Full;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use app::core::cache::Cache;
 
-use app::core::upstream_url::join_url;
+use app::core::upstream_url::join;
 
+use super::client::UpstreamRequest;
 use super::route::Attempt;
 
 /// Request headers never forwarded upstream: the client's credentials and cookies, hop-by-hop
@@ -146,9 +149,52 @@ pub fn response_headers(upstream: &HeaderMap) -> HeaderMap {
     out
 }
 
-/// Endpoint base URLs, each parsed once (parsing an origin costs more than the rest of a request's
-/// routing), kept as every `app::core::cache::Cache` is.
-pub struct BaseUrls(Cache<Arc<str>, reqwest::Url>);
+/// An endpoint's base URL, checked against the egress rules, in the parts each upstream URI is
+/// built from.
+#[derive(Clone)]
+struct Base {
+    scheme: Scheme,
+    authority: Authority,
+    /// The base's path, without a trailing `/` (often empty).
+    prefix: Arc<str>,
+}
+
+impl Base {
+    fn parse(base: &str) -> Result<Base, String> {
+        let url = url::Url::parse(base).map_err(|e| format!("not a URL: {e}"))?;
+        app::core::egress::check_url(&url)?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!("not an http(s) URL: {}", url.scheme()));
+        }
+        let parts = Uri::try_from(url.as_str())
+            .map_err(|e| format!("not a URL: {e}"))?
+            .into_parts();
+        let (Some(scheme), Some(authority)) = (parts.scheme, parts.authority) else {
+            return Err("the URL has no host".into());
+        };
+        Ok(Base {
+            scheme,
+            authority,
+            prefix: url.path().trim_end_matches('/').into(),
+        })
+    }
+
+    /// The URI of `path_and_query` (the client's, with its query) on this base.
+    fn uri(&self, path_and_query: &str) -> Result<Uri, String> {
+        let path = PathAndQuery::try_from(join(&self.prefix, path_and_query))
+            .map_err(|e| format!("not a path: {e}"))?;
+        Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(path)
+            .build()
+            .map_err(|e| format!("not a URL: {e}"))
+    }
+}
+
+/// Endpoint base URLs, each parsed and checked once (parsing an origin costs more than the rest of
+/// a request's routing), kept as every `app::core::cache::Cache` is.
+pub struct BaseUrls(Cache<Arc<str>, Base>);
 
 impl Default for BaseUrls {
     fn default() -> Self {
@@ -162,37 +208,71 @@ impl BaseUrls {
     /// A base is checked against the egress rules again after this long.
     const TTL: Duration = Duration::from_secs(3600);
 
-    /// The upstream URL for `path_and_query` on `base`, or why it may not be used.
-    pub fn join(&self, base: &Arc<str>, path_and_query: &str) -> Result<reqwest::Url, String> {
+    /// The upstream URI for `path_and_query` on `base`, or why it may not be used.
+    pub fn join(&self, base: &Arc<str>, path_and_query: &str) -> Result<Uri, String> {
         let now = Instant::now();
-        if let Some(url) = self.0.get(base, (), now) {
-            return Ok(join_url(&url, path_and_query));
+        if let Some(parsed) = self.0.get(base, (), now) {
+            return parsed.uri(path_and_query);
         }
-        let url = reqwest::Url::parse(base).map_err(|e| format!("not a URL: {e}"))?;
-        app::core::egress::check_url(&url)?;
-        let joined = join_url(&url, path_and_query);
-        self.0.insert(base.clone(), url, (), now);
-        Ok(joined)
+        let parsed = Base::parse(base)?;
+        let uri = parsed.uri(path_and_query)?;
+        self.0.insert(base.clone(), parsed, (), now);
+        Ok(uri)
     }
 }
 
 /// The request for one attempt: same path and query on the channel's endpoint, the headers the
 /// protocol gives, the body with the upstream model name; or why the endpoint may not be used.
 pub fn build(
-    http: &reqwest::Client,
     bases: &BaseUrls,
     attempt: &Attempt,
     path_and_query: &str,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<reqwest::RequestBuilder, String> {
-    let url = bases.join(&attempt.endpoint, path_and_query)?;
-    Ok(http.post(url).headers(headers).body(body))
+) -> Result<UpstreamRequest, String> {
+    let uri = bases.join(&attempt.endpoint, path_and_query)?;
+    let mut request = UpstreamRequest::new(Full::new(body));
+    *request.method_mut() = Method::POST;
+    *request.uri_mut() = uri;
+    *request.headers_mut() = headers;
+    Ok(request)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_base_joins_like_the_text_form() {
+        for base in [
+            "https://api.anthropic.com",
+            "https://openrouter.ai/api",
+            "http://203.0.113.7:9000",
+            "https://gw.example/proxy/deeper",
+        ] {
+            let parsed = Base::parse(base).unwrap();
+            for path in [
+                "/v1/messages",
+                "/v1/messages?beta=true",
+                "/v1/messages/count_tokens?beta=true&x=%20y",
+                "v1/models",
+                "/",
+            ] {
+                assert_eq!(
+                    parsed.uri(path).unwrap().to_string(),
+                    url::Url::parse(&join(base, path)).unwrap().as_str(),
+                    "{base} + {path}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn bases_the_egress_rules_refuse_are_not_used() {
+        for base in ["http://169.254.169.254", "ftp://example.com", "not a url"] {
+            assert!(Base::parse(base).is_err(), "{base}");
+        }
+    }
 
     #[test]
     fn client_credentials_never_cross_and_the_key_is_injected() {

@@ -1,9 +1,9 @@
 //! `realms-floor`: the benchmark's floor of the stack (B2) — a bare pass-through relay built from
-//! the crates Realms uses (axum over hyper, reqwest to the upstream, jemalloc), with none of
-//! Realms' work: no authentication, routing, limits, billing or logging. It forwards every request
-//! to one upstream with one key and streams the answer back unread. With `--client hyper` (or
-//! `REALMS_FLOOR_CLIENT=hyper` in the benchmark's environment) it sends with hyper-util's client
-//! directly, which shows what reqwest costs on top of it.
+//! the crates Realms uses (axum over hyper, hyper-util's client to the upstream, jemalloc), with
+//! none of Realms' work: no authentication, routing, limits, billing or logging. It forwards every
+//! request to one upstream with one key and streams the answer back unread. With `--client
+//! reqwest` (or `REALMS_FLOOR_CLIENT=reqwest` in the benchmark's environment) it sends through
+//! reqwest instead, which shows what reqwest would cost on top of it.
 
 use std::net::SocketAddr;
 
@@ -41,14 +41,9 @@ struct Args {
     /// The key sent upstream as `x-api-key`.
     #[arg(long)]
     key: String,
-    /// The upstream client: reqwest with Realms' settings (the floor of Realms' stack), or
-    /// hyper-util's client under it driven directly (what reqwest itself costs).
-    #[arg(
-        long,
-        env = "REALMS_FLOOR_CLIENT",
-        value_enum,
-        default_value = "reqwest"
-    )]
+    /// The upstream client: hyper-util's, driven directly as Realms' data plane does (the floor
+    /// of Realms' stack), or reqwest over it with the same settings (what reqwest costs).
+    #[arg(long, env = "REALMS_FLOOR_CLIENT", value_enum, default_value = "hyper")]
     client: Client,
 }
 
