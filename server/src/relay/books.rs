@@ -232,26 +232,7 @@ async fn write_loop(
 ) {
     let mut write_db = DbBatches(db);
     while let Some(first) = rx.recv().await {
-        let mut batch = Batch::default();
-        batch.take(first);
-        let until = tokio::time::Instant::now() + LINGER;
-        // Everything already queued joins the batch (group commit: requests that settled while the
-        // last batch was written share this one). Only a batch nobody waits for lingers for more.
-        while batch.len() < MAX_BATCH {
-            let next = match rx.try_recv() {
-                Ok(m) => Some(m),
-                Err(mpsc::error::TryRecvError::Disconnected) => None,
-                Err(mpsc::error::TryRecvError::Empty) if !batch.waiting.is_empty() => None,
-                Err(mpsc::error::TryRecvError::Empty) => tokio::time::timeout_at(until, rx.recv())
-                    .await
-                    .ok()
-                    .flatten(),
-            };
-            match next {
-                Some(m) => batch.take(m),
-                None => break,
-            }
-        }
+        let mut batch = gather(&mut rx, first).await;
         store(&mut write_db, &batch.events, &batch.ledger, &stats).await;
         if let Some(journal) = &journal {
             journal.stored(batch.journaled);
@@ -261,6 +242,31 @@ async fn write_loop(
             let _ = done.send(());
         }
     }
+}
+
+/// A batch that starts with `first`: everything already queued joins it (group commit: requests
+/// that settled while the last batch was written share this one); only a batch nobody waits for
+/// lingers for more.
+async fn gather(rx: &mut mpsc::UnboundedReceiver<Msg>, first: Msg) -> Batch {
+    let mut batch = Batch::default();
+    batch.take(first);
+    let until = tokio::time::Instant::now() + LINGER;
+    while batch.len() < MAX_BATCH {
+        let next = match rx.try_recv() {
+            Ok(m) => Some(m),
+            Err(mpsc::error::TryRecvError::Disconnected) => None,
+            Err(mpsc::error::TryRecvError::Empty) if !batch.waiting.is_empty() => None,
+            Err(mpsc::error::TryRecvError::Empty) => tokio::time::timeout_at(until, rx.recv())
+                .await
+                .ok()
+                .flatten(),
+        };
+        match next {
+            Some(m) => batch.take(m),
+            None => break,
+        }
+    }
+    batch
 }
 
 /// Where batches are written: the database, or a stand-in in tests.
@@ -460,5 +466,70 @@ mod tests {
         assert_eq!(db.calls, 3, "two failures, then the whole batch at once");
         assert_eq!(db.events, ["a", "b"]);
         assert_eq!(stats.dropped_events.load(Ordering::Relaxed), 0);
+    }
+
+    fn queued(n: usize) -> Vec<Msg> {
+        (0..n)
+            .map(|i| {
+                Msg::Event(Box::new(Recorded {
+                    event: event(&format!("e{i}")),
+                    journaled: false,
+                    release: None,
+                }))
+            })
+            .collect()
+    }
+
+    /// Time stands still in these tests unless the gatherer waits on its timer.
+    #[tokio::test(start_paused = true)]
+    async fn a_small_batch_lingers_for_more_and_takes_what_arrives() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut msgs = queued(3).into_iter();
+        for m in msgs.by_ref().take(2) {
+            tx.send(m).unwrap();
+        }
+        let first = rx.recv().await.unwrap();
+        let later = tokio::spawn(async move {
+            tokio::time::sleep(LINGER / 2).await;
+            tx.send(msgs.next().unwrap()).unwrap();
+            tx
+        });
+        let start = tokio::time::Instant::now();
+        let batch = gather(&mut rx, first).await;
+        assert_eq!(
+            batch.events.len(),
+            3,
+            "the queued event and the one that came meanwhile"
+        );
+        assert_eq!(start.elapsed(), LINGER, "it waited the whole linger");
+        drop(later.await.unwrap());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_someone_waits_for_is_written_at_once() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (done, _wait) = oneshot::channel();
+        for m in queued(2) {
+            tx.send(m).unwrap();
+        }
+        tx.send(Msg::Flush(done)).unwrap();
+        let first = rx.recv().await.unwrap();
+        let start = tokio::time::Instant::now();
+        let batch = gather(&mut rx, first).await;
+        assert_eq!((batch.events.len(), batch.waiting.len()), (2, 1));
+        assert_eq!(start.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_queue_is_cut_at_the_largest_batch() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        for m in queued(MAX_BATCH + 5) {
+            tx.send(m).unwrap();
+        }
+        let first = rx.recv().await.unwrap();
+        let batch = gather(&mut rx, first).await;
+        assert_eq!(batch.events.len(), MAX_BATCH);
+        let next = rx.recv().await.unwrap();
+        assert_eq!(gather(&mut rx, next).await.events.len(), 5);
     }
 }
