@@ -489,6 +489,7 @@ mod tests {
             tx.send(m).unwrap();
         }
         let first = rx.recv().await.unwrap();
+        // The sender is handed back, not dropped: a closed queue would end the linger early.
         let later = tokio::spawn(async move {
             tokio::time::sleep(LINGER / 2).await;
             tx.send(msgs.next().unwrap()).unwrap();
@@ -499,7 +500,7 @@ mod tests {
         assert_eq!(
             batch.events.len(),
             3,
-            "the queued event and the one that came meanwhile"
+            "the first, the queued one and the one that came meanwhile"
         );
         assert_eq!(start.elapsed(), LINGER, "it waited the whole linger");
         drop(later.await.unwrap());
