@@ -180,6 +180,21 @@ pub enum LedgerOp {
     },
 }
 
+/// The usage writer's batch in one transaction on `conn`: the balance changes `ops` (see [`apply`])
+/// and the usage events. Returns what could not be collected (nano-USD).
+pub async fn store_batch(
+    conn: &mut sqlx::AnyConnection,
+    ops: &[LedgerOp],
+    events: &[super::usage_log::UsageEvent],
+) -> Result<i64, StoreError> {
+    use sqlx::Connection;
+    let mut tx = conn.begin().await?;
+    let uncollected = apply(&mut tx, ops).await?;
+    super::usage_log::insert_in(&mut tx, events).await?;
+    tx.commit().await?;
+    Ok(uncollected)
+}
+
 /// Applies `ops` in order inside `tx`: charges become ledger rows (one per request), leases shrink
 /// by what they paid, released leases give back their remainder. Consecutive charges are applied
 /// together: one update per lease and per user, and the ledger rows in multi-row inserts. A charge

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::HeaderValue;
 use tokio::sync::{watch, Mutex};
 
 use super::bindings::{self, Binding};
@@ -51,6 +52,28 @@ pub struct CatalogModel {
 pub struct CatalogCredential {
     pub id: i64,
     pub key: Arc<str>,
+    /// The key as a header value (`x-api-key`), made once per catalog load rather than per
+    /// request; none when the key cannot be a header value.
+    pub header: Option<HeaderValue>,
+    /// `Bearer <key>` as a header value (`Authorization`), likewise.
+    pub bearer: Option<HeaderValue>,
+}
+
+impl CatalogCredential {
+    pub fn new(id: i64, key: &str) -> Self {
+        let sensitive = |v: &str| {
+            HeaderValue::from_str(v).ok().map(|mut v| {
+                v.set_sensitive(true);
+                v
+            })
+        };
+        CatalogCredential {
+            id,
+            key: Arc::from(key),
+            header: sensitive(key),
+            bearer: sensitive(&format!("Bearer {key}")),
+        }
+    }
 }
 
 impl std::fmt::Debug for CatalogCredential {
@@ -144,10 +167,7 @@ pub fn assemble(rows: Rows) -> Snapshot {
             continue;
         }
         if let Some(c) = channels.get_mut(&cred.channel_id) {
-            c.credentials.push(CatalogCredential {
-                id: cred.id,
-                key: Arc::from(key.as_str()),
-            });
+            c.credentials.push(CatalogCredential::new(cred.id, key));
         }
     }
     channels.retain(|_, c| !c.endpoints.is_empty() && !c.credentials.is_empty());
@@ -453,10 +473,7 @@ mod tests {
 
     #[test]
     fn credential_debug_hides_the_key() {
-        let c = CatalogCredential {
-            id: 3,
-            key: Arc::from("sk-secret"),
-        };
+        let c = CatalogCredential::new(3, "sk-secret");
         assert!(!format!("{c:?}").contains("sk-secret"));
     }
 }

@@ -33,6 +33,9 @@ impl DbKind {
     }
 }
 
+/// A pool connection a caller keeps (it goes back to the pool when dropped).
+pub type Held = sqlx::pool::PoolConnection<sqlx::Any>;
+
 /// A connected database.
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -42,7 +45,9 @@ pub struct Db {
 
 impl Db {
     /// Connects to `url`. For SQLite the file (and its directory) is created when missing, and every
-    /// connection runs in WAL mode with a busy timeout and foreign keys on.
+    /// connection runs in WAL mode with a busy timeout and foreign keys on, its temporary data
+    /// (statement journals of multi-row inserts, sorts) in memory rather than in files it creates
+    /// and deletes.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let kind = DbKind::from_url(url)?;
@@ -58,7 +63,8 @@ impl Db {
                     if kind == DbKind::Sqlite {
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
-                             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+                             PRAGMA temp_store = MEMORY;",
                         )
                         .await?;
                     }
@@ -84,6 +90,11 @@ impl Db {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// A connection of the pool, for a caller that keeps it between uses ([`Held`]).
+    pub async fn acquire(&self) -> Result<Held, StoreError> {
+        Ok(self.pool.acquire().await?)
     }
 
     pub fn kind(&self) -> DbKind {

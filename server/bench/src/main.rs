@@ -271,6 +271,8 @@ struct Goal {
 struct Seen {
     rate: std::collections::HashMap<String, f64>,
     cpu: std::collections::HashMap<String, f64>,
+    /// The kernel's part of `cpu` (µs a request, the same rounds' median).
+    kernel: std::collections::HashMap<String, f64>,
     c1: std::collections::HashMap<String, Vec<f64>>,
     ttfb: std::collections::HashMap<String, Vec<f64>>,
     event: std::collections::HashMap<String, Vec<f64>>,
@@ -385,31 +387,39 @@ async fn run_in(args: &BenchArgs, pins: Pins, pin_note: Option<String>, dir: &Pa
     let mut seen = Seen::default();
     let mut rows = Vec::new();
     if args.runs(Part::Throughput) {
-        let mut bursts: Vec<Vec<(f64, f64)>> = vec![Vec::new(); under.len()];
+        let mut bursts: Vec<Vec<(f64, f64, f64)>> = vec![Vec::new(); under.len()];
         for _ in 0..rounds {
             for (i, u) in under.iter().enumerate() {
                 quiet_all(&under).await;
-                let before = u.relay.and_then(Proc::cpu_ticks);
+                let before = u.relay.and_then(Proc::cpu_split);
                 let burst = load::closed_loop(&http, &u.target, 64, phase, wrk).await?;
                 if let Some(relay) = u.relay {
                     relay.quiet().await;
                 }
-                let after = u.relay.and_then(Proc::cpu_ticks);
-                let cpu = match (before, after) {
-                    (Some(b), Some(a)) => {
-                        a.saturating_sub(b) as f64 * 10_000.0 / burst.requests.max(1) as f64
+                let after = u.relay.and_then(Proc::cpu_split);
+                let per_request =
+                    |ticks: u64| ticks as f64 * 10_000.0 / burst.requests.max(1) as f64;
+                let (cpu, kernel) = match (before, after) {
+                    (Some((bu, bs)), Some((au, as_))) => {
+                        let system = as_.saturating_sub(bs);
+                        (
+                            per_request(au.saturating_sub(bu) + system),
+                            per_request(system),
+                        )
                     }
-                    _ => f64::NAN,
+                    _ => (f64::NAN, f64::NAN),
                 };
-                bursts[i].push((burst.rate(), cpu));
+                bursts[i].push((burst.rate(), cpu, kernel));
             }
         }
         for (u, runs) in under.iter().zip(&bursts) {
             let rates: Vec<f64> = runs.iter().map(|r| r.0).collect();
             let cpus: Vec<f64> = runs.iter().map(|r| r.1).filter(|c| !c.is_nan()).collect();
+            let kernel: Vec<f64> = runs.iter().map(|r| r.2).filter(|c| !c.is_nan()).collect();
             seen.rate.insert(u.target.name.clone(), median(&rates));
             if !cpus.is_empty() {
                 seen.cpu.insert(u.target.name.clone(), median(&cpus));
+                seen.kernel.insert(u.target.name.clone(), median(&kernel));
             }
         }
         rows.push(Row {
@@ -424,6 +434,13 @@ async fn run_in(args: &BenchArgs, pins: Pins, pin_note: Option<String>, dir: &Pa
             cells: names
                 .iter()
                 .map(|n| cell_of(&seen.cpu, n, |v| format!("{v:.1} µs")))
+                .collect(),
+        });
+        rows.push(Row {
+            measure: "of which in the kernel".into(),
+            cells: names
+                .iter()
+                .map(|n| cell_of(&seen.kernel, n, |v| format!("{v:.1} µs")))
                 .collect(),
         });
     }

@@ -207,6 +207,11 @@ impl Proc {
         cpu_ticks(self.pid()?)
     }
 
+    /// CPU time used so far, in clock ticks, split as (user, system).
+    pub fn cpu_split(&self) -> Option<(u64, u64)> {
+        cpu_split(self.pid()?)
+    }
+
     /// Waits (up to 30 s) until the process is idle: work left from one measure (usage events still
     /// being written) is counted in its CPU and must not run during the next.
     pub async fn quiet(&self) {
@@ -238,13 +243,18 @@ impl Proc {
 
 /// CPU time a process has used so far (user + system), in clock ticks (10 ms).
 pub fn cpu_ticks(pid: u32) -> Option<u64> {
+    cpu_split(pid).map(|(user, system)| user + system)
+}
+
+/// CPU time a process has used so far in user space and in the kernel, in clock ticks (10 ms).
+pub fn cpu_split(pid: u32) -> Option<(u64, u64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name (which ends with ')'): utime and stime are the 12th and 13th.
     let rest = &stat[stat.rfind(')')? + 2..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some(utime + stime)
+    Some((utime, stime))
 }
 
 /// What an nginx instance of the benchmark does.

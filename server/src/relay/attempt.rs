@@ -93,8 +93,8 @@ impl Relay {
                     attempt,
                     asked.path_and_query,
                     {
-                        let mut headers = protocol
-                            .upstream_headers(&asked.parts.headers, &attempt.credential.key);
+                        let mut headers =
+                            protocol.upstream_headers(&asked.parts.headers, &attempt.credential);
                         filter::drop_betas(&mut headers, filter);
                         headers
                     },

@@ -12,9 +12,9 @@ use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use app::core::billing::{self, LeaseCharge, LedgerOp};
-use app::core::db::Db;
+use app::core::db::{Db, Held};
 use app::core::error::StoreError;
-use app::core::usage_log::{self, UsageEvent};
+use app::core::usage_log::UsageEvent;
 
 use super::journal::Journal;
 use super::limits::OpenSpend;
@@ -230,7 +230,7 @@ async fn write_loop(
     stats: Arc<BooksStats>,
     journal: Option<Arc<Journal>>,
 ) {
-    let mut write_db = DbBatches(db);
+    let mut write_db = DbBatches { db, conn: None };
     while let Some(first) = rx.recv().await {
         let mut batch = gather(&mut rx, first).await;
         store(&mut write_db, &batch.events, &batch.ledger, &stats).await;
@@ -278,8 +278,14 @@ trait Batches {
     ) -> impl std::future::Future<Output = Result<i64, StoreError>> + Send + 'a;
 }
 
-/// The database: balance changes and usage events in one transaction.
-struct DbBatches(Db);
+/// The database: balance changes and usage events in one transaction, on a connection the writer
+/// keeps between batches. Kept, its page cache stays warm (SQLite drops a connection's cache when
+/// another connection has written since it last read) and no batch waits for the pool's check of
+/// a connection it hands out; after any failure the connection is given back and a fresh one taken.
+struct DbBatches {
+    db: Db,
+    conn: Option<Held>,
+}
 
 impl Batches for DbBatches {
     async fn write(
@@ -287,11 +293,15 @@ impl Batches for DbBatches {
         events: &[UsageEvent],
         ledger: &[LedgerOp],
     ) -> Result<i64, StoreError> {
-        let mut tx = self.0.pool().begin().await?;
-        let uncollected = billing::apply(&mut tx, ledger).await?;
-        usage_log::insert_in(&mut tx, events).await?;
-        tx.commit().await?;
-        Ok(uncollected)
+        let mut conn = match self.conn.take() {
+            Some(conn) => conn,
+            None => self.db.acquire().await?,
+        };
+        let written = billing::store_batch(&mut conn, ledger, events).await;
+        if written.is_ok() {
+            self.conn = Some(conn);
+        }
+        written
     }
 }
 

@@ -10,6 +10,7 @@
 use axum::http::HeaderMap;
 use bytes::Bytes;
 
+use app::core::catalog::CatalogCredential;
 use app::core::usage_log::TokenCounts;
 use app::types::ChannelKind;
 
@@ -109,7 +110,7 @@ impl Protocol {
     }
 
     /// The headers for the upstream, carrying the channel's key as the API expects it.
-    pub fn upstream_headers(self, client: &HeaderMap, key: &str) -> HeaderMap {
+    pub fn upstream_headers(self, client: &HeaderMap, key: &CatalogCredential) -> HeaderMap {
         match self.channel_kind() {
             ChannelKind::Anthropic => upstream::anthropic_headers(client, key),
             ChannelKind::Openai => upstream::openai_headers(client, key),

@@ -186,10 +186,7 @@ mod tests {
             ],
             credentials: keys
                 .iter()
-                .map(|k| CatalogCredential {
-                    id: *k,
-                    key: Arc::from(format!("key{k}").as_str()),
-                })
+                .map(|k| CatalogCredential::new(*k, &format!("key{k}")))
                 .collect(),
         }
     }

@@ -1,7 +1,7 @@
 //! The request to an upstream and the headers that cross Realms in each direction.
 
 use axum::http::uri::{Authority, PathAndQuery, Scheme};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use bytes::Bytes;
 use http_body_util::Full;
 
@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use app::core::cache::Cache;
+use app::core::catalog::CatalogCredential;
 
 use app::core::upstream_url::join;
 
@@ -97,29 +98,23 @@ fn forwarded(client: &HeaderMap, drop_prefixes: &[&str]) -> HeaderMap {
     out
 }
 
-fn bearer(key: &str) -> Option<HeaderValue> {
-    let mut v = HeaderValue::from_str(&format!("Bearer {key}")).ok()?;
-    v.set_sensitive(true);
-    Some(v)
-}
-
 /// The headers to send an Anthropic upstream: the client's (minus [`DROP_REQUEST`]), the channel key
 /// as both `x-api-key` and `Authorization: Bearer`, `anthropic-version` defaulted, an uncompressed
 /// answer.
-pub fn anthropic_headers(client: &HeaderMap, key: &str) -> HeaderMap {
+pub fn anthropic_headers(client: &HeaderMap, key: &CatalogCredential) -> HeaderMap {
+    const ANTHROPIC_VERSION: HeaderName = HeaderName::from_static("anthropic-version");
     let mut out = forwarded(client, &[]);
-    if !out.contains_key("anthropic-version") {
+    if !out.contains_key(&ANTHROPIC_VERSION) {
         out.insert(
-            HeaderName::from_static("anthropic-version"),
+            ANTHROPIC_VERSION,
             HeaderValue::from_static(DEFAULT_ANTHROPIC_VERSION),
         );
     }
-    if let Ok(mut v) = HeaderValue::from_str(key) {
-        v.set_sensitive(true);
-        out.insert(HeaderName::from_static("x-api-key"), v);
+    if let Some(v) = &key.header {
+        out.insert(HeaderName::from_static("x-api-key"), v.clone());
     }
-    if let Some(v) = bearer(key) {
-        out.insert(HeaderName::from_static("authorization"), v);
+    if let Some(v) = &key.bearer {
+        out.insert(header::AUTHORIZATION, v.clone());
     }
     out
 }
@@ -127,13 +122,13 @@ pub fn anthropic_headers(client: &HeaderMap, key: &str) -> HeaderMap {
 /// The headers to send an OpenAI-compatible upstream: the client's (minus [`DROP_REQUEST`], and
 /// minus Anthropic's headers and the client's own OpenAI organization and project, which belong to
 /// the client's account, not the channel's), the channel key as `Authorization: Bearer`.
-pub fn openai_headers(client: &HeaderMap, key: &str) -> HeaderMap {
+pub fn openai_headers(client: &HeaderMap, key: &CatalogCredential) -> HeaderMap {
     let mut out = forwarded(
         client,
         &["anthropic-", "openai-organization", "openai-project"],
     );
-    if let Some(v) = bearer(key) {
-        out.insert(HeaderName::from_static("authorization"), v);
+    if let Some(v) = &key.bearer {
+        out.insert(header::AUTHORIZATION, v.clone());
     }
     out
 }
@@ -299,7 +294,7 @@ mod tests {
         ] {
             h.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
         }
-        let out = anthropic_headers(&h, "sk-upstream");
+        let out = anthropic_headers(&h, &CatalogCredential::new(1, "sk-upstream"));
         assert_eq!(out["x-api-key"], "sk-upstream");
         assert_eq!(out["authorization"], "Bearer sk-upstream");
         assert_eq!(out["anthropic-version"], DEFAULT_ANTHROPIC_VERSION);
@@ -313,7 +308,7 @@ mod tests {
             HeaderName::from_static("connection"),
             HeaderValue::from_static("keep-alive, X-Secret-Hop"),
         );
-        let out = anthropic_headers(&h, "sk-upstream");
+        let out = anthropic_headers(&h, &CatalogCredential::new(1, "sk-upstream"));
         for gone in [
             "cookie",
             "host",
@@ -332,7 +327,7 @@ mod tests {
         let mut given = HeaderMap::new();
         given.insert("anthropic-version", HeaderValue::from_static("2024-01-01"));
         assert_eq!(
-            anthropic_headers(&given, "k")["anthropic-version"],
+            anthropic_headers(&given, &CatalogCredential::new(1, "k"))["anthropic-version"],
             "2024-01-01"
         );
     }
