@@ -1,6 +1,7 @@
 //! Faults that must neither lose nor stall usage and money, over real sockets against the mock
 //! upstream: a channel deleted while its request runs, streams cut off after part of the answer,
-//! answers stored before their last byte, a tenant's count_tokens limit, clients that stall.
+//! answers stored before their last byte, a tenant's count_tokens limit, clients that stall, the
+//! database ending the usage writer's connection.
 
 mod common;
 
@@ -511,4 +512,46 @@ async fn revoking_a_token_ends_its_running_streams_and_no_others() {
     assert_eq!(e.token_id, Some(other.token.id));
     assert_eq!(e.error_class.as_deref(), Some("client_disconnected"));
     settled_in_time(&t).await;
+}
+
+#[tokio::test]
+async fn the_usage_writer_replaces_a_connection_the_database_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(db) = common::fresh_db(dir.path(), true).await else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "PostgreSQL must be set up in CI"
+        );
+        return;
+    };
+    let t = Setup::on(Some(db), RelayConfig::default()).await;
+    let res = t.messages(body("claude-test", false)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.bytes().await.unwrap();
+    settled_in_time(&t).await;
+    // The database ends every other session, the connection the usage writer keeps among them
+    // (a restart, a failover, an idle-session timeout).
+    let ended: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(t.s.db.pool())
+    .await
+    .unwrap();
+    assert!(ended.iter().any(|e| *e), "some session was ended");
+    let res = t.messages(body("claude-test", false)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.bytes().await.unwrap();
+    settled_in_time(&t).await;
+    let stored = stored(&t).await;
+    assert_eq!(stored.len(), 2, "both answers' usage is stored");
+    for e in &stored {
+        assert_eq!(
+            charge_of(&t, &e.request_id).await,
+            Some(e.cost),
+            "{}: charged once",
+            e.request_id
+        );
+        assert!(e.cost > 0);
+    }
 }
