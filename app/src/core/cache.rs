@@ -14,8 +14,8 @@
 //!   rebuilt, so the next caller takes the lock over instead of failing every request after it
 //!   ([`lock`]).
 
+use foldhash::HashMap;
 use std::borrow::Borrow;
-use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -29,7 +29,10 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// Keeps the newer half of `map` by the time `at` gives each entry.
-pub fn drop_older_half<K, V>(map: &mut HashMap<K, V>, at: impl Fn(&V) -> Instant) {
+pub fn drop_older_half<K, V, S>(
+    map: &mut std::collections::HashMap<K, V, S>,
+    at: impl Fn(&V) -> Instant,
+) {
     if map.is_empty() {
         return;
     }
@@ -62,7 +65,7 @@ impl<K: Hash + Eq, V: Clone, R: PartialEq + Copy + Default> Cache<K, V, R> {
             max: max.max(2),
             inner: Mutex::new(Entries {
                 version: R::default(),
-                map: HashMap::new(),
+                map: HashMap::default(),
                 writes: 0,
             }),
         }

@@ -6,7 +6,7 @@
 //! revision (a one-row read) and reloads when it moved, which carries changes made by other
 //! instances or the CLI within the poll interval.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 

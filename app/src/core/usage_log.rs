@@ -122,28 +122,42 @@ pub async fn insert_in(
             "INSERT INTO usage_events ({COLUMNS}) VALUES {} ON CONFLICT (request_id) DO NOTHING",
             db::values_placeholders(tx, rows, COLUMN_COUNT)
         );
+        // The texts in their stored form, bound by reference: sqlx's `Any` layer copies a bound
+        // `String` once more, a `&str` not.
+        let texts: Vec<[Option<std::borrow::Cow<'_, str>>; 5]> = chunk
+            .iter()
+            .map(|e| {
+                [
+                    Some(storable(&e.api, MAX_CLASS_CHARS)),
+                    Some(storable(&e.model, MAX_MODEL_CHARS)),
+                    e.upstream_model
+                        .as_deref()
+                        .map(|m| storable(m, MAX_MODEL_CHARS)),
+                    e.error_class
+                        .as_deref()
+                        .map(|c| storable(c, MAX_CLASS_CHARS)),
+                    e.resolved_model
+                        .as_deref()
+                        .map(|m| storable(m, MAX_MODEL_CHARS)),
+                ]
+            })
+            .collect();
         let mut q = sqlx::query(&sql);
-        for e in chunk {
+        for (e, [api, model, upstream_model, error_class, resolved_model]) in
+            chunk.iter().zip(&texts)
+        {
             q = q
                 .bind(e.request_id.as_str())
                 .bind(e.created_at)
                 .bind(e.user_id)
                 .bind(e.token_id)
-                .bind(storable(&e.api, MAX_CLASS_CHARS).into_owned())
-                .bind(storable(&e.model, MAX_MODEL_CHARS).into_owned())
-                .bind(
-                    e.upstream_model
-                        .as_deref()
-                        .map(|m| storable(m, MAX_MODEL_CHARS).into_owned()),
-                )
+                .bind(api.as_deref())
+                .bind(model.as_deref())
+                .bind(upstream_model.as_deref())
                 .bind(e.channel_id)
                 .bind(e.credential_id)
                 .bind(i64::from(e.status))
-                .bind(
-                    e.error_class
-                        .as_deref()
-                        .map(|c| storable(c, MAX_CLASS_CHARS).into_owned()),
-                )
+                .bind(error_class.as_deref())
                 .bind(i64::from(e.stream))
                 .bind(i64::from(e.client_disconnected))
                 .bind(e.attempts)
@@ -156,11 +170,7 @@ pub async fn insert_in(
                 .bind(e.ttfb_ms)
                 .bind(e.latency_ms)
                 .bind(i64::from(e.estimated))
-                .bind(
-                    e.resolved_model
-                        .as_deref()
-                        .map(|m| storable(m, MAX_MODEL_CHARS).into_owned()),
-                )
+                .bind(resolved_model.as_deref())
                 .bind(e.tokens.web_searches)
                 .bind(i64::from(e.thinking_stripped))
                 .bind(i64::from(e.probe));

@@ -2,7 +2,7 @@
 //! (1 s, 2 s, 4 s … up to 5 minutes; `retry-after` is honoured on 429), and a success resets them.
 //! Sticky sessions remember the channel and key a Claude Code session started on.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::{Arc, Mutex};
 
 use app::core::cache::{lock, Cache};

@@ -4,7 +4,7 @@
 //! estimated cost of every running request, counted until its real cost is stored, so parallel
 //! requests cannot all pass a limit that the first few already use up.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

@@ -164,7 +164,6 @@ mod tests {
     use super::*;
     use app::core::catalog::Route;
     use rand::SeedableRng;
-    use std::collections::HashMap;
 
     fn channel(
         id: i64,
@@ -215,7 +214,7 @@ mod tests {
             channels: channels
                 .into_iter()
                 .map(|c| (c.id, Arc::new(c)))
-                .collect::<HashMap<_, _>>(),
+                .collect(),
             ..Snapshot::default()
         };
         (snap, model)

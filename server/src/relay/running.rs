@@ -3,7 +3,7 @@
 //! cancellation; when the catalog or token revision moves, the registry asks the database once
 //! which of its running tokens stopped being valid, and cancels those.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use tokio_util::sync::CancellationToken;

@@ -5,7 +5,7 @@
 //! one ledger row. Idle leases go back to the balance; a stopped instance's leases expire and are
 //! swept.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -70,7 +70,7 @@ impl Wallets {
             db,
             instance: instance.to_string(),
             sink,
-            map: Mutex::new(HashMap::new()),
+            map: Mutex::new(HashMap::default()),
         }
     }
 
