@@ -61,11 +61,18 @@ pub async fn run(globals: &crate::instance::Globals, args: ServeArgs) -> Result<
         journal
             .clear()
             .context("Could not empty the usage journal")?;
-        tracing::warn!(
-            entries = left.len(),
-            stored,
-            "stored the usage the previous run had journaled but not written"
-        );
+        if stored > 0 {
+            tracing::warn!(
+                entries = left.len(),
+                stored,
+                "stored the usage the previous run had journaled but not written"
+            );
+        } else {
+            tracing::info!(
+                entries = left.len(),
+                "the usage journal held only what was stored already"
+            );
+        }
     }
     let relay_config = crate::relay::RelayConfig {
         instance: instance_id(args.instance_id.as_deref(), &globals.data_dir)?,

@@ -16,7 +16,7 @@ use app::core::db::{Db, Held};
 use app::core::error::StoreError;
 use app::core::usage_log::UsageEvent;
 
-use super::journal::Journal;
+use super::journal::{Journal, Turn};
 use super::limits::OpenSpend;
 
 const MAX_BATCH: usize = 512;
@@ -56,8 +56,8 @@ impl BooksStats {
 /// A usage event on its way to the database.
 struct Recorded {
     event: UsageEvent,
-    /// It is in the journal (and counts there until stored).
-    journaled: bool,
+    /// It is in the journal, in this turn (and counts there until stored).
+    journaled: Option<Turn>,
     /// Released once the event is stored (its estimate, counted against spend limits until then).
     release: Option<OpenSpend>,
 }
@@ -118,7 +118,7 @@ pub fn start_with(db: Db, journal: Option<Arc<Journal>>) -> (Books, BooksWriter)
 
 impl Books {
     pub fn record(&self, event: UsageEvent) {
-        self.send_event(event, false, None);
+        self.send_event(event, None, None);
     }
 
     /// Records a request's event with its charge. `durable`: the answer is complete, so it must
@@ -132,11 +132,11 @@ impl Books {
         durable: bool,
         release: Option<OpenSpend>,
     ) {
-        let mut journaled = false;
+        let mut journaled = None;
         if durable {
             if let Some(journal) = &self.journal {
                 match journal.append(&event, charge.as_ref()) {
-                    Ok(()) => journaled = true,
+                    Ok(turn) => journaled = Some(turn),
                     Err(e) => {
                         tracing::error!(error = %e, "could not write the usage journal; waiting for the database instead")
                     }
@@ -147,12 +147,12 @@ impl Books {
             self.ledger(LedgerOp::Charge(charge));
         }
         self.send_event(event, journaled, release);
-        if durable && !journaled {
+        if durable && journaled.is_none() {
             self.flush().await;
         }
     }
 
-    fn send_event(&self, event: UsageEvent, journaled: bool, release: Option<OpenSpend>) {
+    fn send_event(&self, event: UsageEvent, journaled: Option<Turn>, release: Option<OpenSpend>) {
         if self.recorded.receiver_count() > 0 {
             let _ = self.recorded.send(Arc::new(event.clone()));
         }
@@ -201,7 +201,8 @@ struct Batch {
     events: Vec<UsageEvent>,
     ledger: Vec<LedgerOp>,
     waiting: Vec<oneshot::Sender<()>>,
-    journaled: u64,
+    /// How many of the events are journaled, by turn (in order; rarely more than one turn).
+    journaled: Vec<(Turn, u64)>,
     release: Vec<OpenSpend>,
 }
 
@@ -211,7 +212,12 @@ impl Batch {
             Msg::Event(r) => {
                 let r = *r;
                 self.events.push(r.event);
-                self.journaled += u64::from(r.journaled);
+                if let Some(turn) = r.journaled {
+                    match self.journaled.last_mut() {
+                        Some((last, n)) if *last == turn => *n += 1,
+                        _ => self.journaled.push((turn, 1)),
+                    }
+                }
                 self.release.extend(r.release);
             }
             Msg::Ledger(op) => self.ledger.push(*op),
@@ -235,12 +241,17 @@ async fn write_loop(
         let mut batch = gather(&mut rx, first).await;
         store(&mut write_db, &batch.events, &batch.ledger, &stats).await;
         if let Some(journal) = &journal {
-            journal.stored(batch.journaled);
+            for &(turn, n) in &batch.journaled {
+                journal.stored(turn, n);
+            }
         }
         batch.release.clear();
         for done in batch.waiting.drain(..) {
             let _ = done.send(());
         }
+    }
+    if let Some(journal) = &journal {
+        journal.empty_stored();
     }
 }
 
@@ -483,7 +494,7 @@ mod tests {
             .map(|i| {
                 Msg::Event(Box::new(Recorded {
                     event: event(&format!("e{i}")),
-                    journaled: false,
+                    journaled: None,
                     release: None,
                 }))
             })

@@ -1,11 +1,17 @@
 //! The usage journal: a request whose answer is complete appends its usage event and charge to a
 //! file in the data directory (one `write` of one entry) before the last part of the answer goes
-//! out. The usage writer stores it in the database with the others in its next batch; once
-//! everything journaled is stored, the file is emptied. If the process dies in between (a crash,
-//! `kill -9`, the OOM killer), the next start replays the file before serving: events already
-//! stored are skipped by their request id, charges already made by the ledger's one-charge-per-
-//! request rule. The written data is in the operating system's hands at once, so it survives the
-//! process; like SQLite's `synchronous = NORMAL`, not a power loss.
+//! out. The usage writer stores it in the database with the others in its next batch. If the
+//! process dies in between (a crash, `kill -9`, the OOM killer), the next start replays the files
+//! before serving: events already stored are skipped by their request id, charges already made by
+//! the ledger's one-charge-per-request rule. The written data is in the operating system's hands at
+//! once, so it survives the process; like SQLite's `synchronous = NORMAL`, not a power loss.
+//!
+//! Two files take turns, so the journal stays small under a load that never pauses (where some
+//! entry is always waiting to be stored): once the file being appended to passes
+//! [`ROTATE_AT`] and the other holds nothing waiting, appends go to the other, emptied first; the
+//! first is emptied when its last entry is stored. A file whose every entry is stored is also
+//! emptied once it passes [`EMPTY_AT`] (not after each batch: a request pays no file-system work
+//! beyond its `write`), and both are emptied when the writer stops.
 //!
 //! Entries are MessagePack maps, one after another: named fields like JSON (an entry written
 //! before a field was added still reads, the field taking its default), without JSON's text
@@ -24,6 +30,15 @@ use app::core::db::Db;
 use app::core::error::StoreError;
 use app::core::usage_log::{self, UsageEvent};
 
+/// The file being appended to passes this: appends go to the other file.
+pub const ROTATE_AT: u64 = 4 << 20;
+/// A file whose every entry is stored is emptied once it passes this.
+pub const EMPTY_AT: u64 = 64 << 10;
+/// The journal's two files in the data directory.
+const FILES: [&str; 2] = ["usage.journal", "usage.journal.1"];
+/// Replayed entries go to the database in transactions of this many.
+const REPLAY_BATCH: usize = 512;
+
 /// One journaled request: its event and its charge.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
@@ -38,9 +53,17 @@ struct Line<'a> {
     charge: Option<&'a LeaseCharge>,
 }
 
+/// Which turn of which file an entry went into, to tell [`Journal::stored`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Turn(u64);
+
 #[derive(Debug)]
-struct Open {
+struct Segment {
+    path: PathBuf,
     file: File,
+    /// Counts up each time the file takes its turn, so an entry of an earlier turn is not counted
+    /// against a later one.
+    turn: u64,
     /// Entries appended and not yet stored in the database.
     pending: u64,
     /// The file's length: where the next entry starts.
@@ -50,91 +73,176 @@ struct Open {
     broken: bool,
 }
 
+impl Segment {
+    fn empty(&mut self) -> std::io::Result<()> {
+        self.file.set_len(0)?;
+        self.len = 0;
+        self.broken = false;
+        Ok(())
+    }
+
+    fn empty_logged(&mut self) {
+        if let Err(e) = self.empty() {
+            tracing::warn!(error = %e, path = %self.path.display(), "could not empty the usage journal");
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Files {
+    segments: [Segment; 2],
+    /// The one appended to.
+    current: usize,
+}
+
 #[derive(Debug)]
 pub struct Journal {
-    path: PathBuf,
-    open: Mutex<Open>,
+    files: Mutex<Files>,
+    rotate_at: u64,
 }
 
 impl Journal {
-    /// Opens (creating) `usage.journal` in `dir` and returns what a previous run left in it. An
-    /// unreadable end (an entry the crash cut short) is cut off, so what is appended next follows
-    /// the last whole entry.
+    /// Opens (creating) the journal's files in `dir` and returns what a previous run left in
+    /// them. An unreadable end (an entry the crash cut short) is cut off, so what is appended next
+    /// follows the last whole entry.
     pub fn open(dir: &Path) -> std::io::Result<(Journal, Vec<Entry>)> {
+        Self::open_rotating_at(dir, ROTATE_AT)
+    }
+
+    fn open_rotating_at(dir: &Path, rotate_at: u64) -> std::io::Result<(Journal, Vec<Entry>)> {
         std::fs::create_dir_all(dir)?;
-        let path = dir.join("usage.journal");
-        let (left, whole) = read_entries(&path)?;
-        let file = OpenOptions::new().create(true).append(true).open(&path)?;
-        if file.metadata()?.len() > whole {
-            file.set_len(whole)?;
-        }
-        let len = whole;
+        let mut left = Vec::new();
+        let mut open = |i: usize| -> std::io::Result<Segment> {
+            let path = dir.join(FILES[i]);
+            let (entries, whole) = read_entries(&path)?;
+            left.extend(entries);
+            let file = OpenOptions::new().create(true).append(true).open(&path)?;
+            if file.metadata()?.len() > whole {
+                file.set_len(whole)?;
+            }
+            Ok(Segment {
+                path,
+                file,
+                turn: i as u64,
+                pending: 0,
+                len: whole,
+                broken: false,
+            })
+        };
+        // The older file's entries first, as they were written.
+        let second = open(1)?;
+        let first = open(0)?;
         Ok((
             Journal {
-                path,
-                open: Mutex::new(Open {
-                    file,
-                    pending: 0,
-                    len,
-                    broken: false,
+                files: Mutex::new(Files {
+                    segments: [first, second],
+                    current: 0,
                 }),
+                rotate_at,
             },
             left,
         ))
     }
 
     /// Appends an entry (read back as an [`Entry`]); it counts as pending until
-    /// [`Journal::stored`] is told. A failed append leaves nothing of itself in the file.
-    pub fn append(&self, event: &UsageEvent, charge: Option<&LeaseCharge>) -> std::io::Result<()> {
-        let mut entry = Vec::with_capacity(512);
+    /// [`Journal::stored`] is told with the returned turn. A failed append leaves nothing of
+    /// itself in the file.
+    pub fn append(
+        &self,
+        event: &UsageEvent,
+        charge: Option<&LeaseCharge>,
+    ) -> std::io::Result<Turn> {
+        // An entry is 500–700 bytes: one allocation, no growth.
+        let mut entry = Vec::with_capacity(1024);
         rmp_serde::encode::write_named(&mut entry, &Line { event, charge })
             .map_err(std::io::Error::other)?;
-        let mut open = app::core::cache::lock(&self.open);
-        if open.broken {
+        let mut guard = app::core::cache::lock(&self.files);
+        let files = &mut *guard;
+        files.take_turns(self.rotate_at);
+        let segment = &mut files.segments[files.current];
+        if segment.broken {
             return Err(std::io::Error::other(
                 "an earlier entry was written in part; appending again once the journal is emptied",
             ));
         }
-        if let Err(e) = open.file.write_all(&entry) {
-            let len = open.len;
-            if open.file.set_len(len).is_err() {
-                open.broken = true;
+        if let Err(e) = segment.file.write_all(&entry) {
+            let len = segment.len;
+            if segment.file.set_len(len).is_err() {
+                segment.broken = true;
             }
             return Err(e);
         }
-        open.len += entry.len() as u64;
-        open.pending += 1;
-        Ok(())
+        segment.len += entry.len() as u64;
+        segment.pending += 1;
+        Ok(Turn(segment.turn))
     }
 
-    /// `n` journaled entries are in the database now; when none is pending any more the file is
-    /// emptied.
-    pub fn stored(&self, n: u64) {
+    /// `n` entries journaled in `turn` are in the database now.
+    pub fn stored(&self, turn: Turn, n: u64) {
         if n == 0 {
             return;
         }
-        let mut open = app::core::cache::lock(&self.open);
-        open.pending = open.pending.saturating_sub(n);
-        if open.pending == 0 {
-            match open.file.set_len(0) {
-                Ok(()) => {
-                    open.len = 0;
-                    open.broken = false;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, path = %self.path.display(), "could not empty the usage journal")
-                }
+        let mut guard = app::core::cache::lock(&self.files);
+        let files = &mut *guard;
+        let current = files.current;
+        let Some(i) = files.segments.iter().position(|s| s.turn == turn.0) else {
+            return;
+        };
+        let segment = &mut files.segments[i];
+        segment.pending = segment.pending.saturating_sub(n);
+        // The other file's last entry, or the current file grown past the size worth emptying.
+        if segment.pending == 0 && segment.len > 0 && (i != current || segment.len >= EMPTY_AT) {
+            segment.empty_logged();
+        }
+    }
+
+    /// Empties what holds only stored entries (when the writer stops).
+    pub fn empty_stored(&self) {
+        let mut files = app::core::cache::lock(&self.files);
+        for segment in &mut files.segments {
+            if segment.pending == 0 && segment.len > 0 {
+                segment.empty_logged();
             }
         }
     }
 
-    /// Empties the file (after a replay).
+    /// Empties both files (after a replay).
     pub fn clear(&self) -> std::io::Result<()> {
-        let mut open = app::core::cache::lock(&self.open);
-        open.file.set_len(0)?;
-        open.len = 0;
-        open.broken = false;
+        let mut files = app::core::cache::lock(&self.files);
+        for segment in &mut files.segments {
+            segment.empty()?;
+        }
         Ok(())
+    }
+
+    /// The bytes in both files.
+    pub fn size(&self) -> u64 {
+        let files = app::core::cache::lock(&self.files);
+        files.segments.iter().map(|s| s.len).sum()
+    }
+}
+
+impl Files {
+    /// Appends go to the other file when the current one has passed `rotate_at` (or cannot be
+    /// appended to) and the other holds nothing waiting to be stored.
+    fn take_turns(&mut self, rotate_at: u64) {
+        let current = &self.segments[self.current];
+        if current.len < rotate_at && !current.broken {
+            return;
+        }
+        let turn = current.turn;
+        let other = &mut self.segments[1 - self.current];
+        if other.pending > 0 {
+            return;
+        }
+        if other.len > 0 {
+            if let Err(e) = other.empty() {
+                tracing::warn!(error = %e, path = %other.path.display(), "could not empty the usage journal");
+                return;
+            }
+        }
+        other.turn = turn + 1;
+        self.current = 1 - self.current;
     }
 }
 
@@ -199,14 +307,17 @@ pub async fn replay(db: &Db, entries: &[Entry]) -> Result<usize, StoreError> {
         .collect();
     let charged = billing::charged_already(db, &ids).await?;
     let before = usage_log::count_of(db, &ids).await?;
-    let ops: Vec<LedgerOp> = entries
-        .iter()
-        .filter_map(|e| e.charge.clone())
-        .filter(|c| !charged.contains(&c.request_id))
-        .map(LedgerOp::Charge)
-        .collect();
-    let events: Vec<UsageEvent> = entries.iter().map(|e| e.event.clone()).collect();
-    billing::store_batch(&mut *db.acquire().await?, &ops, &events).await?;
+    let mut conn = db.acquire().await?;
+    for chunk in entries.chunks(REPLAY_BATCH) {
+        let ops: Vec<LedgerOp> = chunk
+            .iter()
+            .filter_map(|e| e.charge.clone())
+            .filter(|c| !charged.contains(&c.request_id))
+            .map(LedgerOp::Charge)
+            .collect();
+        let events: Vec<UsageEvent> = chunk.iter().map(|e| e.event.clone()).collect();
+        billing::store_batch(&mut conn, &ops, &events).await?;
+    }
     Ok(entries.len().saturating_sub(before))
 }
 
@@ -235,9 +346,24 @@ mod tests {
         }
     }
 
-    fn add(j: &Journal, id: &str) {
+    fn add(j: &Journal, id: &str) -> Turn {
         let e = entry(id);
-        j.append(&e.event, e.charge.as_ref()).unwrap();
+        j.append(&e.event, e.charge.as_ref()).unwrap()
+    }
+
+    /// The bytes of both files on disk.
+    fn on_disk(dir: &tempfile::TempDir) -> u64 {
+        FILES
+            .iter()
+            .map(|f| std::fs::metadata(dir.path().join(f)).map_or(0, |m| m.len()))
+            .sum()
+    }
+
+    fn ids(entries: &[Entry]) -> Vec<&str> {
+        entries
+            .iter()
+            .map(|e| e.event.request_id.as_str())
+            .collect()
     }
 
     /// What a restart after `j` finds.
@@ -274,10 +400,90 @@ mod tests {
         let (j, left) = Journal::open(dir.path()).unwrap();
         assert_eq!(left, vec![entry("a"), entry("b")]);
         j.clear().unwrap();
-        add(&j, "d");
-        j.stored(1);
+        let d = add(&j, "d");
+        j.stored(d, 1);
+        j.empty_stored();
         let left = reopened(j, &dir);
         assert!(left.is_empty(), "emptied once everything was stored");
+    }
+
+    #[test]
+    fn under_a_load_that_never_pauses_the_journal_stays_small() {
+        // Each batch stores the entries before the last: there is always one waiting.
+        let dir = tempfile::tempdir().unwrap();
+        let rotate_at = 16 << 10;
+        let (j, _) = Journal::open_rotating_at(dir.path(), rotate_at).unwrap();
+        let one = rmp_serde::to_vec_named(&entry("r0000")).unwrap().len() as u64;
+        let mut waiting = add(&j, "r0000");
+        let mut largest = 0;
+        for i in 1..2000 {
+            let turn = add(&j, &format!("r{i:04}"));
+            j.stored(waiting, 1);
+            waiting = turn;
+            assert_eq!(j.size(), on_disk(&dir));
+            largest = largest.max(on_disk(&dir));
+        }
+        assert!(
+            largest <= rotate_at + 2 * one,
+            "{largest} bytes journaled for one entry waiting (each {one} bytes)"
+        );
+        // What a crash now leaves: the one waiting entry is among what is replayed.
+        let left = reopened(j, &dir);
+        assert!(ids(&left).contains(&"r1999"));
+        assert!(left.len() as u64 <= rotate_at / one + 2);
+    }
+
+    #[test]
+    fn entries_of_the_earlier_file_are_counted_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let (j, _) = Journal::open_rotating_at(dir.path(), 1).unwrap();
+        let a = add(&j, "a");
+        // Past the size: "b" goes to the other file, "c" stays there while "a" waits.
+        let b = add(&j, "b");
+        let c = add(&j, "c");
+        assert_ne!(a, b);
+        assert_eq!(b, c);
+        // "a" stored: its file is emptied; "b" and "c" wait in theirs.
+        j.stored(a, 1);
+        j.stored(b, 1);
+        let left = reopened(j, &dir);
+        assert_eq!(ids(&left), ["b", "c"]);
+
+        // Taking turns again, the first file's new entries do not count as an earlier turn's.
+        let dir = tempfile::tempdir().unwrap();
+        let (j, _) = Journal::open_rotating_at(dir.path(), 1).unwrap();
+        let a = add(&j, "a");
+        let b = add(&j, "b");
+        j.stored(a, 1);
+        let c = add(&j, "c");
+        assert_ne!(c, a, "a new turn of the first file");
+        j.stored(a, 1);
+        j.stored(b, 1);
+        let left = reopened(j, &dir);
+        assert_eq!(ids(&left), ["c"], "the stale count emptied nothing");
+    }
+
+    #[test]
+    fn a_stored_file_is_emptied_past_a_size_and_when_the_writer_stops() {
+        let dir = tempfile::tempdir().unwrap();
+        let (j, _) = Journal::open(dir.path()).unwrap();
+        // Small and all stored: left as it is (a replay skips what is stored).
+        let a = add(&j, "a");
+        j.stored(a, 1);
+        assert!(on_disk(&dir) > 0);
+        let mut n = 1;
+        while on_disk(&dir) < EMPTY_AT {
+            add(&j, &format!("e{n}"));
+            n += 1;
+        }
+        j.stored(a, n);
+        assert_eq!(on_disk(&dir), 0, "emptied past {EMPTY_AT} bytes");
+        let b = add(&j, "b");
+        j.empty_stored();
+        assert!(on_disk(&dir) > 0, "b is waiting");
+        j.stored(b, 1);
+        j.empty_stored();
+        assert_eq!(on_disk(&dir), 0);
     }
 
     #[test]

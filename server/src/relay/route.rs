@@ -73,7 +73,7 @@ pub fn plan<R: Rng>(
     rng: &mut R,
 ) -> Vec<Attempt> {
     // Usable channels with their route, grouped by priority (routes come sorted by priority).
-    let mut groups: Vec<(i64, Vec<(Candidate, u64)>)> = Vec::new();
+    let mut groups: Vec<(i64, Vec<(Candidate, u64)>)> = Vec::with_capacity(model.routes.len());
     for route in &model.routes {
         let Some(channel) = snapshot.channel(route.channel_id) else {
             continue;
@@ -95,7 +95,7 @@ pub fn plan<R: Rng>(
 
     // For each channel: its healthy keys (random start, so keys share the load) and first healthy
     // endpoint (endpoints are primary, then backups).
-    let mut per_channel: Vec<Ready> = Vec::new();
+    let mut per_channel: Vec<Ready> = Vec::with_capacity(ordered.len());
     for (channel, upstream_model) in ordered {
         let Some(endpoint) = channel
             .endpoints
@@ -139,8 +139,9 @@ pub fn plan<R: Rng>(
         }
     }
 
-    let mut attempts = Vec::new();
     let deepest = per_channel.iter().map(|r| r.keys.len()).max().unwrap_or(0);
+    let keys: usize = per_channel.iter().map(|r| r.keys.len()).sum();
+    let mut attempts = Vec::with_capacity(keys.min(max));
     'rounds: for round in 0..deepest {
         for r in &per_channel {
             if attempts.len() >= max {
@@ -211,10 +212,7 @@ mod tests {
             created_at: 0,
         };
         let snap = Snapshot {
-            channels: channels
-                .into_iter()
-                .map(|c| (c.id, Arc::new(c)))
-                .collect(),
+            channels: channels.into_iter().map(|c| (c.id, Arc::new(c))).collect(),
             ..Snapshot::default()
         };
         (snap, model)
