@@ -316,34 +316,11 @@ fn body_of(model: &str) -> serde_json::Value {
 
 #[tokio::test]
 async fn the_journal_of_a_killed_run_is_replayed_once() {
-    use app::core::billing::LeaseCharge;
-    use realms::relay::journal::{replay, Entry, Journal};
+    use realms::relay::journal::{replay, Journal};
     let t = Setup::new().await;
     let u = t.user_id().await;
     let dir = tempfile::tempdir().unwrap();
-    let entry = |id: &str| Entry {
-        event: UsageEvent {
-            request_id: id.into(),
-            created_at: app::core::db::now_ms(),
-            user_id: u,
-            api: "messages".into(),
-            model: "claude-test".into(),
-            status: 200,
-            attempts: 1,
-            cost: 1_000,
-            ..UsageEvent::default()
-        },
-        charge: Some(LeaseCharge {
-            user_id: u,
-            token_id: None,
-            request_id: id.into(),
-            cost: 1_000,
-            lease_id: None,
-            from_lease: 0,
-            reason: "claude-test".into(),
-            floor: 0,
-        }),
-    };
+    let entry = |id: &str| journal_entry(u, id);
     {
         // A run journals two answers and is killed before its writer stores them.
         let (journal, _) = Journal::open(dir.path()).unwrap();
@@ -376,6 +353,74 @@ async fn the_journal_of_a_killed_run_is_replayed_once() {
     );
 }
 
+/// A settled request of 1,000 nano-USD by `user_id`, as the journal keeps it.
+fn journal_entry(user_id: i64, request_id: &str) -> realms::relay::journal::Entry {
+    realms::relay::journal::Entry {
+        event: UsageEvent {
+            request_id: request_id.into(),
+            created_at: app::core::db::now_ms(),
+            user_id,
+            api: "messages".into(),
+            model: "claude-test".into(),
+            status: 200,
+            attempts: 1,
+            cost: 1_000,
+            ..UsageEvent::default()
+        },
+        charge: Some(app::core::billing::LeaseCharge {
+            user_id,
+            token_id: None,
+            request_id: request_id.into(),
+            cost: 1_000,
+            lease_id: None,
+            from_lease: 0,
+            reason: "claude-test".into(),
+            floor: 0,
+        }),
+    }
+}
+
+#[tokio::test]
+async fn a_writer_that_stops_leaves_the_journal_empty_and_every_answer_stored_once() {
+    use realms::relay::{books, journal::Journal};
+    let t = Setup::new().await;
+    let u = t.user_id().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (journal, _) = Journal::open(dir.path()).unwrap();
+    let journal = std::sync::Arc::new(journal);
+    let (sink, writer) = books::start_with(t.s.db.clone(), Some(journal.clone()));
+    let before = app::core::balances::ledger_sum(&t.s.db, u).await.unwrap();
+    // Answers settle while earlier batches are written; fewer than fill the size at which a stored
+    // file is emptied as it goes, so the stop itself must empty it.
+    for i in 0..60 {
+        let e = journal_entry(u, &format!("req_steady_{i:03}"));
+        sink.record_settled(e.event, e.charge, true, None).await;
+        if i % 20 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    drop(sink);
+    writer.finish().await;
+    assert_eq!(
+        journal.size(),
+        0,
+        "nothing left to replay after a clean stop"
+    );
+    drop(journal);
+    let (_, left) = Journal::open(dir.path()).unwrap();
+    assert!(left.is_empty());
+    let steady = stored(&t)
+        .await
+        .into_iter()
+        .filter(|e| e.request_id.starts_with("req_steady_"))
+        .count();
+    assert_eq!(steady, 60);
+    assert_eq!(
+        app::core::balances::ledger_sum(&t.s.db, u).await.unwrap(),
+        before - 60_000,
+        "each answer charged once"
+    );
+}
 #[tokio::test]
 async fn a_channel_that_breaks_its_streams_cools_down_instead_of_keeping_its_share() {
     let t = Setup::new().await;
