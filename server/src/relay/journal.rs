@@ -129,7 +129,7 @@ impl Journal {
                 broken: false,
             })
         };
-        // The older file's entries first, as they were written.
+        // Both files' entries; their order does not matter to a replay.
         let second = open(1)?;
         let first = open(0)?;
         Ok((
