@@ -17,6 +17,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::relay::books::BooksStats;
+use crate::relay::journal::Journal;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
@@ -43,7 +44,9 @@ pub struct Metrics {
     writer_dropped_events: Gauge<i64, AtomicI64>,
     writer_dropped_ledger: Gauge<i64, AtomicI64>,
     uncollected: Gauge<i64, AtomicI64>,
+    journal_bytes: Gauge<i64, AtomicI64>,
     writer: Arc<BooksStats>,
+    journal: Option<Arc<Journal>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -58,7 +61,7 @@ fn buckets() -> impl Iterator<Item = f64> {
 }
 
 impl Metrics {
-    pub fn new(writer: Arc<BooksStats>) -> Metrics {
+    pub fn new(writer: Arc<BooksStats>, journal: Option<Arc<Journal>>) -> Metrics {
         let mut registry = Registry::with_prefix("realms");
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
@@ -126,6 +129,12 @@ impl Metrics {
             "Charges not collected because they would have taken a balance below the overdraft floor (nano-USD; each is on its ledger row)",
             uncollected.clone(),
         );
+        let journal_bytes = Gauge::<i64, AtomicI64>::default();
+        registry.register(
+            "usage_journal_bytes",
+            "Bytes in the usage journal's files: answers made durable and not yet stored, and stored ones not yet emptied (stays within about 8 MiB)",
+            journal_bytes.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -139,7 +148,9 @@ impl Metrics {
             writer_dropped_events,
             writer_dropped_ledger,
             uncollected,
+            journal_bytes,
             writer,
+            journal,
         }
     }
 
@@ -162,6 +173,8 @@ impl Metrics {
             .set(as_i64(w.dropped_ledger.load(Ordering::Relaxed)));
         self.uncollected
             .set(as_i64(w.uncollected.load(Ordering::Relaxed)));
+        self.journal_bytes
+            .set(self.journal.as_ref().map_or(0, |j| as_i64(j.size())));
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
             out.clear();

@@ -485,7 +485,19 @@ async fn json_logs_are_one_object_per_line_and_never_hold_a_secret() {
         metrics.contains("realms_usage_events_dropped 0"),
         "{metrics}"
     );
+    // The two answers are in the journal (stored, and kept until the file is worth emptying).
+    let journal_bytes: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("realms_usage_journal_bytes "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no journal gauge: {metrics}"));
+    assert!(journal_bytes > 0, "{metrics}");
     assert!(realms.stop().await.success());
+    // A clean stop stores everything and leaves nothing in the journal to replay.
+    for file in ["usage.journal", "usage.journal.1"] {
+        let len = std::fs::metadata(dir.path().join(file)).unwrap().len();
+        assert_eq!(len, 0, "{file} after a clean stop");
+    }
 
     let log = realms.log.lock().unwrap().clone();
     assert!(log.len() > 5, "{log:?}");

@@ -175,6 +175,11 @@ impl Books {
         }
     }
 
+    /// Where complete answers are made durable, when there is a journal.
+    pub fn journal(&self) -> Option<&Arc<Journal>> {
+        self.journal.as_ref()
+    }
+
     /// Every event recorded from now on, as it is recorded (before it is stored).
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<UsageEvent>> {
         self.recorded.subscribe()

@@ -152,7 +152,10 @@ impl Relay {
             me: me::cache(),
             limiter: Arc::default(),
             spend: Arc::default(),
-            metrics: Arc::new(crate::metrics::Metrics::new(books.stats.clone())),
+            metrics: Arc::new(crate::metrics::Metrics::new(
+                books.stats.clone(),
+                books.journal().cloned(),
+            )),
             wallets,
             books,
             tasks: TaskTracker::new(),
