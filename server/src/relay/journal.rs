@@ -81,9 +81,14 @@ impl Segment {
         Ok(())
     }
 
-    fn empty_logged(&mut self) {
-        if let Err(e) = self.empty() {
-            tracing::warn!(error = %e, path = %self.path.display(), "could not empty the usage journal");
+    /// Empties the file, logging a failure; whether it is empty now.
+    fn empty_logged(&mut self) -> bool {
+        match self.empty() {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, path = %self.path.display(), "could not empty the usage journal");
+                false
+            }
         }
     }
 }
@@ -235,11 +240,8 @@ impl Files {
         if other.pending > 0 {
             return;
         }
-        if other.len > 0 {
-            if let Err(e) = other.empty() {
-                tracing::warn!(error = %e, path = %other.path.display(), "could not empty the usage journal");
-                return;
-            }
+        if other.len > 0 && !other.empty_logged() {
+            return;
         }
         other.turn = turn + 1;
         self.current = 1 - self.current;
