@@ -8,9 +8,9 @@
 //! was written) → forward ([`forward`], whole or stream) → settle ([`settle`], exactly one usage
 //! event, written by the [`books`]).
 //!
-//! What differs between the APIs lives in [`protocol`]. Each request runs in its own tracked task,
-//! so a client that goes away does not cancel the work: the upstream answer is still read
-//! (bounded) and the request is settled as client-disconnected.
+//! What differs between the APIs lives in [`protocol`]. A request's work is tracked and outlives its
+//! handler when it must ([`detach`]), so a client that goes away does not cancel it: the upstream
+//! answer is still read (bounded) and the request is settled as client-disconnected.
 
 mod admit;
 mod attempt;
@@ -18,6 +18,7 @@ pub mod auth;
 pub mod books;
 mod client;
 mod context;
+mod detach;
 pub mod error;
 mod filter;
 mod forward;
@@ -235,20 +236,20 @@ async fn unknown_path(req: Request) -> Response {
     .response_in(shape_of_path(path), None)
 }
 
-/// Runs the request in its own tracked task and hands back its response.
+/// Runs the request's work and hands back its response; the work goes on after it when it must
+/// ([`detach`]).
 async fn serve(relay: Arc<Relay>, protocol: Protocol, req: Request) -> Response {
     let (reply, response) = oneshot::channel();
-    let worker = relay.clone();
     // Boxed: the request's state is large, and a boxed future moves as a pointer.
-    relay
-        .tasks
-        .spawn(Box::pin(worker.run(protocol, req, Reply(Some(reply)))));
-    response.await.unwrap_or_else(|_| {
-        protocol.error_response(
-            RelayError::Internal("Realms stopped while handling the request. Retry.".into()),
-            None,
-        )
-    })
+    let work = Box::pin(relay.clone().run(protocol, req, Reply(Some(reply))));
+    detach::Detachable::new(work, response, &relay.tasks)
+        .await
+        .unwrap_or_else(|| {
+            protocol.error_response(
+                RelayError::Internal("Realms stopped while handling the request. Retry.".into()),
+                None,
+            )
+        })
 }
 
 /// The way back to the client; sending tells whether it is still there.
