@@ -231,6 +231,15 @@ pub fn is_probe(max_tokens: Option<u64>, messages: Option<&RawValue>) -> bool {
     let Some(raw) = messages.filter(|m| m.get().len() <= MAX_PROBE_MESSAGES_BYTES) else {
         return false;
     };
+    // Without `max_tokens` 1 only a probe word makes a probe: a body that cannot hold one (as
+    // written, or behind an escape) is not parsed.
+    let text = raw.get();
+    if max_tokens != Some(1)
+        && !text.contains('\\')
+        && !PROBE_WORDS.iter().any(|w| text.contains(w))
+    {
+        return false;
+    }
     let Ok(messages) = serde_json::from_str::<Vec<Message>>(raw.get()) else {
         return false;
     };
@@ -425,6 +434,13 @@ mod tests {
         ));
         assert!(probe(
             r#"{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"test"}]}"#
+        ));
+        // A probe word behind an escape is still one; a sentence holding one is not.
+        assert!(probe(
+            r#"{"model":"m","max_tokens":32000,"messages":[{"role":"user","content":"Warm\u0075p"}]}"#
+        ));
+        assert!(!probe(
+            r#"{"model":"m","max_tokens":32000,"messages":[{"role":"user","content":"What is my quota?"}]}"#
         ));
         // Work: a real prompt, a longer conversation, a larger answer allowed, a tool result.
         assert!(!probe(
