@@ -215,10 +215,10 @@ pub(super) fn new_request_id(now_ms: i64) -> String {
     bytes[..6].copy_from_slice(&time[2..]);
     rand::thread_rng().fill_bytes(&mut bytes[6..]);
     let mut out = *b"req_0000000000000000000000000000";
-    if hex::encode_to_slice(bytes, &mut out[4..]).is_err() {
-        return format!("req_{}", hex::encode(bytes));
+    match hex::encode_to_slice(bytes, &mut out[4..]).map(|()| std::str::from_utf8(&out)) {
+        Ok(Ok(id)) => id.to_owned(),
+        _ => format!("req_{}", hex::encode(bytes)),
     }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 pub(super) fn ms(d: Duration) -> i64 {
