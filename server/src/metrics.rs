@@ -30,10 +30,16 @@ pub struct RequestLabels {
     pub status: u16,
 }
 
+/// The `requests` counters by API, channel and status, then by model: a request finds its counter
+/// without building its labels' two strings and hashing them with SipHash.
+type RequestCounters =
+    foldhash::HashMap<(&'static str, Option<i64>, u16), foldhash::HashMap<String, Counter>>;
+
 /// Every metric of an instance.
 pub struct Metrics {
     registry: Registry,
-    pub requests: Family<RequestLabels, Counter>,
+    requests: Family<RequestLabels, Counter>,
+    request_counters: std::sync::Mutex<RequestCounters>,
     pub latency: Histogram,
     pub ttfb: Histogram,
     pub failovers: Counter,
@@ -138,6 +144,7 @@ impl Metrics {
         Metrics {
             registry,
             requests,
+            request_counters: std::sync::Mutex::default(),
             latency,
             ttfb,
             failovers,
@@ -152,6 +159,35 @@ impl Metrics {
             writer,
             journal,
         }
+    }
+
+    /// Counts a data-plane request: `model` is the public id of the managed model it resolved to,
+    /// `channel` the channel of its last attempt (`-` in the labels when there is none).
+    pub fn count_request(
+        &self,
+        api: &'static str,
+        model: Option<&str>,
+        channel: Option<i64>,
+        status: u16,
+    ) {
+        let model = model.unwrap_or("-");
+        let mut counters = app::core::cache::lock(&self.request_counters);
+        let by_model = counters.entry((api, channel, status)).or_default();
+        if let Some(counter) = by_model.get(model) {
+            counter.inc();
+            return;
+        }
+        let counter = self
+            .requests
+            .get_or_create(&RequestLabels {
+                api,
+                model: model.to_string(),
+                channel: channel.map_or_else(|| "-".into(), |c| c.to_string()),
+                status,
+            })
+            .clone();
+        counter.inc();
+        by_model.insert(model.to_string(), counter);
     }
 
     /// The text exposition, with the writer's figures read now.
@@ -223,4 +259,27 @@ pub async fn handler(State(access): State<MetricsAccess>, headers: HeaderMap) ->
         access.metrics.render(),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_counted_by_their_labels() {
+        let metrics = Metrics::new(Arc::default(), None);
+        for _ in 0..3 {
+            metrics.count_request("messages", Some("claude-x"), Some(7), 200);
+        }
+        metrics.count_request("messages", Some("claude-y"), Some(7), 200);
+        metrics.count_request("messages", None, None, 401);
+        let text = metrics.render();
+        for line in [
+            r#"realms_requests_total{api="messages",model="claude-x",channel="7",status="200"} 3"#,
+            r#"realms_requests_total{api="messages",model="claude-y",channel="7",status="200"} 1"#,
+            r#"realms_requests_total{api="messages",model="-",channel="-",status="401"} 1"#,
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+        }
+    }
 }

@@ -56,6 +56,9 @@ impl BooksStats {
 /// A usage event on its way to the database.
 struct Recorded {
     event: UsageEvent,
+    /// The request's charge, applied in order with the other balance changes (one message for
+    /// both: one send and one allocation a request).
+    charge: Option<LeaseCharge>,
     /// It is in the journal, in this turn (and counts there until stored).
     journaled: Option<Turn>,
     /// Released once the event is stored (its estimate, counted against spend limits until then).
@@ -118,7 +121,7 @@ pub fn start_with(db: Db, journal: Option<Arc<Journal>>) -> (Books, BooksWriter)
 
 impl Books {
     pub fn record(&self, event: UsageEvent) {
-        self.send_event(event, None, None);
+        self.send_event(event, None, None, None);
     }
 
     /// Records a request's event with its charge. `durable`: the answer is complete, so it must
@@ -143,22 +146,26 @@ impl Books {
                 }
             }
         }
-        if let Some(charge) = charge {
-            self.ledger(LedgerOp::Charge(charge));
-        }
-        self.send_event(event, journaled, release);
+        self.send_event(event, charge, journaled, release);
         if durable && journaled.is_none() {
             self.flush().await;
         }
     }
 
-    fn send_event(&self, event: UsageEvent, journaled: Option<Turn>, release: Option<OpenSpend>) {
+    fn send_event(
+        &self,
+        event: UsageEvent,
+        charge: Option<LeaseCharge>,
+        journaled: Option<Turn>,
+        release: Option<OpenSpend>,
+    ) {
         if self.recorded.receiver_count() > 0 {
             let _ = self.recorded.send(Arc::new(event.clone()));
         }
         self.stats.queued.fetch_add(1, Ordering::Relaxed);
         let msg = Msg::Event(Box::new(Recorded {
             event,
+            charge,
             journaled,
             release,
         }));
@@ -216,6 +223,9 @@ impl Batch {
         match m {
             Msg::Event(r) => {
                 let r = *r;
+                if let Some(charge) = r.charge {
+                    self.ledger.push(LedgerOp::Charge(charge));
+                }
                 self.events.push(r.event);
                 if let Some(turn) = r.journaled {
                     match self.journaled.last_mut() {
@@ -499,11 +509,45 @@ mod tests {
             .map(|i| {
                 Msg::Event(Box::new(Recorded {
                     event: event(&format!("e{i}")),
+                    charge: None,
                     journaled: None,
                     release: None,
                 }))
             })
             .collect()
+    }
+
+    #[test]
+    fn a_charge_travels_with_its_event_and_keeps_its_place_among_balance_changes() {
+        let charge = |id: &str| LeaseCharge {
+            user_id: 1,
+            token_id: Some(2),
+            request_id: id.into(),
+            cost: 5,
+            lease_id: Some(3),
+            from_lease: 5,
+            reason: "m".into(),
+            floor: 0,
+        };
+        let mut batch = Batch::default();
+        batch.take(Msg::Ledger(Box::new(LedgerOp::Release { lease_id: 9 })));
+        batch.take(Msg::Event(Box::new(Recorded {
+            event: event("a"),
+            charge: Some(charge("a")),
+            journaled: None,
+            release: None,
+        })));
+        batch.take(Msg::Ledger(Box::new(LedgerOp::Release { lease_id: 3 })));
+        assert_eq!(
+            batch.ledger,
+            [
+                LedgerOp::Release { lease_id: 9 },
+                LedgerOp::Charge(charge("a")),
+                LedgerOp::Release { lease_id: 3 },
+            ]
+        );
+        assert_eq!(batch.events.len(), 1);
+        assert_eq!(batch.len(), 4);
     }
 
     /// Time stands still in these tests unless the gatherer waits on its timer.

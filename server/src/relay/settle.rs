@@ -72,21 +72,12 @@ impl Relay {
     /// The request's metrics, once, when it settles.
     fn count(&self, ctx: &Ctx, outcome: &Outcome) {
         let m = &self.metrics;
-        m.requests
-            .get_or_create(&crate::metrics::RequestLabels {
-                api: ctx.who.protocol.as_str(),
-                model: if ctx.managed.is_some() {
-                    ctx.model().to_string()
-                } else {
-                    "-".into()
-                },
-                channel: ctx
-                    .tried
-                    .as_ref()
-                    .map_or_else(|| "-".into(), |t| t.channel_id.to_string()),
-                status: outcome.status.as_u16(),
-            })
-            .inc();
+        m.count_request(
+            ctx.who.protocol.as_str(),
+            ctx.managed.is_some().then(|| ctx.model()),
+            ctx.tried.as_ref().map(|t| t.channel_id),
+            outcome.status.as_u16(),
+        );
         m.latency.observe(ctx.who.started.elapsed().as_secs_f64());
         if let Some(t) = ctx.ttfb {
             m.ttfb.observe(t.as_secs_f64());
