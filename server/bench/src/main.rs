@@ -24,6 +24,10 @@ use load::{Target, MODEL};
 use procs::{NginxRole, Pins, Proc, Ready};
 use provision::{provision, realms_env, Provisioned, UPSTREAM_KEY};
 
+/// The name sqlx gives the threads that run SQLite's calls (`sqlx-sqlite-worker-N`, cut to the
+/// kernel's 15 characters).
+const SQLITE_THREADS: &str = "sqlx-sqlite-wor";
+
 /// The fixed upstream's answer: an Anthropic message with its usage.
 const FIXED_ANSWER: &str = r#"{"id":"msg_fixed","type":"message","role":"assistant","model":"claude-bench","content":[{"type":"text","text":"Hello from the fixed upstream."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":12,"output_tokens":7}}"#;
 
@@ -273,6 +277,8 @@ struct Seen {
     cpu: std::collections::HashMap<String, f64>,
     /// The kernel's part of `cpu` (µs a request, the same rounds' median).
     kernel: std::collections::HashMap<String, f64>,
+    /// The part of `cpu` spent in SQLite's worker threads (µs a request, the same rounds' median).
+    sqlite: std::collections::HashMap<String, f64>,
     c1: std::collections::HashMap<String, Vec<f64>>,
     ttfb: std::collections::HashMap<String, Vec<f64>>,
     event: std::collections::HashMap<String, Vec<f64>>,
@@ -387,16 +393,19 @@ async fn run_in(args: &BenchArgs, pins: Pins, pin_note: Option<String>, dir: &Pa
     let mut seen = Seen::default();
     let mut rows = Vec::new();
     if args.runs(Part::Throughput) {
-        let mut bursts: Vec<Vec<(f64, f64, f64)>> = vec![Vec::new(); under.len()];
+        let mut bursts: Vec<Vec<(f64, f64, f64, f64)>> = vec![Vec::new(); under.len()];
+        let in_sqlite = |p: &Proc| p.threads_cpu_ticks(SQLITE_THREADS);
         for _ in 0..rounds {
             for (i, u) in under.iter().enumerate() {
                 quiet_all(&under).await;
                 let before = u.relay.and_then(Proc::cpu_split);
+                let sqlite_before = u.relay.and_then(in_sqlite);
                 let burst = load::closed_loop(&http, &u.target, 64, phase, wrk).await?;
                 if let Some(relay) = u.relay {
                     relay.quiet().await;
                 }
                 let after = u.relay.and_then(Proc::cpu_split);
+                let sqlite_after = u.relay.and_then(in_sqlite);
                 let per_request =
                     |ticks: u64| ticks as f64 * 10_000.0 / burst.requests.max(1) as f64;
                 let (cpu, kernel) = match (before, after) {
@@ -409,13 +418,23 @@ async fn run_in(args: &BenchArgs, pins: Pins, pin_note: Option<String>, dir: &Pa
                     }
                     _ => (f64::NAN, f64::NAN),
                 };
-                bursts[i].push((burst.rate(), cpu, kernel));
+                // A relay without SQLite's threads has no figure (its worker threads start with
+                // the first connection, so a thread counted only after the load counts from 0).
+                let sqlite = match (sqlite_before, sqlite_after) {
+                    (b, Some(a)) => per_request(a.saturating_sub(b.unwrap_or(0))),
+                    (_, None) => f64::NAN,
+                };
+                bursts[i].push((burst.rate(), cpu, kernel, sqlite));
             }
         }
         for (u, runs) in under.iter().zip(&bursts) {
             let rates: Vec<f64> = runs.iter().map(|r| r.0).collect();
             let cpus: Vec<f64> = runs.iter().map(|r| r.1).filter(|c| !c.is_nan()).collect();
             let kernel: Vec<f64> = runs.iter().map(|r| r.2).filter(|c| !c.is_nan()).collect();
+            let sqlite: Vec<f64> = runs.iter().map(|r| r.3).filter(|c| !c.is_nan()).collect();
+            if !sqlite.is_empty() {
+                seen.sqlite.insert(u.target.name.clone(), median(&sqlite));
+            }
             seen.rate.insert(u.target.name.clone(), median(&rates));
             if !cpus.is_empty() {
                 seen.cpu.insert(u.target.name.clone(), median(&cpus));
@@ -441,6 +460,13 @@ async fn run_in(args: &BenchArgs, pins: Pins, pin_note: Option<String>, dir: &Pa
             cells: names
                 .iter()
                 .map(|n| cell_of(&seen.kernel, n, |v| format!("{v:.1} µs")))
+                .collect(),
+        });
+        rows.push(Row {
+            measure: "of which in SQLite's worker threads (the usage writer)".into(),
+            cells: names
+                .iter()
+                .map(|n| cell_of(&seen.sqlite, n, |v| format!("{v:.1} µs")))
                 .collect(),
         });
     }

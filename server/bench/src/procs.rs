@@ -212,6 +212,12 @@ impl Proc {
         cpu_split(self.pid()?)
     }
 
+    /// CPU time used so far (user + system, clock ticks) by the threads whose name starts with
+    /// `prefix`; none when the process has no such thread.
+    pub fn threads_cpu_ticks(&self, prefix: &str) -> Option<u64> {
+        threads_cpu_ticks(self.pid()?, prefix)
+    }
+
     /// Waits (up to 30 s) until the process is idle: work left from one measure (usage events still
     /// being written) is counted in its CPU and must not run during the next.
     pub async fn quiet(&self) {
@@ -248,7 +254,35 @@ pub fn cpu_ticks(pid: u32) -> Option<u64> {
 
 /// CPU time a process has used so far in user space and in the kernel, in clock ticks (10 ms).
 pub fn cpu_split(pid: u32) -> Option<(u64, u64)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat_cpu_split(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// CPU time (user + system, clock ticks) of a process's threads whose name starts with `prefix`
+/// (`/proc/PID/task/TID/comm`); none when it has no such thread.
+pub fn threads_cpu_ticks(pid: u32, prefix: &str) -> Option<u64> {
+    let mut total = None;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .ok()?
+        .flatten()
+    {
+        let dir = task.path();
+        let named = std::fs::read_to_string(dir.join("comm"))
+            .is_ok_and(|comm| comm.trim_end().starts_with(prefix));
+        if !named {
+            continue;
+        }
+        if let Some((user, system)) = std::fs::read_to_string(dir.join("stat"))
+            .ok()
+            .and_then(|stat| stat_cpu_split(&stat))
+        {
+            *total.get_or_insert(0) += user + system;
+        }
+    }
+    total
+}
+
+/// (utime, stime) of a `/proc/…/stat` line.
+fn stat_cpu_split(stat: &str) -> Option<(u64, u64)> {
     // Fields after the command name (which ends with ')'): utime and stime are the 12th and 13th.
     let rest = &stat[stat.rfind(')')? + 2..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
@@ -335,4 +369,48 @@ http {{
     )
     .await?;
     Ok(proc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cpu_of_named_threads_is_counted_and_no_such_thread_gives_none() {
+        let (spun, wait) = std::sync::mpsc::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let spinner = std::thread::Builder::new()
+            .name("bench-spinner".into())
+            .spawn(move || {
+                // Spins until the kernel has counted 3 ticks of this thread's CPU, however busy
+                // the machine is.
+                let own = || {
+                    std::fs::read_to_string("/proc/thread-self/stat")
+                        .ok()
+                        .and_then(|stat| stat_cpu_split(&stat))
+                        .map_or(0, |(user, system)| user + system)
+                };
+                let mut x = 0u64;
+                while own() < 3 {
+                    for _ in 0..100_000 {
+                        x = std::hint::black_box(x.wrapping_add(1));
+                    }
+                }
+                spun.send(()).unwrap();
+                // Alive (and listed under /proc) until the count is read.
+                let _ = released.recv();
+            })
+            .unwrap();
+        wait.recv().unwrap();
+        let pid = std::process::id();
+        let ticks = threads_cpu_ticks(pid, "bench-spin").expect("the thread is found");
+        assert!(
+            ticks >= 3,
+            "the thread's spinning is counted: {ticks} ticks"
+        );
+        assert!(ticks <= cpu_ticks(pid).unwrap(), "a part of the process");
+        assert_eq!(threads_cpu_ticks(pid, "no-such-thread"), None);
+        release.send(()).unwrap();
+        spinner.join().unwrap();
+    }
 }
