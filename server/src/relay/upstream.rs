@@ -160,7 +160,20 @@ struct Base {
     authority: Authority,
     /// The base's path, without a trailing `/` (often empty).
     prefix: Arc<str>,
+    /// The URIs of the paths clients call nearly always ([`COMMON_PATHS`]), built once.
+    common: Arc<[(&'static str, Uri)]>,
 }
+
+/// The API paths (and the query Claude Code adds) whose upstream URI each base builds once instead
+/// of per request.
+const COMMON_PATHS: [&str; 6] = [
+    "/v1/messages?beta=true",
+    "/v1/messages",
+    "/v1/messages/count_tokens?beta=true",
+    "/v1/messages/count_tokens",
+    "/v1/chat/completions",
+    "/v1/responses",
+];
 
 impl Base {
     fn parse(base: &str) -> Result<Base, String> {
@@ -175,15 +188,29 @@ impl Base {
         let (Some(scheme), Some(authority)) = (parts.scheme, parts.authority) else {
             return Err("the URL has no host".into());
         };
-        Ok(Base {
+        let mut base = Base {
             scheme,
             authority,
             prefix: url.path().trim_end_matches('/').into(),
-        })
+            common: Arc::new([]),
+        };
+        base.common = COMMON_PATHS
+            .iter()
+            .map(|path| base.build(path).map(|uri| (*path, uri)))
+            .collect::<Result<Vec<_>, _>>()?
+            .into();
+        Ok(base)
     }
 
     /// The URI of `path_and_query` (the client's, with its query) on this base.
     fn uri(&self, path_and_query: &str) -> Result<Uri, String> {
+        match self.common.iter().find(|(path, _)| *path == path_and_query) {
+            Some((_, uri)) => Ok(uri.clone()),
+            None => self.build(path_and_query),
+        }
+    }
+
+    fn build(&self, path_and_query: &str) -> Result<Uri, String> {
         let path = PathAndQuery::try_from(join(&self.prefix, path_and_query))
             .map_err(|e| format!("not a path: {e}"))?;
         Uri::builder()
@@ -254,13 +281,13 @@ mod tests {
             "https://gw.example/proxy/deeper",
         ] {
             let parsed = Base::parse(base).unwrap();
-            for path in [
-                "/v1/messages",
-                "/v1/messages?beta=true",
+            // The paths built once per base, and paths built per request.
+            for path in COMMON_PATHS.into_iter().chain([
                 "/v1/messages/count_tokens?beta=true&x=%20y",
+                "/v1/messages?beta=false",
                 "v1/models",
                 "/",
-            ] {
+            ]) {
                 assert_eq!(
                     parsed.uri(path).unwrap().to_string(),
                     url::Url::parse(&join(base, path)).unwrap().as_str(),
