@@ -408,7 +408,6 @@ mod tests {
             ticks >= 3,
             "the thread's spinning is counted: {ticks} ticks"
         );
-        assert!(ticks <= cpu_ticks(pid).unwrap(), "a part of the process");
         assert_eq!(threads_cpu_ticks(pid, "no-such-thread"), None);
         release.send(()).unwrap();
         spinner.join().unwrap();
