@@ -17,63 +17,56 @@ use super::client::UpstreamRequest;
 use super::route::Attempt;
 
 /// Request headers never forwarded upstream: the client's credentials and cookies, hop-by-hop
-/// headers, the host, and what Realms sets itself. (A `match`: it compares a name's length before
-/// its bytes, where a list is walked entry by entry.)
-fn dropped_request(name: &str) -> bool {
-    matches!(
-        name,
-        "authorization"
-            | "x-api-key"
-            | "cookie"
-            | "host"
-            | "content-length"
-            | "accept-encoding"
-            | "connection"
-            | "keep-alive"
-            | "proxy-authenticate"
-            | "proxy-authorization"
-            | "proxy-connection"
-            | "te"
-            | "trailer"
-            | "transfer-encoding"
-            | "upgrade"
-            | "forwarded"
-            | "x-forwarded-for"
-            | "x-forwarded-host"
-            | "x-forwarded-proto"
-            | "x-real-ip"
-            | "via"
-            | "cf-connecting-ip"
-            | "true-client-ip"
-            | "x-client-ip"
-            | "content-encoding"
-    )
-}
+/// headers, the host, and what Realms sets itself.
+const DROP_REQUEST: &[&str] = &[
+    "authorization",
+    "x-api-key",
+    "cookie",
+    "host",
+    "content-length",
+    "accept-encoding",
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-real-ip",
+    "via",
+    "cf-connecting-ip",
+    "true-client-ip",
+    "x-client-ip",
+    "content-encoding",
+];
 
 /// Response headers never passed back to the client.
-fn dropped_response(name: &str) -> bool {
-    matches!(
-        name,
-        "connection"
-            | "keep-alive"
-            | "proxy-authenticate"
-            | "proxy-connection"
-            | "te"
-            | "trailer"
-            | "transfer-encoding"
-            | "upgrade"
-            | "set-cookie"
-            | "alt-svc"
-            | "content-length"
-            | "location"
-            | "www-authenticate"
-            | "anthropic-organization-id"
-    )
-}
+const DROP_RESPONSE: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "set-cookie",
+    "alt-svc",
+    "content-length",
+    "location",
+    "www-authenticate",
+    "anthropic-organization-id",
+];
 
 pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
 
-/// The client's headers that may go upstream: all but [`dropped_request`], the headers the client's
+/// The client's headers that may go upstream: all but [`DROP_REQUEST`], the headers the client's
 /// `Connection` names, and those whose name starts with one of `drop_prefixes`.
 fn forwarded(client: &HeaderMap, drop_prefixes: &[&str]) -> HeaderMap {
     let mut out = HeaderMap::with_capacity(client.len() + 4);
@@ -87,7 +80,7 @@ fn forwarded(client: &HeaderMap, drop_prefixes: &[&str]) -> HeaderMap {
         .collect();
     for (name, value) in client {
         let name_str = name.as_str();
-        if !dropped_request(name_str)
+        if !DROP_REQUEST.contains(&name_str)
             && !named.iter().any(|n| n.eq_ignore_ascii_case(name_str))
             && !drop_prefixes.iter().any(|p| name_str.starts_with(p))
         {
@@ -105,7 +98,7 @@ fn forwarded(client: &HeaderMap, drop_prefixes: &[&str]) -> HeaderMap {
     out
 }
 
-/// The headers to send an Anthropic upstream: the client's (minus [`dropped_request`]), the channel key
+/// The headers to send an Anthropic upstream: the client's (minus [`DROP_REQUEST`]), the channel key
 /// as both `x-api-key` and `Authorization: Bearer`, `anthropic-version` defaulted, an uncompressed
 /// answer.
 pub fn anthropic_headers(client: &HeaderMap, key: &CatalogCredential) -> HeaderMap {
@@ -127,7 +120,7 @@ pub fn anthropic_headers(client: &HeaderMap, key: &CatalogCredential) -> HeaderM
     out
 }
 
-/// The headers to send an OpenAI-compatible upstream: the client's (minus [`dropped_request`], and
+/// The headers to send an OpenAI-compatible upstream: the client's (minus [`DROP_REQUEST`], and
 /// minus Anthropic's headers and the client's own OpenAI organization and project, which belong to
 /// the client's account, not the channel's), the channel key as `Authorization: Bearer`.
 pub fn openai_headers(client: &HeaderMap, key: &CatalogCredential) -> HeaderMap {
@@ -145,7 +138,7 @@ pub fn openai_headers(client: &HeaderMap, key: &CatalogCredential) -> HeaderMap 
 pub fn response_headers(upstream: &HeaderMap) -> HeaderMap {
     let mut out = HeaderMap::with_capacity(upstream.len());
     for (name, value) in upstream {
-        if !dropped_response(name.as_str()) {
+        if !DROP_RESPONSE.contains(&name.as_str()) {
             out.append(name.clone(), value.clone());
         }
     }
